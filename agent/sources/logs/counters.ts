@@ -1,0 +1,58 @@
+// Counters every part of the log source increments; `LogTailer.stats()` reports a copy.
+
+export interface TailCounters {
+  /** Bytes consumed from files (includes skipped bytes of over-long lines). */
+  bytesRead: number;
+  /** Physical lines (newline-terminated, or flushed at EOF after rotation). */
+  lines: number;
+  /** Records returned (after CRI/docker reassembly). */
+  records: number;
+  /** Records cut at maxLineBytes. */
+  truncations: number;
+  /** Lines that were not valid CRI/docker and were passed through as raw text. */
+  parseErrors: number;
+  /** Reassemblies cut short because records of the other stream queued up behind them. */
+  partialsCut: number;
+  /** Unterminated last lines emitted when a rotated or deleted file was let go. */
+  unterminatedFlushed: number;
+  /** Files seen replaced at their path (rename rotation). */
+  rotations: number;
+  /** Same inode shrank below our offset (copytruncate or truncation). */
+  copytruncates: number;
+  /** Of those, how many had their unread tail recovered from the rotated copy. */
+  copytruncateTailsRecovered: number;
+  /** Files let go after draining (rotated away or deleted). */
+  filesReleased: number;
+  /** Files that vanished while closed before we could drain them; bytesLost estimates what was unread. */
+  filesLost: number;
+  bytesLost: number;
+  /** Inode seen again with different leading bytes: a new file, read from 0. */
+  inodeReuses: number;
+  /** Descriptors closed to stay under maxOpenFiles, and reopened later. */
+  fdEvictions: number;
+  fdReopens: number;
+  /** I/O errors on individual files (the file is retried at the next discovery). */
+  readErrors: number;
+}
+
+export function newCounters(): TailCounters {
+  return {
+    bytesRead: 0,
+    lines: 0,
+    records: 0,
+    truncations: 0,
+    parseErrors: 0,
+    partialsCut: 0,
+    unterminatedFlushed: 0,
+    rotations: 0,
+    copytruncates: 0,
+    copytruncateTailsRecovered: 0,
+    filesReleased: 0,
+    filesLost: 0,
+    bytesLost: 0,
+    inodeReuses: 0,
+    fdEvictions: 0,
+    fdReopens: 0,
+    readErrors: 0,
+  };
+}

@@ -1,0 +1,499 @@
+import { closeSync, fstatSync, openSync, type Stats, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from '../../../common/log.ts';
+import { newCounters, type TailCounters } from './counters.ts';
+import { type DiscoveredFile, LogDiscovery } from './discovery.ts';
+import { fingerprintLength, fingerprintString, readLeadingBytes } from './fingerprint.ts';
+import type { ParseContext } from './line-parser.ts';
+import { fileKey, findCopy, locateByInode } from './locate.ts';
+import { parseTailerOptions, type TailerOptions, type TailerOptionsInput } from './options.ts';
+import { type ReadIo, TRUNCATED, TrackedFile } from './reader.ts';
+import type { Checkpoint, CheckpointEntry, LogRecord } from './types.ts';
+
+// The log source's public face. The agent calls `poll()` in a loop; each call lists the tree when due,
+// reads what is new from every file in round-robin turns, and returns the records together with the
+// checkpoint that corresponds exactly to their end. Persisting that checkpoint in the same LMDB
+// transaction as the batch carrying the records' effect, and `restore()`-ing it after a crash, gives
+// "no line lost, none repeated". See docs/log-tailing.md.
+
+export interface PollResult {
+  records: LogRecord[];
+  /** Every tracked file's entry, as of the end of `records`. */
+  checkpoint: Checkpoint;
+  /** Entries that changed in this poll, and keys that disappeared (for per-key stores). */
+  changed: Checkpoint;
+  removed: string[];
+}
+
+export interface TailerStats extends TailCounters {
+  filesTracked: number;
+  filesLive: number;
+  filesRotated: number;
+  filesOpen: number;
+}
+
+export interface LogTailerOptions extends TailerOptionsInput {
+  logger?: Logger;
+  /** Injected clock (tests); defaults to Date.now. */
+  now?: () => number;
+}
+
+/** Done entries are checked for existence this often (they only prevent re-reading a rediscovered inode). */
+const PRUNE_INTERVAL_MS = 10_000;
+
+export class LogTailer {
+  private readonly opts: TailerOptions;
+  private readonly logger: Logger | null;
+  private readonly now: () => number;
+  private readonly discovery: LogDiscovery;
+  private readonly counters = newCounters();
+  private readonly ctx: ParseContext;
+  private readonly io: ReadIo;
+  private readonly files = new Map<string, TrackedFile>();
+  /** Discovered path → key of the file we last saw there. */
+  private readonly byPath = new Map<string, string>();
+  /** Open descriptors in least-recently-used order (Map keeps insertion order). */
+  private readonly open = new Map<string, TrackedFile>();
+  private readonly evicted = new Set<string>();
+  private restored = new Map<string, CheckpointEntry>();
+  private hadCheckpoint = false;
+  private lastDiscoveryMs = Number.NEGATIVE_INFINITY;
+  private lastPruneMs = 0;
+  private discoveries = 0;
+  private cursor = 0;
+  private order: TrackedFile[] = [];
+  private orderDirty = true;
+  private lastCheckpoint = new Map<string, CheckpointEntry>();
+  private polling = false;
+  private closed = false;
+
+  constructor(options: LogTailerOptions) {
+    const { logger, now, ...rest } = options;
+    this.opts = parseTailerOptions(rest);
+    this.logger = logger ?? null;
+    this.now = now ?? Date.now;
+    this.discovery = new LogDiscovery(this.opts);
+    this.ctx = { maxLineBytes: this.opts.maxLineBytes, counters: this.counters, nowMs: this.now() };
+    // A physical line holds a message plus its CRI header or docker JSON (escapes can double it).
+    const physicalCap = this.opts.maxLineBytes * 2 + 4096;
+    this.io = {
+      chunk: Buffer.allocUnsafe(Math.max(this.opts.readChunkBytes, physicalCap + 1)),
+      fpScratch: Buffer.allocUnsafe(this.opts.fingerprintBytes),
+      ctx: this.ctx,
+      physicalCap,
+      fingerprintBytes: this.opts.fingerprintBytes,
+      pollId: 0,
+    };
+  }
+
+  /** Before the first poll: resume from these offsets (the last checkpoint committed with its batch). */
+  restore(checkpoint: Checkpoint): void {
+    if (this.discoveries > 0) throw new Error('LogTailer.restore() must be called before the first poll()');
+    this.restored = new Map(Object.entries(checkpoint));
+    this.hadCheckpoint = this.restored.size > 0;
+  }
+
+  async poll(maxBytes: number = this.opts.pollMaxBytes): Promise<PollResult> {
+    if (this.closed) throw new Error('LogTailer is closed');
+    if (this.polling) throw new Error('LogTailer.poll() is already running');
+    this.polling = true;
+    try {
+      return this.pollNow(maxBytes);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  stats(): TailerStats {
+    let live = 0;
+    let rotated = 0;
+    for (const f of this.files.values()) {
+      if (f.state === 'live') live++;
+      else if (f.state === 'rotated') rotated++;
+    }
+    return {
+      ...this.counters,
+      filesTracked: this.files.size,
+      filesLive: live,
+      filesRotated: rotated,
+      filesOpen: this.open.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const f of this.open.values()) f.closeFd();
+    this.open.clear();
+  }
+
+  private pollNow(maxBytes: number): PollResult {
+    const now = this.now();
+    this.ctx.nowMs = now;
+    this.io.pollId++;
+    if (now - this.lastDiscoveryMs >= this.opts.discoveryIntervalMs) {
+      this.lastDiscoveryMs = now;
+      this.refresh(now);
+    }
+    if (now - this.lastPruneMs >= PRUNE_INTERVAL_MS) {
+      this.lastPruneMs = now;
+      this.pruneDone();
+    }
+    const out: LogRecord[] = [];
+    this.readRound(maxBytes, out, now);
+    return this.snapshot(out, now);
+  }
+
+  /** Round-robin turns of one chunk per file until the budget is spent or every file is at EOF. */
+  private readRound(maxBytes: number, out: LogRecord[], now: number): void {
+    if (this.orderDirty) {
+      this.order = [...this.files.values()].filter((f) => f.state !== 'done');
+      this.orderDirty = false;
+      this.cursor = 0;
+    }
+    const order = this.order;
+    const pollId = this.io.pollId;
+    let budget = maxBytes;
+    let progressed = true;
+    while (progressed && budget > 0 && order.length > 0) {
+      progressed = false;
+      for (let i = 0; i < order.length && budget > 0; i++) {
+        const idx = (this.cursor + i) % order.length;
+        const f = order[idx] as TrackedFile;
+        if (f.state === 'done' || f.eofPoll === pollId) continue;
+        if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
+        let got: number;
+        try {
+          got = f.readTurn(this.io, out);
+        } catch (err) {
+          this.readFailed(f, err);
+          continue;
+        }
+        if (got === TRUNCATED) {
+          this.truncated(f, out);
+          progressed = true;
+        } else if (got > 0) {
+          budget -= got;
+          progressed = true;
+          this.touch(f);
+          if (budget <= 0) this.cursor = (idx + 1) % order.length;
+        } else {
+          f.eofPoll = pollId;
+          this.atEof(f, out, now);
+        }
+      }
+    }
+  }
+
+  /** Lists the tree, notices new, replaced (rotated) and vanished files. */
+  private refresh(now: number): void {
+    const first = this.discoveries === 0;
+    this.discoveries++;
+    const found = this.discovery.discover();
+    const present = new Set<string>();
+    for (const d of found) {
+      let st: Stats | undefined;
+      try {
+        st = statSync(d.path, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
+      if (st === undefined || !st.isFile()) continue;
+      present.add(d.path);
+      const key = fileKey(st);
+      const previous = this.byPath.get(d.path);
+      if (previous !== undefined && previous !== key) {
+        const old = this.files.get(previous);
+        if (old !== undefined && old.state === 'live') {
+          this.counters.rotations++;
+          this.detach(old);
+        }
+      }
+      this.byPath.set(d.path, key);
+      this.track(d, key, st, first, now);
+    }
+    for (const [path, key] of this.byPath) {
+      if (present.has(path)) continue;
+      this.byPath.delete(path);
+      const f = this.files.get(key);
+      if (f !== undefined && f.state === 'live') this.detach(f);
+    }
+    if (first) this.adoptRestoredLeftovers(now);
+  }
+
+  private track(d: DiscoveredFile, key: string, st: Stats, first: boolean, now: number): void {
+    let f = this.files.get(key);
+    if (f !== undefined && f.state === 'done') {
+      // The same inode again: unchanged → stays done; grown → read on; different content → a new file.
+      const sameContent = st.size >= f.readPos && this.sameLeadingBytes(d.path, f.fp);
+      if (!sameContent) {
+        this.counters.inodeReuses++;
+        this.forget(f);
+        f = undefined;
+      } else if (st.size > f.readPos) {
+        f.state = 'live';
+        f.path = d.path;
+        this.orderDirty = true;
+      }
+    }
+    if (f === undefined) {
+      f = this.newFile(key, st, d.path, d);
+      const entry = this.restored.get(key);
+      if (entry !== undefined) {
+        this.restored.delete(key);
+        this.resumeFromCheckpoint(f, entry, st);
+      } else if (first && !this.hadCheckpoint && this.opts.startAt === 'end') {
+        f.resumeAt(st.size, this.leadingBytes(d.path));
+      }
+      f.lastStatMs = now;
+    }
+    if (f.state === 'live') f.path = d.path;
+    f.size = st.size;
+    if (f.fd < 0 && f.state !== 'done' && st.size !== f.readPos) f.wantsOpen = true;
+  }
+
+  private newFile(key: string, st: Stats, path: string, d: DiscoveredFile): TrackedFile {
+    const f = new TrackedFile(key, st.dev, st.ino, path, d.stream, d.format, this.ctx);
+    f.size = st.size;
+    f.wantsOpen = true;
+    this.files.set(key, f);
+    this.orderDirty = true;
+    return f;
+  }
+
+  /** Resume only if the file still starts with the bytes it started with, and still holds the offset. */
+  private resumeFromCheckpoint(f: TrackedFile, entry: CheckpointEntry, st: Stats): void {
+    const len = fingerprintLength(entry.fingerprint);
+    const leading = len > 0 ? this.leadingBytes(f.path, len) : Buffer.alloc(0);
+    const matches = len === 0 || fingerprintString(leading) === entry.fingerprint;
+    if (!matches) {
+      this.counters.inodeReuses++;
+      return;
+    }
+    if (st.size < entry.offset) {
+      this.counters.copytruncates++;
+      return;
+    }
+    f.resumeAt(entry.offset, leading);
+  }
+
+  /** Checkpointed files no longer at a discovered path: rotated (or moved) while we were down. */
+  private adoptRestoredLeftovers(now: number): void {
+    for (const [key, entry] of this.restored) {
+      const [devText, inoText] = key.split(':');
+      const dev = Number(devText);
+      const ino = Number(inoText);
+      let path: string | null = null;
+      const st = this.statPath(entry.path);
+      if (st !== null && st.dev === dev && st.ino === ino) path = entry.path;
+      else path = locateByInode(dirname(entry.path), dev, ino);
+      const found = path === null ? null : this.statPath(path);
+      if (path === null || found === null) continue;
+      const d = this.discovery.describeCheckpointed(entry.path);
+      if (d === null) continue;
+      const f = this.newFile(key, found, path, d);
+      f.path = path;
+      this.resumeFromCheckpoint(f, entry, found);
+      f.state = 'rotated';
+      f.lastStatMs = now;
+    }
+    this.restored.clear();
+  }
+
+  /** The file left its discovered path: drain it through its descriptor, or find it by inode. */
+  private detach(f: TrackedFile): void {
+    f.state = 'rotated';
+    f.eofSinceMs = -1;
+    this.orderDirty = true;
+    const moved = locateByInode(dirname(f.path), f.dev, f.ino);
+    if (moved !== null) {
+      f.path = moved;
+      if (f.fd < 0) f.wantsOpen = true;
+      return;
+    }
+    if (f.fd < 0) {
+      // Deleted while its descriptor was closed: what it held beyond our offset cannot be read.
+      const unread = Math.max(0, f.size - f.commitOffset());
+      if (unread > 0) {
+        this.counters.filesLost++;
+        this.counters.bytesLost += unread;
+        this.logger?.warn({ path: f.path, unread }, 'log file vanished before it was read to its end');
+      }
+      this.forget(f);
+    }
+  }
+
+  private atEof(f: TrackedFile, out: LogRecord[], now: number): void {
+    if (f.state === 'live' && now - f.lastStatMs < this.opts.truncateCheckMs) return;
+    f.lastStatMs = now;
+    let st: Stats;
+    try {
+      st = fstatSync(f.fd);
+    } catch (err) {
+      this.readFailed(f, err);
+      return;
+    }
+    if (st.size < f.readPos) {
+      this.truncated(f, out);
+      return;
+    }
+    if (f.state === 'live') {
+      f.size = st.size;
+      if (st.nlink === 0) this.detach(f);
+      return;
+    }
+    // Rotated or deleted: let go once it has stopped growing for rotateWaitMs (never with unread bytes).
+    if (st.size !== f.size || f.eofSinceMs < 0) {
+      f.size = st.size;
+      f.eofSinceMs = now;
+    }
+    if (now - f.eofSinceMs >= this.opts.rotateWaitMs) this.release(f, out, st);
+  }
+
+  private release(f: TrackedFile, out: LogRecord[], st: Stats): void {
+    f.finish(this.io, out);
+    this.counters.filesReleased++;
+    this.closeFile(f);
+    f.state = 'done';
+    f.wantsOpen = false;
+    this.orderDirty = true;
+    // Keep a done entry only while the inode could be rediscovered at a path we watch.
+    const watched = [...this.byPath.entries()].some(([, key]) => key === f.key);
+    if (st.nlink === 0 || !watched) this.forget(f);
+  }
+
+  /** Same inode, fewer bytes (or other leading bytes) than we read: copytruncate or plain truncation. */
+  private truncated(f: TrackedFile, out: LogRecord[]): void {
+    this.counters.copytruncates++;
+    const copy = f.fp.length > 0 ? findCopy(dirname(f.path), f.fp, f.commitOffset(), f) : null;
+    if (copy !== null) {
+      const key = fileKey(copy.stats);
+      const existing = this.files.get(key);
+      if (existing === undefined) {
+        const d: DiscoveredFile = { path: copy.path, stream: f.stream, format: 'auto' };
+        const c = this.newFile(key, copy.stats, copy.path, d);
+        f.handOverTo(c);
+        c.state = 'rotated';
+        c.lastStatMs = this.ctx.nowMs;
+        this.counters.copytruncateTailsRecovered++;
+        return;
+      }
+    } else {
+      const unread = Math.max(0, f.size - f.commitOffset());
+      if (unread > 0) this.counters.bytesLost += unread;
+    }
+    f.restart(out);
+  }
+
+  private openFile(f: TrackedFile): boolean {
+    f.wantsOpen = false;
+    if (this.open.size >= this.opts.maxOpenFiles) this.evictOne(f);
+    let fd = -1;
+    try {
+      fd = openSync(f.path, 'r');
+      const st = fstatSync(fd);
+      // The path may name another file now: the next discovery sorts out what happened.
+      if (st.dev !== f.dev || st.ino !== f.ino) throw new Error('inode changed');
+      f.fd = fd;
+      if (this.evicted.delete(f.key)) this.counters.fdReopens++;
+      this.open.set(f.key, f);
+      return true;
+    } catch {
+      if (fd >= 0) {
+        f.fd = fd;
+        f.closeFd();
+      }
+      return false;
+    }
+  }
+
+  /** Closes the least recently read descriptor, preferring live files (rotated ones are draining). */
+  private evictOne(keep: TrackedFile): void {
+    let victim: TrackedFile | undefined;
+    for (const f of this.open.values()) {
+      if (f === keep) continue;
+      if (f.state === 'live') {
+        victim = f;
+        break;
+      }
+      victim ??= f;
+    }
+    if (victim === undefined) return;
+    this.counters.fdEvictions++;
+    this.evicted.add(victim.key);
+    this.closeFile(victim);
+  }
+
+  private touch(f: TrackedFile): void {
+    this.open.delete(f.key);
+    this.open.set(f.key, f);
+  }
+
+  private closeFile(f: TrackedFile): void {
+    f.closeFd();
+    this.open.delete(f.key);
+  }
+
+  private forget(f: TrackedFile): void {
+    this.closeFile(f);
+    this.evicted.delete(f.key);
+    this.files.delete(f.key);
+    this.orderDirty = true;
+  }
+
+  private readFailed(f: TrackedFile, err: unknown): void {
+    this.counters.readErrors++;
+    this.logger?.warn({ path: f.path, err }, 'log file read failed; retrying at the next discovery');
+    this.closeFile(f);
+  }
+
+  /** Drops done entries whose inode is gone (they can no longer be rediscovered). */
+  private pruneDone(): void {
+    for (const f of this.files.values()) {
+      if (f.state !== 'done') continue;
+      const st = this.statPath(f.path);
+      if (st === null || st.dev !== f.dev || st.ino !== f.ino) this.forget(f);
+    }
+  }
+
+  private snapshot(records: LogRecord[], now: number): PollResult {
+    const checkpoint: Checkpoint = {};
+    const changed: Checkpoint = {};
+    const next = new Map<string, CheckpointEntry>();
+    for (const f of this.files.values()) {
+      const e = f.checkpointEntry(now);
+      checkpoint[f.key] = e;
+      next.set(f.key, e);
+      if (this.lastCheckpoint.get(f.key) !== e) changed[f.key] = e;
+    }
+    const removed: string[] = [];
+    for (const key of this.lastCheckpoint.keys()) if (!next.has(key)) removed.push(key);
+    this.lastCheckpoint = next;
+    return { records, checkpoint, changed, removed };
+  }
+
+  private statPath(path: string): Stats | null {
+    try {
+      return statSync(path, { throwIfNoEntry: false }) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  private leadingBytes(path: string, length = this.opts.fingerprintBytes): Buffer {
+    let fd = -1;
+    try {
+      fd = openSync(path, 'r');
+      return Buffer.from(readLeadingBytes(fd, length));
+    } catch {
+      return Buffer.alloc(0);
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  }
+
+  private sameLeadingBytes(path: string, fp: Buffer): boolean {
+    if (fp.length === 0) return true;
+    const now = this.leadingBytes(path, fp.length);
+    return now.equals(fp);
+  }
+}
