@@ -1,0 +1,291 @@
+// Variable masking for the template miner: turns one log line into tokens where the parts that vary from
+// line to line (numbers, ids, addresses, paths, key=value values, ...) are replaced by the wildcard `<*>`.
+// The rules are general shapes of variables, never words of a particular log source. The hot path is a
+// char-code scan per token (no regex per token): the miner calls this for every line it sees.
+
+export const WILDCARD = '<*>';
+
+/** Tokens longer than this are masked outright; a line is cut after `MAX_TOKENS` tokens (tail = one `<*>`). */
+const MAX_TOKEN_CHARS = 256;
+export const MAX_TOKENS = 256;
+
+const C_TAB = 9;
+const C_SPACE = 32;
+const C_ZERO = 48;
+const C_NINE = 57;
+const C_EQ = 61;
+const C_SLASH = 47;
+const C_BACKSLASH = 92;
+const C_COLON = 58;
+const C_AT = 64;
+const C_DOT = 46;
+
+// Units that follow a number ("21.3 KB", "5 ms"): the unit varies with the magnitude, so it is a variable too.
+const UNITS = new Set([
+  'b',
+  'kb',
+  'mb',
+  'gb',
+  'tb',
+  'kib',
+  'mib',
+  'gib',
+  'tib',
+  'byte',
+  'bytes',
+  'ns',
+  'us',
+  'µs',
+  'ms',
+  's',
+  'sec',
+  'secs',
+  'second',
+  'seconds',
+  'min',
+  'mins',
+  'minute',
+  'minutes',
+  'h',
+  'hr',
+  'hrs',
+  'hour',
+  'hours',
+]);
+
+// Calendar words are variables when they sit next to a number (`Fri Jun 17 07:07:00`), words otherwise.
+const CALENDAR = new Set([
+  'mon',
+  'tue',
+  'wed',
+  'thu',
+  'fri',
+  'sat',
+  'sun',
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'may',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+  'january',
+  'february',
+  'march',
+  'april',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+]);
+
+// Generic top-level domains; two-letter last labels are taken as country codes.
+const TLDS = new Set([
+  'com',
+  'net',
+  'org',
+  'edu',
+  'gov',
+  'mil',
+  'int',
+  'info',
+  'biz',
+  'local',
+  'internal',
+  'arpa',
+]);
+
+function isWhitespace(c: number): boolean {
+  return c === C_SPACE || c === C_TAB || c === 13 || c === 10 || c === 11 || c === 12;
+}
+
+function isDigit(c: number): boolean {
+  return c >= C_ZERO && c <= C_NINE;
+}
+
+// Wrapper characters that surround a value without being part of it: `(uid=0)`, `[1.2.3.4]`, `"x",`.
+function isOpener(c: number): boolean {
+  return c === 40 || c === 91 || c === 123 || c === 60 || c === 34 || c === 39 || c === 96;
+}
+
+function isCloser(c: number): boolean {
+  return (
+    c === 41 || c === 93 || c === 125 || c === 62 || c === 34 || c === 39 || c === 96 || c === 44 || c === 59
+  );
+}
+
+function isKeyChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 45 || c === C_DOT || isDigit(c);
+}
+
+/** Whether text[start, end) is a variable value: has a digit, or is a path, URL, e-mail or Windows path. */
+export function isVariableValue(text: string, start: number, end: number): boolean {
+  if (end - start > MAX_TOKEN_CHARS) return true;
+  const first = text.charCodeAt(start);
+  let slashes = 0;
+  let at = -1;
+  let dotAfterAt = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= C_ZERO && c <= C_NINE) return true;
+    if (c === C_SLASH) slashes++;
+    else if (c === C_AT) at = i;
+    else if (c === C_DOT && at >= 0 && i > at + 1) dotAfterAt = true;
+    else if (c === C_COLON && i + 2 < end && text.charCodeAt(i + 1) === C_SLASH) return true; // scheme://
+  }
+  // Absolute or home-relative paths (`/var/log/x`, `~/.ssh`, `./run`); a lone `/` is punctuation.
+  if (first === C_SLASH && end - start > 1) return true;
+  if (slashes > 0 && (first === 126 || first === C_DOT) && text.charCodeAt(start + 1) === C_SLASH)
+    return true;
+  if (first !== undefined && end - start > 2 && text.charCodeAt(start + 1) === C_COLON) {
+    const after = text.charCodeAt(start + 2);
+    if (after === C_BACKSLASH || after === C_SLASH) return true; // C:\ or C:/
+  }
+  if (at > start && dotAfterAt) return true; // user@host.domain
+  return isHostName(text, start, end);
+}
+
+/** `a.b.example.com`: lowercase dotted labels ending in a top-level domain (not a `org.acme.Class` name). */
+function isHostName(text: string, start: number, end: number): boolean {
+  let dots = 0;
+  let lastDot = -1;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === C_DOT) {
+      if (i === lastDot + 1 || i === start) return false;
+      dots++;
+      lastDot = i;
+    } else if (!((c >= 97 && c <= 122) || c === 45 || isDigit(c))) return false;
+  }
+  if (dots < 2 || lastDot >= end - 1) return false;
+  const tld = text.slice(lastDot + 1, end);
+  return tld.length === 2 || TLDS.has(tld);
+}
+
+/**
+ * Masks one whitespace-delimited token text[start, end). Returns the token itself when nothing varies, so the
+ * common case allocates no new string beyond the slice.
+ */
+export function maskToken(text: string, start: number, end: number): string {
+  let s = start;
+  let e = end;
+  while (s < e && isOpener(text.charCodeAt(s))) s++;
+  while (e > s && (isCloser(text.charCodeAt(e - 1)) || text.charCodeAt(e - 1) === C_COLON)) e--;
+  // Trailing full stop only when it ends a sentence, not a version or a host name like `a.b.c.`.
+  if (e > s + 1 && text.charCodeAt(e - 1) === C_DOT) e--;
+  // An empty pair of brackets or quotes is a variable that happened to be empty: `()` reads as `(<*>)`.
+  if (s >= e)
+    return s - start === end - e && s > start
+      ? text.slice(start, s) + WILDCARD + text.slice(e, end)
+      : text.slice(start, end);
+  if (isVariableValue(text, s, e)) {
+    // Keyed values keep their keys: `uid=0` → `uid=<*>`, `<memory:1024,` → `<memory:<*>,`.
+    const vs = skipKeys(text, s, e);
+    if (vs === s)
+      return s === start && e === end ? WILDCARD : text.slice(start, s) + WILDCARD + text.slice(e, end);
+    let ve = e;
+    while (ve > vs && isCloser(text.charCodeAt(ve - 1))) ve--;
+    if (vs >= ve || !isVariableValue(text, vs, ve)) return text.slice(start, end);
+    return text.slice(start, vs) + WILDCARD + text.slice(ve, end);
+  }
+  // A word-only token can still be `key=value` with a structured value: `rhost=a.example.com`.
+  const vs = skipKeys(text, s, e);
+  if (vs > s && text.charCodeAt(vs - 1) === C_EQ) {
+    let ve = e;
+    while (ve > vs && isCloser(text.charCodeAt(ve - 1))) ve--;
+    if (vs < ve && isStructuredValue(text, vs, ve))
+      return text.slice(start, vs) + WILDCARD + text.slice(ve, end);
+  }
+  return text.slice(start, end);
+}
+
+function isKeyStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+// Key delimiters: `key=v`, `key:v`, `fn(v`, `type<v`, `name[v`.
+function isKeyDelimiter(c: number): boolean {
+  return c === C_EQ || c === C_COLON || c === 40 || c === 60 || c === 91;
+}
+
+/** Skips a chain of `key<delimiter>` prefixes (keys are letters, `_`, `.`, `-`; no digits); returns the value start. */
+function skipKeys(text: string, s: number, e: number): number {
+  let pos = s;
+  for (;;) {
+    let i = pos;
+    while (i < e && isOpener(text.charCodeAt(i))) i++;
+    if (i >= e || !isKeyStart(text.charCodeAt(i))) return pos;
+    while (i < e && isKeyChar(text.charCodeAt(i))) i++;
+    if (i >= e || !isKeyDelimiter(text.charCodeAt(i))) return pos;
+    i++;
+    while (i < e && isOpener(text.charCodeAt(i))) i++;
+    pos = i;
+  }
+}
+
+/** A key=value value is variable unless it is a plain word (`user=root` keeps `root`, `host=a.b` does not). */
+function isStructuredValue(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === C_DOT || c === C_SLASH || c === C_COLON || c === C_AT || c === C_BACKSLASH) return true;
+  }
+  return isVariableValue(text, start, end);
+}
+
+function isUnit(token: string): boolean {
+  return token.length <= 7 && UNITS.has(token.toLowerCase());
+}
+
+/** Splits a line on whitespace and masks every token. At most `MAX_TOKENS` tokens; the rest becomes `<*>`. */
+export function maskLine(line: string, out: string[] = []): string[] {
+  out.length = 0;
+  const n = line.length;
+  let i = 0;
+  let prevMaskedNumber = false;
+  while (i < n) {
+    while (i < n && isWhitespace(line.charCodeAt(i))) i++;
+    if (i >= n) break;
+    if (out.length === MAX_TOKENS - 1) {
+      out.push(WILDCARD);
+      break;
+    }
+    const start = i;
+    while (i < n && !isWhitespace(line.charCodeAt(i))) i++;
+    let token = maskToken(line, start, i);
+    if (prevMaskedNumber && isUnit(token)) token = WILDCARD;
+    // A run of wildcards is one variable of variable length (`delete blk_1 blk_2 blk_3`).
+    if (token === WILDCARD && prevMaskedNumber) continue;
+    prevMaskedNumber = token === WILDCARD;
+    out.push(token);
+  }
+  maskCalendarWords(out);
+  return out;
+}
+
+function maskCalendarWords(tokens: string[]): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.length < 3 || t.length > 10 || !CALENDAR.has(t.toLowerCase())) continue;
+    const prev = i > 0 ? tokens[i - 1]! : '';
+    const next = i + 1 < tokens.length ? tokens[i + 1]! : '';
+    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || CALENDAR.has(next.toLowerCase())) {
+      tokens[i] = WILDCARD;
+    }
+  }
+}
