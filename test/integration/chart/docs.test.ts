@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './helm.ts';
+import { valueDocs, valuesTable, withTable } from './values-table.ts';
+
+const valuesYaml = readFileSync(join(repoRoot, 'charts', 'vigil', 'values.yaml'), 'utf8');
+
+describe('values documentation', () => {
+  it('documents every value with a `# -- ` comment on the key or on its parent', () => {
+    const undocumented = valueDocs(valuesYaml)
+      .filter((doc) => doc.leaf && !doc.documented)
+      .map((doc) => doc.key);
+    expect(undocumented).toEqual([]);
+  });
+
+  it('finds a key that lacks its comment', () => {
+    const docs = valueDocs('# -- documented\na: 1\nb:\n  c: 2\n');
+    expect(docs.filter((doc) => doc.leaf && !doc.documented).map((doc) => doc.key)).toEqual(['b.c']);
+  });
+
+  it('keeps the values table in docs/deploy.md identical to the one values.yaml generates', () => {
+    const markdown = readFileSync(join(repoRoot, 'docs', 'deploy.md'), 'utf8');
+    expect(markdown).toBe(withTable(markdown, valuesTable(valuesYaml)));
+  });
+});
