@@ -457,8 +457,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
     };
     const rvParam = q.get('resourceVersion');
+    const initialEvents = q.get('sendInitialEvents') === 'true';
     try {
-      if (rvParam && rvParam !== '0') {
+      if (initialEvents) {
+        // Streaming list (WatchList): the current state as ADDED, then a bookmark marking its end.
+        for (const o of store.peek(t, filter)) write('ADDED', o);
+        write('BOOKMARK', {
+          kind: t.kind,
+          apiVersion: groupVersion(t),
+          metadata: {
+            resourceVersion: store.resourceVersion,
+            annotations: { 'k8s.io/initial-events-end': 'true' },
+          },
+        });
+      } else if (rvParam && rvParam !== '0') {
         const from = Number(rvParam);
         if (!Number.isFinite(from)) throw badRequest(`invalid resource version: ${rvParam}`);
         for (const e of store.eventsSince(t, from)) deliver(e);
