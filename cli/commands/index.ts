@@ -1,8 +1,20 @@
 import type { Command } from 'commander';
+import { register as agent } from './agent.ts';
+import { register as aggregator } from './aggregator.ts';
 import { register as detectLog } from './detect-log.ts';
+import { register as detectSeries } from './detect-series.ts';
+import { register as nodes } from './nodes.ts';
+import { register as templates } from './templates.ts';
 
 // One line per command; each command file exports `register(program)`.
-const commands: Array<(program: Command) => void> = [detectLog];
+const commands: Array<(program: Command) => void> = [
+  agent,
+  aggregator,
+  nodes,
+  detectLog,
+  detectSeries,
+  templates,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

@@ -104,7 +104,7 @@ export declare type Hello = Message<"vigil.v1.Hello"> & {
   /**
    * The highest sequence the agent knows to be acked (from its outbox).
    *
-   * @generated from field: uint64 last_acked_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint64 last_acked_seq = 3;
    */
   lastAckedSeq: bigint;
 
@@ -136,7 +136,7 @@ export declare type Welcome = Message<"vigil.v1.Welcome"> & {
   /**
    * The highest sequence the aggregator has for this node (0 if it knows none); the agent resumes after it.
    *
-   * @generated from field: uint64 last_acked_seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 last_acked_seq = 1;
    */
   lastAckedSeq: bigint;
 
@@ -164,7 +164,7 @@ export declare const WelcomeSchema: GenMessage<Welcome>;
  */
 export declare type Batch = Message<"vigil.v1.Batch"> & {
   /**
-   * @generated from field: uint64 seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 seq = 1;
    */
   seq: bigint;
 
@@ -172,7 +172,7 @@ export declare type Batch = Message<"vigil.v1.Batch"> & {
    * How many sequence numbers right before this one the agent dropped unsent (outbox cap), so the
    * aggregator can tell an explained gap from a lying or broken peer.
    *
-   * @generated from field: uint64 dropped_before = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint64 dropped_before = 2;
    */
   droppedBefore: bigint;
 
@@ -185,7 +185,7 @@ export declare type Batch = Message<"vigil.v1.Batch"> & {
   summary: Uint8Array;
 
   /**
-   * @generated from field: int64 created_ms = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 created_ms = 4;
    */
   createdMs: bigint;
 };
@@ -203,7 +203,7 @@ export declare const BatchSchema: GenMessage<Batch>;
  */
 export declare type Ack = Message<"vigil.v1.Ack"> & {
   /**
-   * @generated from field: uint64 seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 seq = 1;
    */
   seq: bigint;
 };
@@ -222,7 +222,7 @@ export declare const AckSchema: GenMessage<Ack>;
  */
 export declare type Reject = Message<"vigil.v1.Reject"> & {
   /**
-   * @generated from field: uint64 seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 seq = 1;
    */
   seq: bigint;
 
@@ -274,7 +274,7 @@ export declare type Command = Message<"vigil.v1.Command"> & {
   /**
    * Past this time the agent must not start the action; it reports EXPIRED.
    *
-   * @generated from field: int64 deadline_ms = 5 [jstype = JS_NUMBER];
+   * @generated from field: int64 deadline_ms = 5;
    */
   deadlineMs: bigint;
 
@@ -310,7 +310,7 @@ export declare type CommandResult = Message<"vigil.v1.CommandResult"> & {
   message: string;
 
   /**
-   * @generated from field: int64 finished_ms = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 finished_ms = 4;
    */
   finishedMs: bigint;
 };

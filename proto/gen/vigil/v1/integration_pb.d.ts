@@ -38,7 +38,7 @@ export declare type NodeStatus = Message<"vigil.v1.NodeStatus"> & {
   connected: boolean;
 
   /**
-   * @generated from field: int64 last_seen_ms = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 last_seen_ms = 3;
    */
   lastSeenMs: bigint;
 
@@ -50,29 +50,29 @@ export declare type NodeStatus = Message<"vigil.v1.NodeStatus"> & {
   /**
    * Highest accepted sequence.
    *
-   * @generated from field: uint64 last_seq = 5 [jstype = JS_NUMBER];
+   * @generated from field: uint64 last_seq = 5;
    */
   lastSeq: bigint;
 
   /**
-   * @generated from field: uint64 batches = 6 [jstype = JS_NUMBER];
+   * @generated from field: uint64 batches = 6;
    */
   batches: bigint;
 
   /**
    * Batches the agent reported dropping (outbox cap) and batches the aggregator rejected.
    *
-   * @generated from field: uint64 dropped_batches = 7 [jstype = JS_NUMBER];
+   * @generated from field: uint64 dropped_batches = 7;
    */
   droppedBatches: bigint;
 
   /**
-   * @generated from field: uint64 rejected_batches = 8 [jstype = JS_NUMBER];
+   * @generated from field: uint64 rejected_batches = 8;
    */
   rejectedBatches: bigint;
 
   /**
-   * @generated from field: int64 connected_since_ms = 9 [jstype = JS_NUMBER];
+   * @generated from field: int64 connected_since_ms = 9;
    */
   connectedSinceMs: bigint;
 
@@ -89,7 +89,7 @@ export declare type NodeStatus = Message<"vigil.v1.NodeStatus"> & {
   latest: MetricDigest[];
 
   /**
-   * @generated from field: uint64 signals = 12 [jstype = JS_NUMBER];
+   * @generated from field: uint64 signals = 12;
    */
   signals: bigint;
 };

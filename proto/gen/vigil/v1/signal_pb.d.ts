@@ -112,7 +112,7 @@ export declare type Signal = Message<"vigil.v1.Signal"> & {
   subject?: Subject | undefined;
 
   /**
-   * @generated from field: int64 time_ms = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 time_ms = 3;
    */
   timeMs: bigint;
 

@@ -63,6 +63,13 @@ export declare type MetricDigest = Message<"vigil.v1.MetricDigest"> & {
    * @generated from field: float capacity = 8;
    */
   capacity: number;
+
+  /**
+   * What tells series of one name apart, e.g. `mount=/`, `interface=eth0`.
+   *
+   * @generated from field: map<string, string> labels = 9;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -151,12 +158,12 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
   exemplars: string[];
 
   /**
-   * @generated from field: uint64 lines = 6 [jstype = JS_NUMBER];
+   * @generated from field: uint64 lines = 6;
    */
   lines: bigint;
 
   /**
-   * @generated from field: uint64 bytes = 7 [jstype = JS_NUMBER];
+   * @generated from field: uint64 bytes = 7;
    */
   bytes: bigint;
 };
@@ -176,22 +183,22 @@ export declare type DropReport = Message<"vigil.v1.DropReport"> & {
   /**
    * Batches removed from the outbox unsent because it reached its size cap.
    *
-   * @generated from field: uint64 dropped_batches = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint64 dropped_batches = 1;
    */
   droppedBatches: bigint;
 
   /**
-   * @generated from field: uint64 dropped_bytes = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint64 dropped_bytes = 2;
    */
   droppedBytes: bigint;
 
   /**
-   * @generated from field: uint64 first_dropped_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint64 first_dropped_seq = 3;
    */
   firstDroppedSeq: bigint;
 
   /**
-   * @generated from field: uint64 last_dropped_seq = 4 [jstype = JS_NUMBER];
+   * @generated from field: uint64 last_dropped_seq = 4;
    */
   lastDroppedSeq: bigint;
 
@@ -221,12 +228,12 @@ export declare type Summary = Message<"vigil.v1.Summary"> & {
   node: string;
 
   /**
-   * @generated from field: int64 window_start_ms = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 window_start_ms = 2;
    */
   windowStartMs: bigint;
 
   /**
-   * @generated from field: int64 window_end_ms = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 window_end_ms = 3;
    */
   windowEndMs: bigint;
 
@@ -253,7 +260,7 @@ export declare type Summary = Message<"vigil.v1.Summary"> & {
   /**
    * Raw bytes the agent read to produce this summary (logs), for the compactness figure.
    *
-   * @generated from field: uint64 raw_bytes_read = 8 [jstype = JS_NUMBER];
+   * @generated from field: uint64 raw_bytes_read = 8;
    */
   rawBytesRead: bigint;
 };

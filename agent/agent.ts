@@ -1,0 +1,215 @@
+// The per-node agent: sources feed a window; every window becomes one summary in the LMDB outbox, and the
+// gateway connection streams the outbox to the aggregator.
+import { randomUUID } from 'node:crypto';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { channelCredentials } from '../common/grpc/credentials.ts';
+import { type HealthServer, startHealthServer } from '../common/http/health-server.ts';
+import type { Logger } from '../common/log.ts';
+import type { Signal } from '../common/signal.ts';
+import { signalToWire } from '../common/signal-wire.ts';
+import { openLmdb } from '../common/store/lmdb.ts';
+import { VERSION } from '../common/version.ts';
+import { SummarySchema } from '../proto/gen/vigil/v1/summary_pb.js';
+import { type DropStats, Outbox } from './buffer/outbox.ts';
+import type { AgentConfig } from './settings.ts';
+import { SystemMetrics } from './sources/node/system-metrics.ts';
+import { DigestAccumulator } from './summarize/digest.ts';
+import { GatewayConnection } from './transport/gateway-connection.ts';
+
+/** Signals beyond this many in one window are counted, not shipped: a detector storm must not flood the wire. */
+const MAX_SIGNALS_PER_WINDOW = 500;
+
+export interface Agent {
+  readonly outbox: Outbox;
+  readonly connection: GatewayConnection;
+  readonly httpPort: number;
+  readonly digests: DigestAccumulator;
+  /** Queues a signal for the current window. */
+  emit(signal: Signal): void;
+  /** Closes the current window now; resolves to the new batch's sequence. */
+  closeWindow(): Promise<number>;
+  /** Flushes the last window, tries to deliver for the grace period, then closes everything. */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vigil_agent_' });
+  const store = openLmdb(join(config.stateDir, 'agent.mdb'), logger);
+  const outbox = new Outbox(store.root, { maxBytes: config.outboxMaxBytes });
+  const digests = new DigestAccumulator();
+  const system = config.systemMetrics ? new SystemMetrics(digests, logger) : undefined;
+  let pendingSignals: Signal[] = [];
+  const counters: Record<string, number> = {};
+  if (store.recoveredFrom) counters['state.corrupt_store_recovered'] = 1;
+  let windowStart = Date.now();
+
+  const metrics = {
+    batches: new Counter({
+      name: 'vigil_agent_batches_total',
+      help: 'Summaries written to the outbox',
+      registers: [registry],
+    }),
+    acked: new Counter({
+      name: 'vigil_agent_acked_total',
+      help: 'Batches the aggregator acked',
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'vigil_agent_rejected_total',
+      help: 'Batches the aggregator rejected',
+      registers: [registry],
+    }),
+    reconnects: new Counter({
+      name: 'vigil_agent_disconnects_total',
+      help: 'Aggregator connections lost',
+      registers: [registry],
+    }),
+    signalsDropped: new Counter({
+      name: 'vigil_agent_signals_overflow_total',
+      help: 'Signals counted but not shipped because a window had too many',
+      registers: [registry],
+    }),
+  };
+  new Gauge({
+    name: 'vigil_agent_outbox_bytes',
+    help: 'Bytes held in the outbox',
+    registers: [registry],
+    collect() {
+      this.set(outbox.bytes);
+    },
+  });
+  new Gauge({
+    name: 'vigil_agent_outbox_batches',
+    help: 'Batches held in the outbox, unacked',
+    registers: [registry],
+    collect() {
+      this.set(outbox.count);
+    },
+  });
+  new Gauge({
+    name: 'vigil_agent_outbox_dropped_batches',
+    help: 'Batches dropped unsent because the outbox was full (lifetime of the state dir)',
+    registers: [registry],
+    collect() {
+      this.set(outbox.drops.droppedBatches);
+    },
+  });
+  new Gauge({
+    name: 'vigil_agent_connected',
+    help: '1 while connected to the aggregator',
+    registers: [registry],
+    collect() {
+      this.set(connection.connected ? 1 : 0);
+    },
+  });
+
+  const connection = new GatewayConnection({
+    address: config.aggregator,
+    credentials: channelCredentials(config),
+    node: config.node,
+    agentVersion: VERSION,
+    instanceId: randomUUID(),
+    info: { kernel: release(), cpus: String(cpus().length), memoryBytes: String(totalmem()) },
+    outbox,
+    logger,
+    onEvent: (e) => {
+      if (e.type === 'acked') metrics.acked.inc();
+      else if (e.type === 'rejected') metrics.rejected.inc();
+      else if (e.type === 'disconnected') metrics.reconnects.inc();
+    },
+  });
+
+  function encode(drops: DropStats): Uint8Array {
+    const end = Date.now();
+    const signals = pendingSignals;
+    pendingSignals = [];
+    const summary = create(SummarySchema, {
+      node: config.node,
+      windowStartMs: BigInt(windowStart),
+      windowEndMs: BigInt(end),
+      metrics: digests.drain(),
+      signals: signals.map(signalToWire),
+      drops: {
+        droppedBatches: BigInt(drops.droppedBatches),
+        droppedBytes: BigInt(drops.droppedBytes),
+        firstDroppedSeq: BigInt(drops.firstDroppedSeq),
+        lastDroppedSeq: BigInt(drops.lastDroppedSeq),
+        counters: Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, BigInt(v)])),
+      },
+    });
+    windowStart = end;
+    return toBinary(SummarySchema, summary);
+  }
+
+  // Windows close one at a time, in order, even if a close is slow.
+  let windowChain: Promise<number> = Promise.resolve(0);
+  function closeWindow(): Promise<number> {
+    windowChain = windowChain.then(async () => {
+      await system?.sampleSlow();
+      const hasSignals = pendingSignals.length > 0;
+      const seq = await outbox.append(encode, { value: hasSignals ? 'high' : 'low' });
+      metrics.batches.inc();
+      connection.notify();
+      return seq;
+    });
+    return windowChain;
+  }
+
+  const fastTimer = setInterval(() => {
+    system?.sampleFast().catch((error: unknown) => logger.warn({ err: error }, 'sampling failed'));
+  }, 1000);
+  const windowTimer = setInterval(() => {
+    closeWindow().catch((error: unknown) =>
+      logger.error({ err: error }, 'could not store the window summary'),
+    );
+  }, config.windowSeconds * 1000);
+
+  const health: HealthServer = await startHealthServer({
+    port: config.httpPort,
+    registry,
+    readiness: () => ({ ready: true }),
+    logger,
+  });
+  connection.start();
+  logger.info(
+    { node: config.node, aggregator: config.aggregator, stateDir: config.stateDir, pending: outbox.count },
+    'agent started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    outbox,
+    connection,
+    digests,
+    httpPort: health.port,
+    emit(signal) {
+      if (pendingSignals.length >= MAX_SIGNALS_PER_WINDOW) {
+        counters['signals.overflow'] = (counters['signals.overflow'] ?? 0) + 1;
+        metrics.signalsDropped.inc();
+        return;
+      }
+      pendingSignals.push(signal);
+    },
+    closeWindow,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(fastTimer);
+        clearInterval(windowTimer);
+        await closeWindow();
+        const delivered = await connection.drain(config.shutdownGraceSeconds * 1000);
+        logger.info(
+          { delivered, pending: outbox.count },
+          'agent stopping; undelivered batches stay in the outbox',
+        );
+        await connection.stop();
+        await health.close();
+        await store.root.close();
+      })();
+      return stopping;
+    },
+  };
+}

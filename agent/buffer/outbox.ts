@@ -1,0 +1,203 @@
+// The agent's durable outbox: every window's summary is stored under the next sequence number and stays
+// until the aggregator acks it. Appends may carry other writes (log checkpoints, template state) that
+// commit in the same LMDB transaction, so a crash can neither lose nor repeat what the batch accounts for.
+// When the outbox reaches its size cap it drops the oldest low-value batches first (no signals), then
+// the oldest of any kind. Every batch carries the lifetime drop totals (like a Prometheus counter), so
+// the report of a drop is in the next batch and cannot itself be lost: never silent, never unbounded.
+import type { Database, RootDatabase } from 'lmdb';
+
+/** Lifetime totals of batches dropped unsent. */
+export interface DropStats {
+  droppedBatches: number;
+  droppedBytes: number;
+  firstDroppedSeq: number;
+  lastDroppedSeq: number;
+}
+
+export interface StoredBatch {
+  seq: number;
+  createdMs: number;
+  summary: Uint8Array;
+}
+
+/** Batches that carry signals are worth more than plain metric windows and are dropped last. */
+export type BatchValue = 'low' | 'high';
+
+export interface AppendOptions {
+  value?: BatchValue;
+  /** Writes to commit atomically with the batch (e.g. log offsets). Runs inside the transaction. */
+  alsoWrite?: () => void;
+}
+
+// Value layout: [1 byte value tier][8 bytes createdMs float64 LE][summary bytes].
+const HEADER = 9;
+
+interface Entry {
+  seq: number;
+  size: number;
+}
+
+/** A FIFO of entries with O(1) shift that compacts itself; avoids Array.shift's O(n). */
+class Queue {
+  private items: Entry[] = [];
+  private head = 0;
+  push(e: Entry) {
+    this.items.push(e);
+  }
+  peek(): Entry | undefined {
+    return this.items[this.head];
+  }
+  shift(): Entry | undefined {
+    const e = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return e;
+  }
+  get length() {
+    return this.items.length - this.head;
+  }
+}
+
+export class Outbox {
+  private readonly root: RootDatabase;
+  private readonly batches: Database<Buffer, number>;
+  private readonly meta: Database<unknown, string>;
+  private readonly maxBytes: number;
+  private readonly tiers: Record<BatchValue, Queue> = { low: new Queue(), high: new Queue() };
+  private nextSeqValue: number;
+  private ackedSeqValue: number;
+  private bytesValue = 0;
+  private dropTotals: DropStats;
+  /** Since this process started, for metrics. */
+  readonly totals = { appended: 0, acked: 0 };
+
+  constructor(root: RootDatabase, opts: { maxBytes: number }) {
+    if (!(opts.maxBytes > HEADER))
+      throw new Error(`outbox maxBytes must be a positive size, got ${opts.maxBytes}`);
+    this.root = root;
+    this.maxBytes = opts.maxBytes;
+    this.batches = root.openDB<Buffer, number>({ name: 'outbox', encoding: 'binary' });
+    this.meta = root.openDB<unknown, string>({ name: 'outbox-meta', encoding: 'msgpack' });
+    this.nextSeqValue = (this.meta.get('nextSeq') as number | undefined) ?? 1;
+    this.ackedSeqValue = (this.meta.get('ackedSeq') as number | undefined) ?? 0;
+    this.dropTotals = (this.meta.get('drops') as DropStats | undefined) ?? {
+      droppedBatches: 0,
+      droppedBytes: 0,
+      firstDroppedSeq: 0,
+      lastDroppedSeq: 0,
+    };
+    // Rebuild the in-memory index (sequence, size, tier) from what is on disk.
+    for (const { key, value } of this.batches.getRange({})) {
+      const size = value.length;
+      this.tiers[value[0] === 1 ? 'high' : 'low'].push({ seq: key, size });
+      this.bytesValue += size;
+    }
+  }
+
+  get nextSeq(): number {
+    return this.nextSeqValue;
+  }
+  get ackedSeq(): number {
+    return this.ackedSeqValue;
+  }
+  get bytes(): number {
+    return this.bytesValue;
+  }
+  get count(): number {
+    return this.tiers.low.length + this.tiers.high.length;
+  }
+  get drops(): DropStats {
+    return this.dropTotals;
+  }
+
+  /**
+   * Stores a new batch. `encode` receives the lifetime drop totals to put in the summary; drops this append
+   * causes are in the totals the next batch carries.
+   */
+  async append(encode: (drops: DropStats) => Uint8Array, opts: AppendOptions = {}): Promise<number> {
+    const seq = this.nextSeqValue;
+    const summary = encode(this.dropTotals);
+    const value = Buffer.allocUnsafe(HEADER + summary.length);
+    value[0] = opts.value === 'high' ? 1 : 0;
+    value.writeDoubleLE(Date.now(), 1);
+    value.set(summary, HEADER);
+    const dropped = this.planDrops(value.length);
+    const drops = dropped.length > 0 ? this.addDrops(dropped) : this.dropTotals;
+    await this.root.transaction(() => {
+      for (const e of dropped) this.batches.remove(e.seq);
+      this.batches.put(seq, value);
+      this.meta.put('nextSeq', seq + 1);
+      if (dropped.length > 0) this.meta.put('drops', drops);
+      opts.alsoWrite?.();
+    });
+    this.nextSeqValue = seq + 1;
+    this.dropTotals = drops;
+    this.tiers[opts.value === 'high' ? 'high' : 'low'].push({ seq, size: value.length });
+    this.bytesValue += value.length;
+    this.totals.appended++;
+    return seq;
+  }
+
+  /** Removes oldest low-value batches, then oldest of any value, until `incoming` fits under the cap. */
+  private planDrops(incoming: number): Entry[] {
+    const out: Entry[] = [];
+    let bytes = this.bytesValue;
+    while (bytes + incoming > this.maxBytes && this.count > 0) {
+      const tier = this.tiers.low.length > 0 ? this.tiers.low : this.tiers.high;
+      const e = tier.shift()!;
+      bytes -= e.size;
+      out.push(e);
+    }
+    this.bytesValue = bytes;
+    return out;
+  }
+
+  private addDrops(dropped: Entry[]): DropStats {
+    const base = this.dropTotals;
+    let first = base.firstDroppedSeq || Infinity;
+    let last = base.lastDroppedSeq;
+    let size = 0;
+    for (const e of dropped) {
+      first = Math.min(first, e.seq);
+      last = Math.max(last, e.seq);
+      size += e.size;
+    }
+    return {
+      droppedBatches: base.droppedBatches + dropped.length,
+      droppedBytes: base.droppedBytes + size,
+      firstDroppedSeq: first,
+      lastDroppedSeq: last,
+    };
+  }
+
+  /** Up to `limit` stored batches with a sequence above `afterSeq`, in order. */
+  read(afterSeq: number, limit: number): StoredBatch[] {
+    const out: StoredBatch[] = [];
+    for (const { key, value } of this.batches.getRange({ start: afterSeq + 1, limit })) {
+      out.push({ seq: key, createdMs: value.readDoubleLE(1), summary: value.subarray(HEADER) });
+    }
+    return out;
+  }
+
+  /** The aggregator holds everything up to `seq`: delete it for good. */
+  async ack(seq: number): Promise<void> {
+    if (seq <= this.ackedSeqValue) return;
+    const gone: Entry[] = [];
+    for (const tier of [this.tiers.low, this.tiers.high]) {
+      while ((tier.peek()?.seq ?? Infinity) <= seq) gone.push(tier.shift()!);
+    }
+    this.ackedSeqValue = seq;
+    for (const e of gone) this.bytesValue -= e.size;
+    this.totals.acked += gone.length;
+    await this.root.transaction(() => {
+      for (const e of gone) this.batches.remove(e.seq);
+      this.meta.put('ackedSeq', seq);
+      // A fresh aggregator may ack a sequence beyond what we ever wrote (it never happens with an honest one);
+      // keep numbering ahead of every ack so sequences stay unique.
+      if (seq >= this.nextSeqValue) this.meta.put('nextSeq', seq + 1);
+    });
+    if (seq >= this.nextSeqValue) this.nextSeqValue = seq + 1;
+  }
+}

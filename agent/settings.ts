@@ -1,0 +1,100 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { boolean, bytes, type ConfigOf, number, setting } from '../common/config/settings.ts';
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Every agent setting: flag › env › file (`agent:` section) › default. */
+export const agentSettings = {
+  node: setting({
+    flag: 'node',
+    env: 'VIGIL_NODE_NAME',
+    description: "This node's name (the chart sets it from spec.nodeName)",
+    schema: z.string().min(1).max(253),
+    default: hostname(),
+  }),
+  aggregator: setting({
+    flag: 'aggregator',
+    env: 'VIGIL_AGGREGATOR',
+    description: "The aggregator's gRPC address, host:port",
+    schema: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port'),
+    default: 'localhost:7400',
+  }),
+  hostRoot: setting({
+    flag: 'host-root',
+    env: 'VIGIL_HOST_ROOT',
+    description: 'Where the host filesystem is mounted; sources read proc/, sys/ and var/log/ below it',
+    schema: z.string().min(1),
+    default: '/',
+  }),
+  stateDir: setting({
+    flag: 'state-dir',
+    env: 'VIGIL_STATE_DIR',
+    description: 'Directory of the LMDB state (outbox, checkpoints)',
+    schema: z.string().min(1),
+    default: '/var/lib/vigil',
+  }),
+  windowSeconds: setting({
+    flag: 'window-seconds',
+    env: 'VIGIL_WINDOW_SECONDS',
+    description: 'Length of one summary window',
+    schema: number().positive().max(3600),
+    default: 10,
+  }),
+  outboxMaxBytes: setting({
+    flag: 'outbox-max-bytes',
+    env: 'VIGIL_OUTBOX_MAX_BYTES',
+    description: 'Outbox size cap; past it the oldest low-value batches are dropped and reported',
+    schema: bytes().pipe(z.number().min(64 * 1024)),
+    default: 256 * 1024 * 1024,
+  }),
+  httpPort: setting({
+    flag: 'http-port',
+    env: 'VIGIL_HTTP_PORT',
+    description: 'Port of /healthz, /readyz and /metrics (0 picks a free one)',
+    schema: number().int().min(0).max(65535),
+    default: 9100,
+  }),
+  logLevel: setting({
+    flag: 'log-level',
+    env: 'VIGIL_LOG_LEVEL',
+    description: 'Log level',
+    schema: z.enum(LEVELS),
+    default: 'info' as const,
+  }),
+  shutdownGraceSeconds: setting({
+    flag: 'shutdown-grace-seconds',
+    env: 'VIGIL_SHUTDOWN_GRACE_SECONDS',
+    description:
+      'On SIGTERM, how long to keep trying to deliver the outbox before exiting (it stays on disk)',
+    schema: number().min(0).max(300),
+    default: 5,
+  }),
+  systemMetrics: setting({
+    flag: 'system-metrics',
+    env: 'VIGIL_SYSTEM_METRICS',
+    description: 'Collect node metrics with systeminformation',
+    schema: boolean(),
+    default: true,
+  }),
+  tlsCa: setting({
+    flag: 'tls-ca',
+    env: 'VIGIL_TLS_CA',
+    description: "CA file to verify the aggregator's certificate",
+    schema: z.string(),
+  }),
+  tlsCert: setting({
+    flag: 'tls-cert',
+    env: 'VIGIL_TLS_CERT',
+    description: 'Client certificate file (mutual TLS)',
+    schema: z.string(),
+  }),
+  tlsKey: setting({
+    flag: 'tls-key',
+    env: 'VIGIL_TLS_KEY',
+    description: 'Client key file (mutual TLS)',
+    schema: z.string(),
+  }),
+};
+
+export type AgentConfig = ConfigOf<typeof agentSettings>;

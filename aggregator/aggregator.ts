@@ -1,0 +1,119 @@
+// The aggregator process: gRPC server (agent gateway + integration API), node registry, LMDB store, and
+// the health/metrics endpoint.
+import * as grpc from '@grpc/grpc-js';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { addService } from '../common/grpc/adapter.ts';
+import { serverCredentials } from '../common/grpc/credentials.ts';
+import { type HealthServer, startHealthServer } from '../common/http/health-server.ts';
+import type { Logger } from '../common/log.ts';
+import { AgentGatewayService } from '../proto/gen/vigil/v1/gateway_pb.js';
+import { IntegrationService } from '../proto/gen/vigil/v1/integration_pb.js';
+import { integrationHandlers } from './api/integration.ts';
+import { gatewayHandlers } from './ingest/gateway.ts';
+import { createGatewayMetrics } from './ingest/gateway-metrics.ts';
+import type { AggregatorConfig } from './settings.ts';
+import { NodeRegistry } from './state/node-registry.ts';
+import { AggregatorStore } from './store/aggregator-store.ts';
+
+export interface Aggregator {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly registry: NodeRegistry;
+  readonly store: AggregatorStore;
+  stop(): Promise<void>;
+}
+
+export async function startAggregator(config: AggregatorConfig, logger: Logger): Promise<Aggregator> {
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry, prefix: 'vigil_aggregator_' });
+  const store = new AggregatorStore(config.stateDir, logger, { retainSummaries: config.retainSummaries });
+  const registry = new NodeRegistry(store.loadNodes());
+  const gatewayMetrics = createGatewayMetrics(metricsRegistry);
+  new Gauge({
+    name: 'vigil_aggregator_connected_agents',
+    help: 'Agents with a live stream',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(registry.connectedCount);
+    },
+  });
+  new Gauge({
+    name: 'vigil_aggregator_known_nodes',
+    help: 'Nodes the aggregator has a record of',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(registry.all().length);
+    },
+  });
+  const watchSkipped = new Counter({
+    name: 'vigil_aggregator_watch_events_skipped_total',
+    help: 'Watch events not sent to a client whose stream was full',
+    registers: [metricsRegistry],
+  });
+  const malformedApi = new Counter({
+    name: 'vigil_aggregator_malformed_requests_total',
+    help: 'Integration API requests that did not decode',
+    registers: [metricsRegistry],
+  });
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.maxBatchBytes + 64 * 1024,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  addService(
+    server,
+    AgentGatewayService,
+    gatewayHandlers({
+      registry,
+      store,
+      logger,
+      metrics: gatewayMetrics,
+      maxBatchBytes: config.maxBatchBytes,
+    }),
+  );
+  addService(server, IntegrationService, integrationHandlers({ registry, watchSkipped }), {
+    onMalformed: () => malformedApi.inc(),
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${config.grpcHost}:${config.grpcPort}`, serverCredentials(config), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
+  let serving = true;
+  const health: HealthServer = await startHealthServer({
+    port: config.httpPort,
+    registry: metricsRegistry,
+    readiness: () => (serving ? { ready: true } : { ready: false, reason: 'shutting down' }),
+    logger,
+  });
+  logger.info({ grpcPort, httpPort: health.port, nodes: registry.all().length }, 'aggregator started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcPort,
+    httpPort: health.port,
+    registry,
+    store,
+    stop() {
+      stopping ??= (async () => {
+        serving = false;
+        // Finish in-flight calls for a moment, then cut the streams (agents reconnect elsewhere or later).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 2000);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await health.close();
+        await store.close();
+        logger.info('aggregator stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// What the aggregator must not lose, in LMDB: per node the last stored sequence and counters, and the recent
+// summaries. A batch's summary and its node record commit in one transaction, and the ack goes out only
+// after the commit, so an aggregator killed at any moment never acks what it does not hold.
+import { join } from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import type { Logger } from '../../common/log.ts';
+import { openLmdb } from '../../common/store/lmdb.ts';
+
+export interface NodeRecord {
+  node: string;
+  lastSeq: number;
+  /** Batches stored (each sequence once). */
+  batches: number;
+  /** Highest lifetime drop total the agent reported. */
+  droppedBatches: number;
+  /** Batches the aggregator refused (undecodable, too large). */
+  rejectedBatches: number;
+  agentVersion: string;
+  info: Record<string, string>;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  signals: number;
+}
+
+export class AggregatorStore {
+  readonly root: RootDatabase;
+  private readonly nodes: Database<NodeRecord, string>;
+  private readonly summaries: Database<Buffer, [string, number]>;
+  private readonly retain: number;
+  readonly recoveredFrom: string | undefined;
+
+  constructor(stateDir: string, logger: Logger, opts: { retainSummaries: number }) {
+    const opened = openLmdb(join(stateDir, 'aggregator.mdb'), logger);
+    this.root = opened.root;
+    this.recoveredFrom = opened.recoveredFrom;
+    this.nodes = this.root.openDB<NodeRecord, string>({ name: 'nodes', encoding: 'msgpack' });
+    this.summaries = this.root.openDB<Buffer, [string, number]>({ name: 'summaries', encoding: 'binary' });
+    this.retain = opts.retainSummaries;
+  }
+
+  loadNodes(): NodeRecord[] {
+    return [...this.nodes.getRange({})].map((e) => e.value);
+  }
+
+  /** Stores one batch's summary with the node's new record; resolves once committed. */
+  writeBatch(record: NodeRecord, seq: number, summary: Uint8Array | undefined): Promise<void> {
+    const node = record.node;
+    return this.root.transaction(() => {
+      if (summary)
+        this.summaries.put([node, seq], Buffer.from(summary.buffer, summary.byteOffset, summary.length));
+      if (seq > this.retain) this.summaries.remove([node, seq - this.retain]);
+      this.nodes.put(node, { ...record });
+    }) as Promise<void>;
+  }
+
+  /** Stored summaries of a node, oldest first, as sequence and bytes. */
+  *readSummaries(node: string, fromSeq = 0): Generator<{ seq: number; summary: Buffer }> {
+    for (const { key, value } of this.summaries.getRange({
+      start: [node, fromSeq],
+      end: [node, Number.MAX_SAFE_INTEGER],
+    })) {
+      yield { seq: key[1], summary: value };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.root.close();
+  }
+}
