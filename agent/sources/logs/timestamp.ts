@@ -29,6 +29,8 @@ export function parseRfc3339(buf: Uint8Array, start: number, end: number): numbe
   const minute = digits(buf, start + 14, 2);
   const second = digits(buf, start + 17, 2);
   if ((year | month | day | hour | minute | second) < 0) return Number.NaN;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return Number.NaN;
   let i = start + 19;
   let millis = 0;
   if (buf[i] === 46) {
