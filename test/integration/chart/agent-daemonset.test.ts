@@ -65,6 +65,11 @@ describe('agent DaemonSet (default values)', () => {
     expect(http.containerPort).toBe(9100);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    // A slow start (opening LMDB, replaying the outbox) is the startup probe's business, not a liveness kill.
+    expect(container.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(
+      container.startupProbe.periodSeconds * container.startupProbe.failureThreshold,
+    ).toBeGreaterThanOrEqual(60);
     expect(env(container, 'VIGIL_HTTP_PORT').value).toBe('9100');
   });
 

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { agentName, aggregatorName, find, type Manifest, render } from './helm.ts';
 
@@ -166,5 +169,45 @@ describe('optional resources', () => {
     const agentLabels = find(manifests, 'DaemonSet', agentName).spec.template.metadata.labels;
     for (const [k, v] of Object.entries(grpcRule.from[0].podSelector.matchLabels))
       expect(agentLabels[k]).toBe(v);
+  });
+});
+
+describe('helm test hook', () => {
+  const manifests = render();
+  const pod = find(manifests, 'Pod', 'obs-vigil-test-aggregator-ready');
+  const container = pod.spec.containers[0];
+
+  it('is a test hook that targets the aggregator Service readiness endpoint', () => {
+    expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    expect(container.args[1]).toBe(`http://${aggregatorName}.vigil-system.svc:9100/readyz`);
+  });
+
+  it('exits 0 when /readyz answers 200 and 1 when it answers 503 or nobody listens', async () => {
+    let status = 200;
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/readyz' ? status : 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    // The pod's own command line, pointed at a local server instead of the Service.
+    const run = async (url: string) => {
+      const [command, ...flags] = container.command as string[];
+      expect(command).toBe('node');
+      const child = spawn(process.execPath, [...flags, container.args[0], url], { stdio: 'ignore' });
+      return await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    };
+    try {
+      expect(await run(`http://127.0.0.1:${port}/readyz`)).toBe(0);
+      status = 503;
+      expect(await run(`http://127.0.0.1:${port}/readyz`)).toBe(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await run(`http://127.0.0.1:${port}/readyz`)).toBe(1);
+  });
+
+  it('is not rendered when tests.enabled is false', () => {
+    expect(render({ set: { 'tests.enabled': false } }).some((m) => m.kind === 'Pod')).toBe(false);
   });
 });
