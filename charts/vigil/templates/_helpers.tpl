@@ -17,13 +17,25 @@
 {{- end -}}
 {{- end -}}
 
-{{/* Component names are "<fullname>-agent" and "<fullname>-aggregator"; keep room for the suffix. */}}
+{{/*
+"<fullname>-<suffix>", the fullname cut so the whole stays a 63-character DNS label.
+Call with (dict "ctx" $ "suffix" "agent").
+*/}}
+{{- define "vigil.suffixedName" -}}
+{{- $max := int (sub 62 (len .suffix)) -}}
+{{- printf "%s-%s" (include "vigil.fullname" .ctx | trunc $max | trimSuffix "-") .suffix -}}
+{{- end -}}
+
 {{- define "vigil.agent.fullname" -}}
-{{- printf "%s-agent" (include "vigil.fullname" . | trunc 52 | trimSuffix "-") -}}
+{{- include "vigil.suffixedName" (dict "ctx" . "suffix" "agent") -}}
 {{- end -}}
 
 {{- define "vigil.aggregator.fullname" -}}
-{{- printf "%s-aggregator" (include "vigil.fullname" . | trunc 52 | trimSuffix "-") -}}
+{{- include "vigil.suffixedName" (dict "ctx" . "suffix" "aggregator") -}}
+{{- end -}}
+
+{{- define "vigil.configMapName" -}}
+{{- include "vigil.suffixedName" (dict "ctx" . "suffix" "config") -}}
 {{- end -}}
 
 {{- define "vigil.chart" -}}

@@ -57,8 +57,8 @@ function overrideArgs(overrides: Overrides): string[] {
   return args;
 }
 
-export function templateRaw(overrides: Overrides = {}): HelmResult {
-  return helm(['template', releaseName, chartDir, '--namespace', namespace, ...overrideArgs(overrides)]);
+export function templateRaw(overrides: Overrides = {}, release = releaseName): HelmResult {
+  return helm(['template', release, chartDir, '--namespace', namespace, ...overrideArgs(overrides)]);
 }
 
 export function lint(overrides: Overrides = {}): HelmResult {
@@ -66,8 +66,8 @@ export function lint(overrides: Overrides = {}): HelmResult {
 }
 
 // Renders the chart and returns every object; fails loudly (with helm's message) when rendering fails.
-export function render(overrides: Overrides = {}): Manifest[] {
-  const result = templateRaw(overrides);
+export function render(overrides: Overrides = {}, release = releaseName): Manifest[] {
+  const result = templateRaw(overrides, release);
   if (result.status !== 0) throw new Error(`helm template failed (${result.status}): ${result.stderr}`);
   const manifests: Manifest[] = [];
   for (const doc of parseAllDocuments(result.stdout)) {
