@@ -1,0 +1,389 @@
+// Per-series streaming anomaly detector. Fixed-size state (a few hundred bytes plus a 48-slot daily profile),
+// learns online with no look-ahead. Three views of "unusual", each scored as a ratio to its own threshold:
+//   spike       one-step residual against a fast EWMA level, scaled by a robust residual spread;
+//   level_shift a short EWMA of the value against the slow baseline (slow level + daily profile when real);
+//   trend       the same departure when it builds up steadily rather than at once.
+// Each view is further normalised by the high tail of its own history (a streaming quantile), so noisy,
+// heavy-tailed series need a proportionally larger departure than quiet ones. One decision per episode:
+// after a detection, further detections are held off and the baseline re-learns quickly.
+
+import { type CounterState, counterRate } from './counter.ts';
+
+export type AnomalyKind = 'spike' | 'level_shift' | 'trend';
+
+export interface SeriesDetectorOptions {
+  /** `gauge` (default) scores the value; `counter` scores the per-second rate, handling resets and wraps. */
+  mode?: 'gauge' | 'counter';
+  /** Samples before any decision is made (the model still learns). Default 30. */
+  warmupSamples?: number;
+  /** Samples after a detection during which no new detection fires (one per episode). Default 100. */
+  holdoffSamples?: number;
+  /** Robust z a departure must reach to count (on top of the series' own tail level). Default 4.5. */
+  zThreshold?: number;
+  /** Length of the seasonal pattern, ms. Default one day. */
+  seasonPeriodMs?: number;
+}
+
+export interface SeriesUpdate {
+  /** 0..1; 0.5 is the decision threshold. */
+  score: number;
+  anomaly: boolean;
+  kind?: AnomalyKind;
+  /** What the model expected for this sample (the rate in counter mode). */
+  expected: number;
+  /** The spread the departure was measured against. */
+  sigma: number;
+  /** The value that was scored (the rate in counter mode); NaN when the sample was skipped. */
+  value: number;
+}
+
+export interface SeriesDetectorSnapshot {
+  samples: number;
+  level: number;
+  baseline: number;
+  sigma: number;
+  seasonal: boolean;
+  lastDetectionMs: number | undefined;
+}
+
+export interface SeriesDetector {
+  update(timeMs: number, value: number): SeriesUpdate;
+  snapshot(): SeriesDetectorSnapshot;
+  /** Serialised state, to measure and persist (bounded: never grows with the number of samples). */
+  serialize(): Float64Array;
+}
+
+const SEASON_BUCKETS = 48;
+/** Per-visit decay of the time-of-day spike memory (one visit per day) and the margin to beat it by. */
+const DAY_PEAK_DECAY = 0.95;
+const DAY_PEAK_MARGIN = 1.5;
+const SHIFT_CLIP = 12;
+/** Buckets either side searched for a same-time-of-day spike (jobs start a little early or late). */
+const DAY_PEAK_SPAN = 2;
+const ENVELOPE_BLOCKS = 8;
+const ENVELOPE_BLOCK = 64;
+/** A new record must exceed the old one by this share of the old record's distance from the baseline. */
+const ENVELOPE_MARGIN = 0.1;
+const ENVELOPE_SIGMAS = 1;
+const INSIDE_DAMP = 0.5;
+const FAST_ALPHA = 0.2;
+const SPREAD_ALPHA = 0.01;
+const SLOW_ALPHA = 0.004;
+const SHORT_ALPHA = 0.15;
+const SEASON_ALPHA = 0.3;
+/** Mean absolute deviation → standard deviation for a normal distribution. */
+const MAD_TO_SIGMA = 1.2533;
+/** Residuals are clipped to this many sigmas before they update the spread, so one spike does not blind it. */
+const CLIP_SIGMAS = 4;
+/** The streaming tail quantile of each view's |z|; new departures are compared with it. */
+const TAIL_QUANTILE = 0.99;
+const TAIL_STEP = 0.02;
+/** Recent peak departures decay with this half-life (samples) and must be beaten by PEAK_MARGIN. */
+const PEAK_HALF_LIFE = 1000;
+const PEAK_DECAY = 2 ** (-1 / PEAK_HALF_LIFE);
+const PEAK_CAP = 3;
+const PEAK_MARGIN = 1.0;
+
+export const DETECTOR_DEFAULTS = {
+  mode: 'gauge',
+  warmupSamples: 30,
+  holdoffSamples: 100,
+  zThreshold: 5,
+  seasonPeriodMs: 86_400_000,
+} as const;
+
+/** Bias-corrected EWMA step: the first samples are plain means, then the weight settles at `alpha`. */
+function ewma(prev: number, x: number, alpha: number, n: number): number {
+  const a = Math.max(alpha, 1 / n);
+  return prev + a * (x - prev);
+}
+
+/** Frugal streaming quantile (Ma, Muthukrishnan, Sandler 2013) with a multiplicative step: one number of state. */
+function tailStep(q: number, x: number): number {
+  if (x > q) return q + TAIL_STEP * TAIL_QUANTILE * Math.max(q, 1);
+  return q - TAIL_STEP * (1 - TAIL_QUANTILE) * Math.max(q, 1);
+}
+
+/** Maps the departure ratio (1 = at threshold) to 0..1 with 0.5 at the threshold and room above it. */
+function ratioToScore(ratio: number): number {
+  if (!(ratio > 0)) return 0;
+  const r2 = ratio * ratio;
+  return r2 / (1 + r2);
+}
+
+export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDetector {
+  const mode = opts.mode ?? DETECTOR_DEFAULTS.mode;
+  const warmup = opts.warmupSamples ?? DETECTOR_DEFAULTS.warmupSamples;
+  const holdoff = opts.holdoffSamples ?? DETECTOR_DEFAULTS.holdoffSamples;
+  const zThr = opts.zThreshold ?? DETECTOR_DEFAULTS.zThreshold;
+  const period = opts.seasonPeriodMs ?? DETECTOR_DEFAULTS.seasonPeriodMs;
+  if (!(warmup >= 0)) throw new RangeError('options.warmupSamples must be a non-negative number');
+  if (!(holdoff >= 0)) throw new RangeError('options.holdoffSamples must be a non-negative number');
+  if (!(zThr > 0)) throw new RangeError('options.zThreshold must be a positive number');
+  if (!(period > 0)) throw new RangeError('options.seasonPeriodMs must be a positive number');
+
+  let n = 0;
+  let counter: CounterState | undefined;
+  let firstTimeMs = Number.NaN;
+  let lastTimeMs = Number.NaN;
+  let fast = 0; // one-step level
+  let spread = 0; // EWMA |one-step residual|
+  let slow = 0; // slow level of the deseasonalised value
+  let baseSpread = 0; // EWMA |value - baseline|
+  let plainSpread = 0; // EWMA |value - slow level| without the daily profile, to test whether the profile is real
+  let short = 0; // short EWMA of value - baseline
+  let slope = 0; // EWMA of the change in the fast level, per sample
+  let lastX = 0;
+  let quantum = Number.POSITIVE_INFINITY; // smallest non-zero step seen: the series' resolution
+  let spikePeak = 0;
+  let shiftPeak = 0;
+  let spikeTail = 1;
+  let shiftTail = 1;
+  let sinceDetection = Number.POSITIVE_INFINITY;
+  let lastDetectionMs: number | undefined;
+  // Envelope of recent history: max and min of the last ENVELOPE_BLOCKS blocks of ENVELOPE_BLOCK samples.
+  const blockMax = new Float64Array(ENVELOPE_BLOCKS).fill(Number.NEGATIVE_INFINITY);
+  const blockMin = new Float64Array(ENVELOPE_BLOCKS).fill(Number.POSITIVE_INFINITY);
+  let blockFill = 0;
+  let blockSlot = 0;
+  const season = new Float64Array(SEASON_BUCKETS);
+  const dayPeak = new Float64Array(SEASON_BUCKETS); // largest one-step residual per time-of-day bucket
+  const seasonSeen = new Uint16Array(SEASON_BUCKETS);
+  let bucketIndex = -1;
+  let bucketSum = 0;
+  let bucketCount = 0;
+  let seasonalOn = false;
+
+  function bucketOf(timeMs: number): number {
+    const phase = (((timeMs % period) + period) % period) / period;
+    return Math.min(SEASON_BUCKETS - 1, Math.floor(phase * SEASON_BUCKETS));
+  }
+
+  function foldBucket(): void {
+    if (bucketIndex < 0 || bucketCount === 0) return;
+    const mean = bucketSum / bucketCount;
+    const seen = seasonSeen[bucketIndex] ?? 0;
+    const prev = season[bucketIndex] ?? 0;
+    season[bucketIndex] = seen === 0 ? mean : prev + SEASON_ALPHA * (mean - prev);
+    seasonSeen[bucketIndex] = Math.min(seen + 1, 65_535);
+  }
+
+  function seasonalReady(): boolean {
+    if (!(lastTimeMs - firstTimeMs >= 2 * period)) return false;
+    for (let i = 0; i < SEASON_BUCKETS; i++) if ((seasonSeen[i] ?? 0) < 2) return false;
+    return true;
+  }
+
+  function skipped(): SeriesUpdate {
+    return { score: 0, anomaly: false, expected: fast, sigma: spread * MAD_TO_SIGMA, value: Number.NaN };
+  }
+
+  function update(timeMs: number, raw: number): SeriesUpdate {
+    if (!Number.isFinite(timeMs) || !Number.isFinite(raw)) return skipped();
+    if (!Number.isNaN(lastTimeMs) && timeMs <= lastTimeMs) return skipped();
+    let x = raw;
+    if (mode === 'counter') {
+      const rate = counterRate(counter, timeMs, raw);
+      counter = { lastValue: raw, lastTimeMs: timeMs };
+      if (rate === undefined) return skipped();
+      x = rate;
+    }
+    if (Number.isNaN(firstTimeMs)) firstTimeMs = timeMs;
+    const prevX = n > 0 ? lastX : x;
+    lastX = x;
+    lastTimeMs = timeMs;
+    n++;
+
+    const step = Math.abs(x - prevX);
+    if (step > 0 && step < quantum) quantum = step;
+
+    // Daily profile: accumulate this bucket's visit, fold it when the bucket changes.
+    const b = bucketOf(timeMs);
+    if (b !== bucketIndex) {
+      foldBucket();
+      dayPeak[b] = (dayPeak[b] as number) * DAY_PEAK_DECAY;
+      bucketIndex = b;
+      bucketSum = 0;
+      bucketCount = 0;
+    }
+    const seasonHere = seasonalOn ? (season[b] ?? 0) : 0;
+
+    // Floor for every spread: the series' own resolution and a sliver of its magnitude, so a flat line
+    // neither divides by zero nor flags each tiny change.
+    const floor = Math.max(Number.isFinite(quantum) ? quantum : 0, 1e-3 * Math.abs(slow), 1e-9);
+
+    // --- score against the state before this sample (no look-ahead) ---
+    const expected = n > 1 ? fast + seasonHere : x;
+    const sigmaSpike = Math.max(spread * MAD_TO_SIGMA, floor);
+    const zSpike = n > 1 ? (x - expected) / sigmaSpike : 0;
+    const baseline = slow + seasonHere;
+    const sigmaBase = Math.max(baseSpread * MAD_TO_SIGMA, floor);
+    const dev = x - baseline;
+    // Clipped so one spike cannot pass for a shift: a shift has to persist for a few samples.
+    const devClipped = Math.max(-SHIFT_CLIP * sigmaBase, Math.min(SHIFT_CLIP * sigmaBase, dev));
+    const shortNext = n > 1 ? short + SHORT_ALPHA * (devClipped - short) : dev;
+    const zShift = n > 1 ? shortNext / sigmaBase : 0;
+
+    // A departure must beat both the fixed z threshold (scaled up for heavy-tailed series) and, by a margin,
+    // the largest departures this series has shown lately: recurring bursts are its normal.
+    // Same for the same time of day: a nightly job's spike is that series' normal at that hour.
+    let dailyPeak = 0;
+    for (let d = -DAY_PEAK_SPAN; d <= DAY_PEAK_SPAN; d++)
+      dailyPeak = Math.max(dailyPeak, dayPeak[(b + d + SEASON_BUCKETS) % SEASON_BUCKETS] as number);
+    const spikeRatio =
+      Math.abs(zSpike) /
+      Math.max(
+        zThr * Math.max(1, spikeTail / 3),
+        PEAK_MARGIN * spikePeak,
+        (DAY_PEAK_MARGIN * dailyPeak) / sigmaSpike,
+      );
+    const shiftRatio =
+      Math.abs(zShift) / Math.max(zThr * Math.max(1, shiftTail / 3), PEAK_MARGIN * shiftPeak);
+    // Envelope view: how far beyond the recent extremes, relative to how far those extremes sit from the
+    // baseline. A new record by a clear margin is what people call an anomaly in most operational series.
+    let envHi = Number.NEGATIVE_INFINITY;
+    let envLo = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < ENVELOPE_BLOCKS; i++) {
+      envHi = Math.max(envHi, blockMax[i] as number);
+      envLo = Math.min(envLo, blockMin[i] as number);
+    }
+    const envFloor = Math.max(2 * floor, sigmaBase);
+    let envRatio = 0;
+    if (n > ENVELOPE_BLOCK && Number.isFinite(envHi)) {
+      const ref = slow + seasonHere;
+      // The excess must be large both against the old record's reach and against the noise.
+      if (x > envHi)
+        envRatio = Math.min(
+          (x - envHi) / Math.max(envHi - ref, envFloor) / ENVELOPE_MARGIN,
+          (x - envHi) / (ENVELOPE_SIGMAS * sigmaBase + floor),
+        );
+      else if (x < envLo)
+        envRatio = Math.min(
+          (envLo - x) / Math.max(ref - envLo, envFloor) / ENVELOPE_MARGIN,
+          (envLo - x) / (ENVELOPE_SIGMAS * sigmaBase + floor),
+        );
+    }
+    const insideEnvelope = x <= envHi && x >= envLo;
+    const ratio = Math.max(spikeRatio * (insideEnvelope ? INSIDE_DAMP : 1), shiftRatio, envRatio);
+    const score = n > warmup ? ratioToScore(ratio) : 0;
+
+    let kind: AnomalyKind | undefined;
+    if (envRatio >= shiftRatio && Math.abs(x - fast - seasonHere) > Math.abs(shortNext)) kind = 'spike';
+    else if (spikeRatio >= shiftRatio && spikeRatio >= envRatio) kind = 'spike';
+    else kind = Math.abs(slope) * 20 >= 0.5 * Math.abs(shortNext) ? 'trend' : 'level_shift';
+
+    sinceDetection++;
+    const anomaly = n > warmup && ratio >= 1 && sinceDetection > holdoff;
+    if (anomaly) {
+      sinceDetection = 0;
+      lastDetectionMs = timeMs;
+    }
+    // Right after a detection the baseline re-learns fast, so a lasting shift becomes the new normal.
+    const relearn = sinceDetection <= holdoff ? 10 : 1;
+
+    // --- learn ---
+    if (n > 1) {
+      if (n > warmup) {
+        // Capped, so one wild early sample cannot mute the detector for the next thousand.
+        spikePeak = Math.max(spikePeak * PEAK_DECAY, Math.min(Math.abs(zSpike), PEAK_CAP * zThr));
+        shiftPeak = Math.max(shiftPeak * PEAK_DECAY, Math.min(Math.abs(zShift), PEAK_CAP * zThr));
+      }
+      spikeTail = tailStep(spikeTail, Math.abs(zSpike));
+      shiftTail = tailStep(shiftTail, Math.abs(zShift));
+    }
+    if (n > warmup) dayPeak[b] = Math.max(dayPeak[b] as number, Math.abs(x - expected));
+    const clipSpike = Math.min(Math.abs(x - expected), CLIP_SIGMAS * sigmaSpike);
+    spread = n > 1 ? ewma(spread, clipSpike, SPREAD_ALPHA, n - 1) : 0;
+    const prevFast = fast;
+    fast = n > 1 ? fast + FAST_ALPHA * (x - seasonHere - fast) : x;
+    slope = n > 2 ? slope + SHORT_ALPHA * (fast - prevFast - slope) : 0;
+    const clipBase = Math.min(Math.abs(dev), CLIP_SIGMAS * sigmaBase);
+    baseSpread = n > 1 ? ewma(baseSpread, clipBase, SPREAD_ALPHA, n - 1) : 0;
+    plainSpread = n > 1 ? ewma(plainSpread, Math.abs(x - slow), SPREAD_ALPHA, n - 1) : 0;
+    short = shortNext;
+    slow = n > 1 ? ewma(slow, x - seasonHere, Math.min(1, SLOW_ALPHA * relearn), n) : x;
+    bucketSum += x - slow;
+    const slot = blockSlot;
+    blockMax[slot] = Math.max(blockFill === 0 ? Number.NEGATIVE_INFINITY : (blockMax[slot] as number), x);
+    blockMin[slot] = Math.min(blockFill === 0 ? Number.POSITIVE_INFINITY : (blockMin[slot] as number), x);
+    blockFill++;
+    if (blockFill >= ENVELOPE_BLOCK) {
+      blockFill = 0;
+      blockSlot = (blockSlot + 1) % ENVELOPE_BLOCKS;
+    }
+    bucketCount++;
+
+    // The daily profile is used only when it spans two periods and explains a real share of the spread.
+    if (!seasonalOn && seasonalReady()) {
+      let mean = 0;
+      for (const s of season) mean += s;
+      mean /= SEASON_BUCKETS;
+      let amp = 0;
+      for (const s of season) amp += Math.abs(s - mean);
+      amp /= SEASON_BUCKETS;
+      seasonalOn = amp > 0.5 * plainSpread && amp > floor;
+    }
+
+    const result: SeriesUpdate = {
+      score,
+      anomaly,
+      expected: kind === 'spike' ? expected : baseline,
+      sigma: kind === 'spike' ? sigmaSpike : sigmaBase,
+      value: x,
+    };
+    if (ratio >= 1) result.kind = kind;
+    return result;
+  }
+
+  function snapshot(): SeriesDetectorSnapshot {
+    return {
+      samples: n,
+      level: fast,
+      baseline: slow,
+      sigma: Math.max(baseSpread * MAD_TO_SIGMA, 0),
+      seasonal: seasonalOn,
+      lastDetectionMs,
+    };
+  }
+
+  function serialize(): Float64Array {
+    const scalars = [
+      n,
+      firstTimeMs,
+      lastTimeMs,
+      fast,
+      spread,
+      slow,
+      baseSpread,
+      plainSpread,
+      short,
+      slope,
+      quantum,
+      lastX,
+      spikeTail,
+      shiftTail,
+      spikePeak,
+      shiftPeak,
+      sinceDetection,
+      lastDetectionMs ?? Number.NaN,
+      bucketIndex,
+      bucketSum,
+      bucketCount,
+      seasonalOn ? 1 : 0,
+      blockFill,
+      blockSlot,
+      counter?.lastValue ?? Number.NaN,
+      counter?.lastTimeMs ?? Number.NaN,
+    ];
+    const out = new Float64Array(scalars.length + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS);
+    out.set(scalars, 0);
+    out.set(season, scalars.length);
+    out.set(seasonSeen, scalars.length + SEASON_BUCKETS);
+    out.set(dayPeak, scalars.length + 2 * SEASON_BUCKETS);
+    out.set(blockMax, scalars.length + 3 * SEASON_BUCKETS);
+    out.set(blockMin, scalars.length + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS);
+    return out;
+  }
+
+  return { update, snapshot, serialize };
+}
