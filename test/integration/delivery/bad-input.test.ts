@@ -1,6 +1,6 @@
 // Bad peers get a clear error or a counted rejection, and the aggregator keeps serving everyone else.
 import { connect } from 'node:net';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../../agent/agent.ts';
@@ -8,7 +8,6 @@ import type { Aggregator } from '../../../aggregator/aggregator.ts';
 import { createClient } from '../../../common/grpc/adapter.ts';
 import {
   AgentGatewayService,
-  type AgentMessage,
   AgentMessageSchema,
   type AggregatorMessage,
   RejectReason,
@@ -52,7 +51,8 @@ function rawStream() {
     call.on('status', resolve);
     call.on('error', () => {});
   });
-  const send = (msg: AgentMessage['msg']) => call.write(create(AgentMessageSchema, { msg } as never));
+  const send = (msg: MessageInitShape<typeof AgentMessageSchema>['msg']) =>
+    call.write(create(AgentMessageSchema, { msg } as MessageInitShape<typeof AgentMessageSchema>));
   return { client, call, received, ended, send };
 }
 
