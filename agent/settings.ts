@@ -12,6 +12,7 @@ export const agentSettings = {
     description: "This node's name (the chart sets it from spec.nodeName)",
     schema: z.string().min(1).max(253),
     default: hostname(),
+    defaultText: 'the host name',
   }),
   aggregator: setting({
     flag: 'aggregator',

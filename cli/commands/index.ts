@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as agent } from './agent.ts';
 import { register as aggregator } from './aggregator.ts';
+import { register as demo } from './demo.ts';
 import { register as detectLog } from './detect-log.ts';
 import { register as detectSeries } from './detect-series.ts';
 import { register as nodes } from './nodes.ts';
@@ -10,6 +11,7 @@ import { register as templates } from './templates.ts';
 const commands: Array<(program: Command) => void> = [
   agent,
   aggregator,
+  demo,
   nodes,
   detectLog,
   detectSeries,

@@ -12,6 +12,8 @@ export interface Setting<T = unknown> {
   description: string;
   schema: z.ZodType<T>;
   default?: T;
+  /** How the default reads in docs when it depends on the machine (e.g. `hostname`). */
+  defaultText?: string;
 }
 
 export type Settings = Record<string, Setting>;
@@ -132,11 +134,16 @@ export function loadConfig<S extends Settings>(
   return out as ConfigOf<S>;
 }
 
+function defaultText(s: Setting): string {
+  if (s.defaultText) return s.defaultText;
+  return s.default === undefined ? '—' : `\`${JSON.stringify(s.default)}\``;
+}
+
 /** Markdown table of the settings, for the README. */
 export function settingsTable(settings: Settings): string {
   const rows = Object.entries(settings).map(
     ([key, s]) =>
-      `| \`--${s.flag}\` | \`${s.env}\` | \`${key}\` | ${s.default === undefined ? '—' : `\`${JSON.stringify(s.default)}\``} | ${s.description} |`,
+      `| \`--${s.flag}\` | \`${s.env}\` | \`${key}\` | ${defaultText(s)} | ${s.description} |`,
   );
   return [
     '| flag | env var | file key | default | meaning |',
