@@ -149,6 +149,23 @@ limit or with percent 0. Call with (dict "resources" ... "percent" ...).
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret each component mounts when TLS is on: the chart-generated one, or the one the user names. */}}
+{{- define "vigil.tls.aggregatorSecretName" -}}
+{{- if .Values.tls.autoGenerate -}}
+{{- include "vigil.suffixedName" (dict "ctx" . "suffix" "aggregator-tls") -}}
+{{- else -}}
+{{- required "tls.aggregatorSecretName is required when tls.enabled is true" .Values.tls.aggregatorSecretName -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "vigil.tls.agentSecretName" -}}
+{{- if .Values.tls.autoGenerate -}}
+{{- include "vigil.suffixedName" (dict "ctx" . "suffix" "agent-tls") -}}
+{{- else -}}
+{{- required "tls.agentSecretName is required when tls.enabled is true" .Values.tls.agentSecretName -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Rolls the pods when the rendered configuration changes. */}}
 {{- define "vigil.configChecksum" -}}
 {{- include (print .Template.BasePath "/configmap.yaml") . | sha256sum -}}
