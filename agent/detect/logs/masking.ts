@@ -248,16 +248,31 @@ function isStructuredValue(text: string, start: number, end: number): boolean {
   return isVariableValue(text, start, end);
 }
 
-function isUnit(token: string): boolean {
-  return token.length <= 7 && UNITS.has(token.toLowerCase());
+function caseVariants(words: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const w of words) {
+    out.add(w);
+    out.add(w.toUpperCase());
+    out.add(w.charAt(0).toUpperCase() + w.slice(1));
+  }
+  return out;
 }
+
+// Case variants precomputed so the hot path looks tokens up without lower-casing (no allocation).
+const UNITS_ANY_CASE = caseVariants([...UNITS]);
+const CALENDAR_ANY_CASE = caseVariants([...CALENDAR]);
+
+// Characters after which a token needs the full rules (paths, keys, wrappers, e-mails, host names).
+const SPECIAL = new Uint8Array(128);
+for (const ch of '/\\@=.:([{<"\'`~') SPECIAL[ch.charCodeAt(0)] = 1;
 
 /** Splits a line on whitespace and masks every token. At most `MAX_TOKENS` tokens; the rest becomes `<*>`. */
 export function maskLine(line: string, out: string[] = []): string[] {
   out.length = 0;
   const n = line.length;
   let i = 0;
-  let prevMaskedNumber = false;
+  let prevWild = false;
+  let calendar = false;
   while (i < n) {
     while (i < n && isWhitespace(line.charCodeAt(i))) i++;
     if (i >= n) break;
@@ -266,26 +281,52 @@ export function maskLine(line: string, out: string[] = []): string[] {
       break;
     }
     const start = i;
-    while (i < n && !isWhitespace(line.charCodeAt(i))) i++;
-    let token = maskToken(line, start, i);
-    if (prevMaskedNumber && isUnit(token)) token = WILDCARD;
+    let digits = 0;
+    let special = 0;
+    for (; i < n; i++) {
+      const c = line.charCodeAt(i);
+      if (c <= C_SPACE && isWhitespace(c)) break;
+      if (c >= C_ZERO && c <= C_NINE) digits++;
+      else if (c < 128 && SPECIAL[c] === 1) special++;
+    }
+    let token: string;
+    if (digits === i - start)
+      token = WILDCARD; // a plain number, the most common variable
+    else if (digits === 0 && special === 0) {
+      token = line.slice(start, i);
+      if (prevWild && i - start <= 7 && UNITS_ANY_CASE.has(token)) token = WILDCARD;
+      else if (i - start >= 3 && i - start <= 9 && CALENDAR_ANY_CASE.has(token)) calendar = true;
+    } else token = maskToken(line, start, i);
     // A run of wildcards is one variable of variable length (`delete blk_1 blk_2 blk_3`).
-    if (token === WILDCARD && prevMaskedNumber) continue;
-    prevMaskedNumber = token === WILDCARD;
+    if (token === WILDCARD) {
+      if (prevWild) continue;
+      prevWild = true;
+    } else prevWild = false;
     out.push(token);
   }
-  maskCalendarWords(out);
+  if (calendar) maskCalendarWords(out);
   return out;
 }
 
+// Calendar words are variables next to a number or another calendar word: `Fri Jun 17 07:07:00 2005`.
 function maskCalendarWords(tokens: string[]): void {
+  let changed = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (t.length < 3 || t.length > 10 || !CALENDAR.has(t.toLowerCase())) continue;
+    if (!CALENDAR_ANY_CASE.has(t)) continue;
     const prev = i > 0 ? tokens[i - 1]! : '';
     const next = i + 1 < tokens.length ? tokens[i + 1]! : '';
-    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || CALENDAR.has(next.toLowerCase())) {
+    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || CALENDAR_ANY_CASE.has(next)) {
       tokens[i] = WILDCARD;
+      changed = true;
     }
   }
+  if (!changed) return;
+  let w = 0;
+  for (let r = 0; r < tokens.length; r++) {
+    const t = tokens[r]!;
+    if (t === WILDCARD && w > 0 && tokens[w - 1] === WILDCARD) continue;
+    tokens[w++] = t;
+  }
+  tokens.length = w;
 }
