@@ -82,7 +82,18 @@ export interface ProcScanState {
   rules?: readonly CompiledRule[];
   /** Processes seen in the previous scan (keys), to tell new ones apart. */
   seen: Set<string>;
+  /** What does not change while a process runs the same binary, so later scans skip re-reading it. */
+  facts: Map<string, StableFacts>;
   scans: number;
+}
+
+interface StableFacts {
+  rawExe: string;
+  cmdline: string;
+  container: ContainerRef | undefined;
+  exeInUpperLayer: boolean;
+  /** `host:port` from KUBERNETES_SERVICE_HOST/PORT in the environment, read once. */
+  envApiEndpoint?: string | null;
 }
 
 export interface ProcScanStats {
@@ -112,7 +123,7 @@ export function scanProc(
 ): ProcScanResult {
   const started = process.hrtime.bigint();
   const procDir = join(hostRoot, 'proc');
-  const state: ProcScanState = previousState ?? { seen: new Set(), scans: 0 };
+  const state: ProcScanState = previousState ?? { seen: new Set(), facts: new Map(), scans: 0 };
   const ruleSet = options.ruleSet;
   if (ruleSet && (!state.engine || state.rules !== ruleSet.rules)) {
     // A new rule set (hot reload) keeps the engine, so per-process de-duplication survives the swap.
@@ -130,6 +141,7 @@ export function scanProc(
   const apiEndpoints = new Set(options.k8sApiEndpoints ?? []);
   const tcpByNetns = new Map<string, TcpSocket[]>();
   const seen = new Set<string>();
+  const facts = new Map<string, StableFacts>();
   const processes: ProcessEvent[] = [];
   const signals: Signal[] = [];
   const stats: ProcScanStats = {
@@ -149,7 +161,17 @@ export function scanProc(
   }
   const max = options.maxProcesses ?? 20_000;
   for (const pid of pids.slice(0, max)) {
-    const event = readProcess(procDir, hostRoot, pid, fullCaps, apiEndpoints, tcpByNetns, options);
+    const event = readProcess(
+      procDir,
+      hostRoot,
+      pid,
+      fullCaps,
+      apiEndpoints,
+      tcpByNetns,
+      options,
+      state.facts,
+      facts,
+    );
     if (!event) {
       stats.unreadable++;
       continue;
@@ -162,6 +184,7 @@ export function scanProc(
     if (state.engine) signals.push(...state.engine.process(event, nowMs, describe(event)));
   }
   state.seen = seen;
+  state.facts = facts;
   state.scans++;
   stats.durationUs = Number(process.hrtime.bigint() - started) / 1000;
   stats.usPerProcess = stats.processes > 0 ? stats.durationUs / stats.processes : 0;
@@ -211,33 +234,46 @@ function readProcess(
   apiEndpoints: ReadonlySet<string>,
   tcpByNetns: Map<string, TcpSocket[]>,
   options: ProcScanOptions,
+  previousFacts: ReadonlyMap<string, StableFacts>,
+  facts: Map<string, StableFacts>,
 ): ProcessEvent | undefined {
   const dir = join(procDir, pid);
   const statusText = read(join(dir, 'status'));
   if (statusText === undefined) return undefined;
   const status = parseStatus(statusText);
   const stat = parseStat(read(join(dir, 'stat')) ?? '');
-  const comm = (read(join(dir, 'comm')) ?? status.name).trim();
+  const key = `${pid}:${stat?.startTime ?? '?'}`;
   const rawExe = link(join(dir, 'exe')) ?? '';
+  // execve keeps pid and start time, so cached facts are only reused while the binary is the same.
+  let known = previousFacts.get(key);
+  if (!known || known.rawExe !== rawExe) known = undefined;
   const exeDeleted = rawExe.endsWith(' (deleted)');
   const exe = exeDeleted ? rawExe.slice(0, -' (deleted)'.length) : rawExe;
-  const cmdline = splitNul(read(join(dir, 'cmdline')) ?? '').join(' ');
-  const container = parseCgroup(read(join(dir, 'cgroup')) ?? '');
+  const stable: StableFacts = known ?? {
+    rawExe,
+    cmdline: splitNul(read(join(dir, 'cmdline')) ?? '').join(' '),
+    container: parseCgroup(read(join(dir, 'cgroup')) ?? ''),
+    exeInUpperLayer: false,
+  };
+  if (!known && stable.container) stable.exeInUpperLayer = isInUpperLayer(dir, hostRoot, exe);
+  facts.set(key, stable);
+  const container = stable.container;
   const fd0 = link(join(dir, 'fd/0'));
   const ttyName = fd0 && /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(fd0) ? fd0 : undefined;
   const capEff = status.capEff ?? 0n;
   const event: ProcessEvent = {
-    key: `${pid}:${stat?.startTime ?? '?'}`,
+    key,
     pid: Number(pid),
     ppid: stat?.ppid ?? status.ppid ?? 0,
-    comm,
+    // status `Name` is the same 15-character comm as /proc/<pid>/comm: one read fewer.
+    comm: status.name,
     exe,
     exeName: basename(exe),
     exeDir: exe ? dirname(exe) : '',
     exeDeleted,
     memfd: exe.startsWith('/memfd:'),
-    exeInUpperLayer: false,
-    cmdline,
+    exeInUpperLayer: stable.exeInUpperLayer,
+    cmdline: stable.cmdline,
     uid: status.uid ?? -1,
     tty: (stat?.ttyNr ?? 0) !== 0 || ttyName !== undefined,
     inContainer: container !== undefined,
@@ -258,9 +294,8 @@ function readProcess(
       if (pod.container) hint.container = pod.container;
     }
     event.subjectHint = hint;
-    // Only container processes get the costlier checks (sockets, writable layer, environment).
-    event.exeInUpperLayer = isInUpperLayer(dir, hostRoot, exe);
-    event.connections = connectionsOf(dir, pid, apiEndpoints, tcpByNetns);
+    // Only container processes get the costlier socket checks; connections change, so every scan.
+    event.connections = connectionsOf(dir, pid, apiEndpoints, tcpByNetns, stable);
     event.k8sApiConnected = event.connections.some((c) => c.toK8sApi);
   }
   return event;
@@ -282,6 +317,7 @@ function connectionsOf(
   pid: string,
   apiEndpoints: ReadonlySet<string>,
   tcpByNetns: Map<string, TcpSocket[]>,
+  stable: StableFacts,
 ): ProcConnection[] {
   const inodes = new Set<string>();
   let fds: string[] = [];
@@ -306,11 +342,14 @@ function connectionsOf(
     ];
     tcpByNetns.set(netns, sockets);
   }
-  const endpoints = new Set(apiEndpoints);
-  const env = splitNul(read(join(dir, 'environ')) ?? '');
-  const host = env.find((e) => e.startsWith('KUBERNETES_SERVICE_HOST='))?.split('=')[1];
-  const port = env.find((e) => e.startsWith('KUBERNETES_SERVICE_PORT='))?.split('=')[1];
-  if (host) endpoints.add(`${host}:${port ?? '443'}`);
+  if (stable.envApiEndpoint === undefined) {
+    // Every pod gets the API service address in its environment: the API endpoint as this pod sees it.
+    const env = splitNul(read(join(dir, 'environ')) ?? '');
+    const host = env.find((e) => e.startsWith('KUBERNETES_SERVICE_HOST='))?.split('=')[1];
+    const port = env.find((e) => e.startsWith('KUBERNETES_SERVICE_PORT='))?.split('=')[1];
+    stable.envApiEndpoint = host ? `${host}:${port ?? '443'}` : null;
+  }
+  const envEndpoint = stable.envApiEndpoint;
   const out: ProcConnection[] = [];
   for (const s of sockets) {
     if (!inodes.has(s.inode) || s.state === 'LISTEN' || s.remotePort === 0) continue;
@@ -319,7 +358,10 @@ function connectionsOf(
       remotePort: s.remotePort,
       localPort: s.localPort,
       state: s.state,
-      toK8sApi: endpoints.has(`${s.remoteIp}:${s.remotePort}`) || s.remotePort === 6443,
+      toK8sApi:
+        apiEndpoints.has(`${s.remoteIp}:${s.remotePort}`) ||
+        envEndpoint === `${s.remoteIp}:${s.remotePort}` ||
+        s.remotePort === 6443,
     });
   }
   return out;

@@ -225,6 +225,18 @@ describe('runtime rules on fake /proc trees', () => {
     expect(scanProc(root, second.state, { ruleSet }).signals).toHaveLength(1);
   });
 
+  it('notices an execve into a new binary by a process it already knows', () => {
+    const proc = inPod({ pid: 300, comm: 'sh', exe: '/bin/sh', startTime: 7000 });
+    writeFakeProc(root, [host(), proc]);
+    const first = scanProc(root, undefined, { ruleSet });
+    expect(first.signals).toEqual([]);
+    rmSync(join(root, 'proc'), { recursive: true });
+    writeFakeProc(root, [host(), { ...proc, comm: 'x', exe: '/tmp/x', cmdline: ['/tmp/x'] }]);
+    const second = scanProc(root, first.state, { ruleSet });
+    expect(second.signals.map((s) => s.evidence?.attributes?.['rule'])).toEqual(['exec-from-tmp']);
+    expect(second.processes.find((p) => p.pid === 300)?.cmdline).toBe('/tmp/x');
+  });
+
   it('treats a process that vanished mid-scan as unreadable, not as an error', () => {
     writeFakeProc(root, [host()]);
     mkdirSync(join(root, 'proc/999'));
