@@ -5,6 +5,7 @@ import { register as demo } from './demo.ts';
 import { register as detectLog } from './detect-log.ts';
 import { register as detectSeries } from './detect-series.ts';
 import { register as nodes } from './nodes.ts';
+import { register as sim } from './sim.ts';
 import { register as templates } from './templates.ts';
 
 // One line per command; each command file exports `register(program)`.
@@ -16,6 +17,7 @@ const commands: Array<(program: Command) => void> = [
   detectLog,
   detectSeries,
   templates,
+  sim,
 ];
 
 export function registerCommands(program: Command): void {
