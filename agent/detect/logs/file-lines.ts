@@ -23,7 +23,12 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
   if (carry && carry.length > 0) yield [decodeLine(decoder, carry, 0, carry.length)];
 }
 
-function decodeLine(decoder: InstanceType<typeof TextDecoder>, buf: Buffer, start: number, end: number): string {
+function decodeLine(
+  decoder: InstanceType<typeof TextDecoder>,
+  buf: Buffer,
+  start: number,
+  end: number,
+): string {
   const stop = end > start && buf[end - 1] === 13 ? end - 1 : end;
   return decoder.decode(buf.subarray(start, stop));
 }

@@ -1,0 +1,323 @@
+// Log signals per container stream, from its per-window summaries (window.ts):
+//   log.new_template      a template never seen before, weighted by its level words;
+//   log.template_burst    a template's count far above its learned baseline;
+//   log.error_rate_jump   error lines far above their learned baseline;
+//   log.silence           a stream that normally logs in (almost) every window has gone quiet.
+// Baselines are exponentially weighted means and variances of per-window counts, a fixed number of numbers per
+// template, with at most `maxTrackedTemplates` templates per stream (least recently seen evicted).
+//
+// Warm-up: a stream emits nothing during its first `warmupWindows` windows (5 min at 10 s windows): every
+// template is new at first and no baseline exists yet. After that, at most `maxNewTemplateSignals` new-template
+// signals per window (the worst first; the explanation says how many more there were).
+import { capEvidence, type Severity, type Signal, type Subject } from '../../../common/signal.ts';
+import { isErrorLevel, type LogLevel, levelRank } from './levels.ts';
+import type { StreamWindow, WindowTemplate } from './window.ts';
+
+export interface LogSignalOptions {
+  /** Windows a stream is only learned from before any signal. */
+  warmupWindows?: number;
+  /** EWMA weight of the newest window. */
+  alpha?: number;
+  maxNewTemplateSignals?: number;
+  /** A burst needs at least this many lines in the window ... */
+  burstMinCount?: number;
+  /** ... at least this many times the baseline mean ... */
+  burstFactor?: number;
+  /** ... and this many standard deviations above it. */
+  burstSigmas?: number;
+  /** Windows of history a template needs before it can burst. */
+  burstMinHistory?: number;
+  errorMinCount?: number;
+  errorFactor?: number;
+  errorSigmas?: number;
+  /** Consecutive empty windows that make a silence. */
+  silenceWindows?: number;
+  /** Share of non-empty windows (EWMA) that makes a stream one that "normally logs". */
+  silenceMinActivity?: number;
+  maxTrackedTemplates?: number;
+}
+
+export const DEFAULT_LOG_SIGNAL_OPTIONS: Readonly<Required<LogSignalOptions>> = Object.freeze({
+  warmupWindows: 30,
+  alpha: 0.05,
+  maxNewTemplateSignals: 3,
+  burstMinCount: 20,
+  burstFactor: 4,
+  burstSigmas: 4,
+  burstMinHistory: 6,
+  errorMinCount: 10,
+  errorFactor: 3,
+  errorSigmas: 4,
+  silenceWindows: 6,
+  silenceMinActivity: 0.9,
+  maxTrackedTemplates: 2000,
+});
+
+export const LOG_SIGNAL_SOURCE = 'logs.miner';
+
+interface Baseline {
+  mean: number;
+  variance: number;
+  /** Window index of the last update. */
+  last: number;
+  /** Windows of history. */
+  seen: number;
+}
+
+function newBaseline(window: number): Baseline {
+  return { mean: 0, variance: 0, last: window - 1, seen: 0 };
+}
+
+// Windows with no lines for a template are zeros: decay the mean and variance for the skipped windows at once.
+function decay(b: Baseline, window: number, alpha: number): void {
+  const gap = window - b.last - 1;
+  if (gap <= 0) return;
+  const keep = (1 - alpha) ** gap;
+  b.variance = keep * (b.variance + (1 - keep) * b.mean * b.mean);
+  b.mean *= keep;
+  b.seen += gap;
+  b.last = window - 1;
+}
+
+function update(b: Baseline, value: number, window: number, alpha: number): void {
+  decay(b, window, alpha);
+  const diff = value - b.mean;
+  b.mean += alpha * diff;
+  b.variance = (1 - alpha) * (b.variance + alpha * diff * diff);
+  b.last = window;
+  b.seen++;
+}
+
+/** Name of a subject in explanations: `namespace/pod` for containers and pods. */
+export function subjectName(s: Subject): string {
+  if (s.namespace && s.pod) return `${s.namespace}/${s.pod}`;
+  return s.pod ?? s.workload ?? s.service ?? s.name ?? s.node ?? s.kind;
+}
+
+function levelWord(level: LogLevel): string {
+  return level === 'critical'
+    ? 'fatal '
+    : level === 'error'
+      ? 'error '
+      : level === 'warning'
+        ? 'warning '
+        : '';
+}
+
+function seconds(w: StreamWindow): string {
+  return `${Math.round((w.endMs - w.startMs) / 1000)} s`;
+}
+
+function quote(template: string): string {
+  return JSON.stringify(template.length > 160 ? `${template.slice(0, 160)}…` : template);
+}
+
+/** Signals for one stream; feed it every window, including empty ones. */
+export class LogSignalDetector {
+  readonly options: Readonly<Required<LogSignalOptions>>;
+  private window = 0;
+  private readonly templates = new Map<string, Baseline>();
+  private readonly errors = newBaseline(0);
+  private activity = 0;
+  private activityAtQuietStart = 0;
+  private quietWindows = 0;
+  private silenceReported = false;
+
+  constructor(opts: LogSignalOptions = {}) {
+    const o = { ...DEFAULT_LOG_SIGNAL_OPTIONS };
+    for (const [k, v] of Object.entries(opts)) {
+      if (v !== undefined && k in o) (o as unknown as Record<string, number>)[k] = v as number;
+    }
+    for (const [k, v] of Object.entries(o)) {
+      if (!Number.isFinite(v) || v < 0) throw new RangeError(`options.${k} must be a non-negative number`);
+    }
+    if (!(o.alpha > 0 && o.alpha <= 1)) throw new RangeError('options.alpha must be in (0, 1]');
+    this.options = o;
+  }
+
+  /** Whether the stream is still learning (no signals yet). */
+  get warmingUp(): boolean {
+    return this.window < this.options.warmupWindows;
+  }
+
+  observe(w: StreamWindow): Signal[] {
+    const o = this.options;
+    const index = this.window;
+    const armed = index >= o.warmupWindows;
+    const signals: Signal[] = [];
+    if (armed) {
+      signals.push(...this.newTemplates(w));
+      signals.push(...this.bursts(w, index));
+      const jump = this.errorJump(w, index);
+      if (jump) signals.push(jump);
+    }
+    const silence = this.silence(w, armed);
+    if (silence) signals.push(silence);
+    for (const t of w.templates) this.learnTemplate(t.id, t.count, index);
+    update(this.errors, w.errorLines, index, o.alpha);
+    this.window++;
+    return signals;
+  }
+
+  private learnTemplate(id: string, count: number, index: number): void {
+    let b = this.templates.get(id);
+    if (b)
+      this.templates.delete(id); // re-insert: Map order is then least recently seen first
+    else {
+      if (this.templates.size >= this.options.maxTrackedTemplates) {
+        const oldest = this.templates.keys().next().value;
+        if (oldest !== undefined) this.templates.delete(oldest);
+      }
+      b = newBaseline(index);
+    }
+    update(b, count, index, this.options.alpha);
+    this.templates.set(id, b);
+  }
+
+  private newTemplates(w: StreamWindow): Signal[] {
+    const fresh = w.templates.filter((t) => t.isNew);
+    if (fresh.length === 0) return [];
+    fresh.sort((a, b) => levelRank(b.level) - levelRank(a.level) || b.count - a.count);
+    const shown = fresh.slice(0, this.options.maxNewTemplateSignals);
+    const more = fresh.length - shown.length;
+    return shown.map((t) => {
+      const severity: Severity = t.level;
+      const score = [0.3, 0.5, 0.7, 0.9][levelRank(t.level)]!;
+      const tail = more > 0 ? `; ${more} more new templates in this window` : '';
+      return this.signal(w, 'log.new_template', severity, score, t, {
+        explanation: `new ${levelWord(t.level)}template in ${subjectName(w.subject)}: ${quote(t.template)} (${t.count} lines in ${seconds(w)})${tail}`,
+        values: { count: t.count },
+      });
+    });
+  }
+
+  private bursts(w: StreamWindow, index: number): Signal[] {
+    const o = this.options;
+    const out: Signal[] = [];
+    for (const t of w.templates) {
+      if (t.isNew || t.count < o.burstMinCount) continue;
+      const b = this.templates.get(t.id);
+      if (!b || b.seen < o.burstMinHistory) continue;
+      decay(b, index, o.alpha);
+      const sd = Math.sqrt(b.variance);
+      if (t.count < o.burstFactor * Math.max(b.mean, 1) || t.count <= b.mean + o.burstSigmas * sd) continue;
+      const sigma = sd > 0 ? (t.count - b.mean) / sd : Number.POSITIVE_INFINITY;
+      const severity: Severity = isErrorLevel(t.level) ? 'error' : 'warning';
+      const score = Math.min(1, 0.5 + Math.log10(t.count / Math.max(b.mean, 1)) / 4);
+      out.push(
+        this.signal(w, 'log.template_burst', severity, score, t, {
+          explanation: `template ${quote(t.template)} in ${subjectName(w.subject)} bursts to ${t.count} lines in ${seconds(w)} (baseline ${b.mean.toFixed(1)})`,
+          values: { count: t.count, baseline: b.mean, sigma: Number.isFinite(sigma) ? sigma : 999 },
+        }),
+      );
+    }
+    return out;
+  }
+
+  private errorJump(w: StreamWindow, index: number): Signal | undefined {
+    const o = this.options;
+    const b = this.errors;
+    if (w.errorLines < o.errorMinCount) return undefined;
+    decay(b, index, o.alpha);
+    const sd = Math.sqrt(b.variance);
+    if (w.errorLines < o.errorFactor * Math.max(b.mean, 1) || w.errorLines <= b.mean + o.errorSigmas * sd) {
+      return undefined;
+    }
+    const share = w.lines > 0 ? w.errorLines / w.lines : 0;
+    return {
+      kind: 'log.error_rate_jump',
+      subject: w.subject,
+      timeMs: w.endMs,
+      severity: 'error',
+      score: Math.min(1, 0.6 + Math.log10(w.errorLines / Math.max(b.mean, 1)) / 4),
+      explanation: `error lines in ${subjectName(w.subject)} jump to ${w.errorLines} in ${seconds(w)} (${Math.round(share * 100)}% of lines; baseline ${b.mean.toFixed(1)})`,
+      evidence: capEvidence({
+        lines: w.errorExemplars,
+        values: { errorLines: w.errorLines, lines: w.lines, baseline: b.mean },
+      }),
+      source: LOG_SIGNAL_SOURCE,
+    };
+  }
+
+  // Silence: the probability of `silenceWindows` empty windows in a row for a stream active in a share p of
+  // windows is (1-p)^n (1e-6 for p = 0.9, n = 6): rare enough to say the stream stopped. The activity share is
+  // frozen at the start of the quiet run so the silence does not erode its own evidence.
+  private silence(w: StreamWindow, armed: boolean): Signal | undefined {
+    const o = this.options;
+    const active = w.lines > 0 ? 1 : 0;
+    if (active) {
+      this.quietWindows = 0;
+      this.silenceReported = false;
+    } else {
+      if (this.quietWindows === 0) this.activityAtQuietStart = this.activity;
+      this.quietWindows++;
+    }
+    this.activity += o.alpha * (active - this.activity);
+    if (!armed || active || this.silenceReported) return undefined;
+    if (this.quietWindows < o.silenceWindows || this.activityAtQuietStart < o.silenceMinActivity)
+      return undefined;
+    this.silenceReported = true;
+    const quietMs = this.quietWindows * (w.endMs - w.startMs);
+    return {
+      kind: 'log.silence',
+      subject: w.subject,
+      timeMs: w.endMs,
+      severity: 'warning',
+      score: Math.min(1, this.activityAtQuietStart),
+      explanation: `${subjectName(w.subject)} stopped logging: no line for ${Math.round(quietMs / 1000)} s (it logged in ${Math.round(this.activityAtQuietStart * 100)}% of windows before)`,
+      evidence: { values: { quietWindows: this.quietWindows, activity: this.activityAtQuietStart } },
+      source: LOG_SIGNAL_SOURCE,
+    };
+  }
+
+  private signal(
+    w: StreamWindow,
+    kind: string,
+    severity: Severity,
+    score: number,
+    t: WindowTemplate,
+    extra: { explanation: string; values: Record<string, number> },
+  ): Signal {
+    return {
+      kind,
+      subject: w.subject,
+      timeMs: w.endMs,
+      severity,
+      score,
+      explanation: extra.explanation,
+      evidence: capEvidence({
+        lines: t.exemplars,
+        values: extra.values,
+        attributes: { templateId: t.id, template: t.template },
+      }),
+      source: LOG_SIGNAL_SOURCE,
+    };
+  }
+}
+
+/** Detectors for many streams, keyed by stream. */
+export class LogSignals {
+  private readonly detectors = new Map<string, LogSignalDetector>();
+  private readonly options: LogSignalOptions;
+
+  constructor(options: LogSignalOptions = {}) {
+    this.options = options;
+  }
+
+  observe(stream: string, window: StreamWindow): Signal[] {
+    let d = this.detectors.get(stream);
+    if (!d) {
+      d = new LogSignalDetector(this.options);
+      this.detectors.set(stream, d);
+    }
+    return d.observe(window);
+  }
+
+  forget(stream: string): void {
+    this.detectors.delete(stream);
+  }
+
+  get streams(): number {
+    return this.detectors.size;
+  }
+}
