@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helm.ts';
-import { valueDocs, valuesTable, withTable } from './values-table.ts';
+import { tableCells, tableIn, valueDocs, valuesTable } from './values-table.ts';
 
 const valuesYaml = readFileSync(join(repoRoot, 'charts', 'vigil', 'values.yaml'), 'utf8');
 
@@ -21,6 +21,16 @@ describe('values documentation', () => {
 
   it('keeps the values table in docs/deploy.md identical to the one values.yaml generates', () => {
     const markdown = readFileSync(join(repoRoot, 'docs', 'deploy.md'), 'utf8');
-    expect(markdown).toBe(withTable(markdown, valuesTable(valuesYaml)));
+    expect(tableCells(tableIn(markdown))).toEqual(tableCells(valuesTable(valuesYaml)));
+  });
+
+  it('reads the same cells from an aligned table and a compact one', () => {
+    const compact = '| a | b |\n| --- | --- |\n| `x\\|y` | 1 |';
+    const aligned = '| a      | b   |\n| ------ | --- |\n| `x\\|y` | 1   |';
+    expect(tableCells(aligned)).toEqual(tableCells(compact));
+    expect(tableCells(compact)).toEqual([
+      ['a', 'b'],
+      ['`x\\|y`', '1'],
+    ]);
   });
 });

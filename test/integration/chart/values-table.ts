@@ -1,6 +1,7 @@
 // The values table of docs/deploy.md, generated from the `# -- ` comments of charts/vigil/values.yaml (the
 // helm-docs convention), so the docs cannot drift from the chart: a test compares them.
 // Regenerate the docs with: npx node test/integration/chart/values-table.ts --write
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, type Node, parseDocument, type YAMLMap } from 'yaml';
@@ -89,6 +90,31 @@ export function valuesTable(valuesYaml: string): string {
   ].join('\n');
 }
 
+// The cells of a markdown table, row by row, ignoring alignment padding and the separator row, so the
+// comparison survives Biome's markdown formatter re-aligning the columns.
+export function tableCells(table: string): string[][] {
+  return table
+    .split('\n')
+    .filter((line) => line.trim().startsWith('|'))
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^\|/, '')
+        .replace(/(?<!\\)\|$/, '')
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim()),
+    )
+    .filter((cells) => !cells.every((c) => /^:?-+:?$/.test(c)));
+}
+
+export function tableIn(markdown: string): string {
+  const start = markdown.indexOf(tableStart);
+  const end = markdown.indexOf(tableEnd);
+  if (start < 0 || end < start)
+    throw new Error(`docs/deploy.md lacks the ${tableStart} … ${tableEnd} markers`);
+  return markdown.slice(start + tableStart.length, end);
+}
+
 export function withTable(markdown: string, table: string): string {
   const start = markdown.indexOf(tableStart);
   const end = markdown.indexOf(tableEnd);
@@ -102,4 +128,6 @@ if (import.meta.main && process.argv.includes('--write')) {
   const docPath = join(root, 'docs', 'deploy.md');
   const table = valuesTable(readFileSync(join(root, 'charts', 'vigil', 'values.yaml'), 'utf8'));
   writeFileSync(docPath, withTable(readFileSync(docPath, 'utf8'), table));
+  // Biome formats markdown too (it aligns table columns); leave the file as `biome check` wants it.
+  spawnSync('npx', ['biome', 'format', '--write', docPath], { cwd: root, stdio: 'inherit' });
 }
