@@ -233,6 +233,9 @@ function skipKeys(text: string, s: number, e: number): number {
     if (i >= e || !isKeyStart(text.charCodeAt(i))) return pos;
     while (i < e && isKeyChar(text.charCodeAt(i))) i++;
     if (i >= e || !isKeyDelimiter(text.charCodeAt(i))) return pos;
+    // `scheme://` and `a::b` are one value (URL, IPv6), not a key.
+    const next = text.charCodeAt(i + 1);
+    if (text.charCodeAt(i) === C_COLON && (next === C_SLASH || next === C_COLON)) return pos;
     i++;
     while (i < e && isOpener(text.charCodeAt(i))) i++;
     pos = i;
@@ -290,9 +293,9 @@ export function maskLine(line: string, out: string[] = []): string[] {
       else if (c < 128 && SPECIAL[c] === 1) special++;
     }
     let token: string;
-    if (digits === i - start)
-      token = WILDCARD; // a plain number, the most common variable
-    else if (digits === 0 && special === 0) {
+    if (digits === i - start || i - start > MAX_TOKEN_CHARS) {
+      token = WILDCARD; // a plain number (the most common variable) or a blob
+    } else if (digits === 0 && special === 0) {
       token = line.slice(start, i);
       if (prevWild && i - start <= 7 && UNITS_ANY_CASE.has(token)) token = WILDCARD;
       else if (i - start >= 3 && i - start <= 9 && CALENDAR_ANY_CASE.has(token)) calendar = true;
