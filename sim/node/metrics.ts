@@ -129,7 +129,7 @@ export class NodeMetricsWriter {
     }
     this.ctxt += Math.round(dtS * (2000 + podCpu * 5000));
     this.processes += Math.round(dtS * 3);
-    const running = busy + (m.extraLoad > 0 ? m.extraLoad : 0);
+    const running = busy;
     this.load.update(running, dtS);
     this.load5.v += (running - this.load5.v) * (1 - Math.exp(-dtS / 300));
     this.load15.v += (running - this.load15.v) * (1 - Math.exp(-dtS / 900));
