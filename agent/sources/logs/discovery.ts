@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import { GlobPattern, globSegmentToRegExp, matchesAny } from './glob.ts';
+import { type GlobMatch, GlobPattern, globSegmentToRegExp, matchesAny } from './glob.ts';
 import type { TailerOptions } from './options.ts';
 import type { ContainerStreamKey, HostStreamKey, LineFormat, StreamKey } from './types.ts';
 
@@ -11,6 +11,8 @@ export interface DiscoveredFile {
   path: string;
   stream: StreamKey;
   format: LineFormat;
+  /** Set by each discovery: the file's directory did not change since the previous one. */
+  stable: boolean;
 }
 
 const RESTART_FILE = /^(\d+)\.log/;
@@ -78,8 +80,8 @@ export class LogDiscovery {
   discover(): DiscoveredFile[] {
     const out: DiscoveredFile[] = [];
     const seen = new Set<string>();
-    const visit = (paths: string[], host: boolean): void => {
-      for (const path of paths) {
+    const visit = (matches: GlobMatch[], host: boolean): void => {
+      for (const { path, stable } of matches) {
         if (seen.has(path)) continue;
         seen.add(path);
         let file = this.known.get(path);
@@ -87,7 +89,9 @@ export class LogDiscovery {
           file = this.describe(path, host);
           this.known.set(path, file);
         }
-        if (file !== null) out.push(file);
+        if (file === null) continue;
+        file.stable = stable;
+        out.push(file);
       }
     };
     for (const g of this.containerGlobs) visit(g.walk(this.hostRoot), false);
@@ -100,10 +104,10 @@ export class LogDiscovery {
 
   /** A file's description, or null when the include/exclude filters reject it. */
   describe(path: string, host: boolean): DiscoveredFile | null {
-    if (host) return { path, stream: hostStreamFromPath(path), format: 'raw' };
+    if (host) return { path, stream: hostStreamFromPath(path), format: 'raw', stable: false };
     const stream = containerStreamFromPath(path);
     if (!this.accepts(stream)) return null;
-    return { path, stream, format: this.containerFormat };
+    return { path, stream, format: this.containerFormat, stable: false };
   }
 
   /** A file known only from a checkpoint: a container log when its path has the kubelet's pod layout. */

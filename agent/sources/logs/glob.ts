@@ -1,8 +1,30 @@
-import { type Dirent, readdirSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // A small glob walker of our own: segment by segment with readdir, so a pattern like
-// `var/log/pods/*/*/*.log` costs one readdir per matching directory and nothing else.
+// `var/log/pods/*/*/*.log` costs one readdir per matching directory and nothing else. Listings are
+// cached per directory and reused while the directory's mtime is unchanged: a stat is much cheaper than a
+// readdir, and creating, renaming or deleting an entry always changes its directory's mtime.
+
+/**
+ * A cached listing is trusted only if it was taken this long after the directory's last change: file
+ * times come from a coarse clock, so a change right after a listing could otherwise keep the same mtime.
+ */
+const MTIME_TRUST_MS = 1000;
+
+interface Listing {
+  mtimeMs: number;
+  ino: number;
+  listedAtMs: number;
+  entries: Dirent[];
+  seen: number;
+}
+
+/** A matched path; `stable` when its directory's listing was reused (no entry there changed). */
+export interface GlobMatch {
+  path: string;
+  stable: boolean;
+}
 
 const WILDCARD = /[*?]/;
 
@@ -32,6 +54,8 @@ interface CompiledSegment {
 export class GlobPattern {
   readonly source: string;
   private readonly segments: CompiledSegment[];
+  private readonly listings = new Map<string, Listing>();
+  private walks = 0;
 
   constructor(pattern: string) {
     this.source = pattern;
@@ -47,29 +71,52 @@ export class GlobPattern {
 
   /**
    * Absolute paths under `root` matching the pattern. Literal last segments are returned without a stat
-   * (the caller stats every candidate anyway); unreadable directories are skipped.
+   * (the caller stats every candidate that is not stable); unreadable directories are skipped.
    */
-  walk(root: string, out: string[] = []): string[] {
+  walk(root: string, out: GlobMatch[] = []): GlobMatch[] {
+    const walk = ++this.walks;
     if (this.segments.length > 0) this.walkFrom(root, 0, out);
+    for (const [dir, l] of this.listings) if (l.seen !== walk) this.listings.delete(dir);
     return out;
   }
 
-  private walkFrom(dir: string, index: number, out: string[]): void {
+  /** The directory's entries, from the cache when its mtime says nothing changed; null when unreadable. */
+  private list(dir: string): { entries: Dirent[]; stable: boolean } | null {
+    try {
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (st === undefined || !st.isDirectory()) return null;
+      const cached = this.listings.get(dir);
+      if (
+        cached !== undefined &&
+        cached.mtimeMs === st.mtimeMs &&
+        cached.ino === st.ino &&
+        cached.listedAtMs - st.mtimeMs > MTIME_TRUST_MS
+      ) {
+        cached.seen = this.walks;
+        return { entries: cached.entries, stable: true };
+      }
+      const listedAtMs = Date.now();
+      const entries = readdirSync(dir, { withFileTypes: true });
+      this.listings.set(dir, { mtimeMs: st.mtimeMs, ino: st.ino, listedAtMs, entries, seen: this.walks });
+      return { entries, stable: false };
+    } catch {
+      return null;
+    }
+  }
+
+  private walkFrom(dir: string, index: number, out: GlobMatch[]): void {
     const segment = this.segments[index];
     if (segment === undefined) return;
     const last = index === this.segments.length - 1;
     if (segment.literal !== null) {
       const path = join(dir, segment.literal);
-      if (last) out.push(path);
+      if (last) out.push({ path, stable: false });
       else this.walkFrom(path, index + 1, out);
       return;
     }
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
+    const listing = this.list(dir);
+    if (listing === null) return;
+    const { entries, stable } = listing;
     if (segment.globstar) {
       this.walkFrom(dir, index + 1, out);
       for (const e of entries) {
@@ -81,7 +128,7 @@ export class GlobPattern {
     for (const e of entries) {
       if (!re.test(e.name)) continue;
       if (last) {
-        if (e.isFile() || e.isSymbolicLink()) out.push(join(dir, e.name));
+        if (e.isFile() || e.isSymbolicLink()) out.push({ path: join(dir, e.name), stable });
       } else if (e.isDirectory() || e.isSymbolicLink()) {
         this.walkFrom(join(dir, e.name), index + 1, out);
       }

@@ -202,6 +202,8 @@ export class TrackedFile {
       s = n;
     }
     this.advance(io, s);
+    // A short read means EOF: no need for another read that returns 0 in this poll.
+    if (n < chunk.length) this.eofPoll = io.pollId;
     return s;
   }
 

@@ -23,6 +23,8 @@ export interface PollResult {
   /** Entries that changed in this poll, and keys that disappeared (for per-key stores). */
   changed: Checkpoint;
   removed: string[];
+  /** True when the byte budget ran out with data left: poll again without waiting. */
+  more: boolean;
 }
 
 export interface TailerStats extends TailCounters {
@@ -139,12 +141,12 @@ export class LogTailer {
       this.pruneDone();
     }
     const out: LogRecord[] = [];
-    this.readRound(maxBytes, out, now);
-    return this.snapshot(out, now);
+    const more = this.readRound(maxBytes, out, now);
+    return this.snapshot(out, now, more);
   }
 
   /** Round-robin turns of one chunk per file until the budget is spent or every file is at EOF. */
-  private readRound(maxBytes: number, out: LogRecord[], now: number): void {
+  private readRound(maxBytes: number, out: LogRecord[], now: number): boolean {
     if (this.orderDirty) {
       this.order = [...this.files.values()].filter((f) => f.state !== 'done');
       this.orderDirty = false;
@@ -182,6 +184,7 @@ export class LogTailer {
         }
       }
     }
+    return budget <= 0;
   }
 
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
@@ -191,6 +194,11 @@ export class LogTailer {
     const found = this.discovery.discover();
     const present = new Set<string>();
     for (const d of found) {
+      // Nothing in its directory changed and we hold it open: same inode at this path, reads will see growth.
+      if (d.stable && this.isOpenAt(d.path)) {
+        present.add(d.path);
+        continue;
+      }
       let st: Stats | undefined;
       try {
         st = statSync(d.path, { throwIfNoEntry: false });
@@ -218,6 +226,12 @@ export class LogTailer {
       if (f !== undefined && f.state === 'live') this.detach(f);
     }
     if (first) this.adoptRestoredLeftovers(now);
+  }
+
+  private isOpenAt(path: string): boolean {
+    const key = this.byPath.get(path);
+    const f = key === undefined ? undefined : this.files.get(key);
+    return f !== undefined && f.fd >= 0 && f.state === 'live';
   }
 
   private track(d: DiscoveredFile, key: string, st: Stats, first: boolean, now: number): void {
@@ -369,7 +383,7 @@ export class LogTailer {
       const key = fileKey(copy.stats);
       const existing = this.files.get(key);
       if (existing === undefined) {
-        const d: DiscoveredFile = { path: copy.path, stream: f.stream, format: 'auto' };
+        const d: DiscoveredFile = { path: copy.path, stream: f.stream, format: 'auto', stable: false };
         const c = this.newFile(key, copy.stats, copy.path, d);
         f.handOverTo(c);
         c.state = 'rotated';
@@ -455,7 +469,7 @@ export class LogTailer {
     }
   }
 
-  private snapshot(records: LogRecord[], now: number): PollResult {
+  private snapshot(records: LogRecord[], now: number, more: boolean): PollResult {
     const checkpoint: Checkpoint = {};
     const changed: Checkpoint = {};
     const next = new Map<string, CheckpointEntry>();
@@ -468,7 +482,7 @@ export class LogTailer {
     const removed: string[] = [];
     for (const key of this.lastCheckpoint.keys()) if (!next.has(key)) removed.push(key);
     this.lastCheckpoint = next;
-    return { records, checkpoint, changed, removed };
+    return { records, checkpoint, changed, removed, more };
   }
 
   private statPath(path: string): Stats | null {

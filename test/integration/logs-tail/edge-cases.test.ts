@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogTailer } from '../../../agent/sources/logs/tailer.ts';
@@ -152,6 +152,28 @@ describe('log tailing edge cases', () => {
     expect((await reused.poll()).records).toHaveLength(3);
     expect(reused.stats().inodeReuses).toBe(1);
     await reused.close();
+  });
+
+  it('notices a rotation in a directory whose cached listing was trusted', async () => {
+    const r = root();
+    const dir = podLogDir(r, 'ns', 'quiet');
+    const path = join(dir, '0.log');
+    writeFileSync(path, criLine(0));
+    // Directories last changed long ago: their listings are reused while their mtime stays the same.
+    const old = new Date(Date.now() - 60_000);
+    for (const d of [dir, dirname(dir), dirname(dirname(dir))]) utimesSync(d, old, old);
+    const tailer = new LogTailer({ hostRoot: r, discoveryIntervalMs: 10, rotateWaitMs: 0 });
+    const c = new Collector();
+    await pollUntil(tailer, c, () => c.records.length === 1);
+    appendFileSync(path, criLine(1));
+    await pollUntil(tailer, c, () => c.records.length === 2);
+    renameSync(path, `${path}.1`);
+    appendFileSync(`${path}.1`, criLine(2));
+    writeFileSync(path, criLine(3));
+    await pollUntil(tailer, c, () => c.records.length >= 4 && tailer.stats().filesReleased === 1);
+    expectExactlyOnce(c.seqs(), 4);
+    expect(tailer.stats().rotations).toBe(1);
+    await tailer.close();
   });
 
   it('picks up a new file at the next poll once a discovery interval (< 1 s) has passed', async () => {
