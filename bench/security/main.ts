@@ -10,7 +10,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,7 +30,13 @@ const NOW = '2026-11-26T00:00:00Z';
 const { values: args } = parseArgs({ options: { only: { type: 'string', default: '' } } });
 const want = (part: string) => args.only === '' || args.only === part;
 const rules = loadRuleSet();
-const results: Record<string, unknown> = { generatedAt: new Date().toISOString(), node: process.version };
+const results: Record<string, unknown> = {
+  generatedAt: new Date().toISOString(),
+  node: process.version,
+  // The machine is shared: the 1-minute load average says how much to trust the timings.
+  loadAvg1mAtStart: loadavg()[0],
+};
+const countRules = (source: string) => rules.rules.filter((r) => r.source === source).length;
 
 function table(rows: Array<Record<string, string | number>>): void {
   if (rows.length === 0) return;
@@ -57,7 +63,10 @@ interface SourceReport {
 /** Independent reference: failures per source from loghub's labelled templates, one per attempt. */
 function referenceAttackers(): Map<string, number[]> {
   const lines = readFileSync(SSH_CSV, 'utf8').split('\n').slice(1);
-  const perSession = new Map<string, { ip: string; t: number; failed: number; invalid: number; times: number[] }>();
+  const perSession = new Map<
+    string,
+    { ip: string; t: number; failed: number; invalid: number; times: number[] }
+  >();
   for (const row of lines) {
     if (!row) continue;
     const m = /^(\d+),(\w+),(\d+),([\d:]+),[^,]*,(\d+),(.*),(E\d+),/.exec(row);
@@ -85,7 +94,10 @@ function referenceAttackers(): Map<string, number[]> {
   for (const s of perSession.values()) {
     // An "Invalid user" line and its "Failed password for invalid user" line are one attempt.
     const times = s.failed > 0 ? s.times.slice(s.invalid > 0 && s.times.length > s.failed ? 1 : 0) : s.times;
-    bySource.set(s.ip, [...(bySource.get(s.ip) ?? []), ...times].sort((a, b) => a - b));
+    bySource.set(
+      s.ip,
+      [...(bySource.get(s.ip) ?? []), ...times].sort((a, b) => a - b),
+    );
   }
   const attackers = new Map<string, number[]>();
   for (const [ip, times] of bySource) {
@@ -143,7 +155,9 @@ if (want('ssh')) {
   const truePositives = [...found].filter((s) => reference.has(s)).length;
   const byRule: Record<string, number> = {};
   for (const r of records) byRule[r.rule] = (byRule[r.rule] ?? 0) + 1;
-  console.log('## (a) Real sshd log (loghub2k OpenSSH, 2,000 lines) through `vigil detect-log --kind auth`\n');
+  console.log(
+    '## (a) Real sshd log (loghub2k OpenSSH, 2,000 lines) through `vigil detect-log --kind auth`\n',
+  );
   table(report.map((r) => ({ ...r, loginAfter: r.loginAfter ? 'yes' : 'no' })));
   table(Object.entries(byRule).map(([rule, signals]) => ({ rule, signals })));
   const summary = {
@@ -197,7 +211,10 @@ if (want('audit')) {
     { positives: 0, negatives: 0, hits: 0, misses: 0, falsePositives: 0 },
   );
   table([{ rules: scores.length, ...totals }]);
-  results['audit'] = { totals, rules: scores.map(({ missed, falselyFlagged, ...rest }) => ({ ...rest, missed, falselyFlagged })) };
+  results['audit'] = {
+    totals,
+    rules: scores.map(({ missed, falselyFlagged, ...rest }) => ({ ...rest, missed, falselyFlagged })),
+  };
 }
 
 // ---------- (c) /proc scan cost ----------
@@ -214,7 +231,13 @@ function scanCost(hostRoot: string, scans: number) {
     containers = r.stats.containerProcesses;
   }
   us.sort((a, b) => a - b);
-  return { processes, containerProcesses: containers, scans, usPerProcessMedian: us[Math.floor(us.length / 2)] ?? 0, usPerProcessMin: us[0] ?? 0 };
+  return {
+    processes,
+    containerProcesses: containers,
+    scans,
+    usPerProcessMedian: us[Math.floor(us.length / 2)] ?? 0,
+    usPerProcessMin: us[0] ?? 0,
+  };
 }
 
 if (want('proc')) {
@@ -243,12 +266,14 @@ if (want('proc')) {
     mkdirSync(dir, { recursive: true });
     writeFakeProc(dir, fake);
     const synthetic = scanCost(dir, 11);
-    console.log('## (c) /proc scan cost (first scan excluded; this machine is shared, load varies)\n');
+    console.log(
+      `## (c) /proc scan cost (first scan excluded; shared machine, load average ${loadavg()[0]!.toFixed(1)})\n`,
+    );
     table([
       { tree: 'real /proc (host processes)', ...fmt(real) },
       { tree: 'fake: 300 container procs, 8 sockets each', ...fmt(synthetic) },
     ]);
-    results['proc'] = { real, syntheticContainers: synthetic };
+    results['proc'] = { real, syntheticContainers: synthetic, loadAvg1m: loadavg()[0] };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -268,8 +293,17 @@ function fmt(c: ReturnType<typeof scanCost>) {
 if (want('throughput')) {
   const sshLines = readFileSync(SSH_LOG, 'utf8').split('\n').filter(Boolean);
   const auditLines: string[] = [];
-  for (const name of ['secret-get-successful', 'create-privileged-pod', 'attach-exec-pod', 'disallowed-k8s-user']) {
-    auditLines.push(...readFileSync(join(AUDIT_CORPUS_DIR, `${name}.jsonl`), 'utf8').split('\n').filter(Boolean));
+  for (const name of [
+    'secret-get-successful',
+    'create-privileged-pod',
+    'attach-exec-pod',
+    'disallowed-k8s-user',
+  ]) {
+    auditLines.push(
+      ...readFileSync(join(AUDIT_CORPUS_DIR, `${name}.jsonl`), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
   }
   const rounds = 50;
   let t = performance.now();
@@ -281,12 +315,18 @@ if (want('throughput')) {
   const audit = createAuditLogDetector(rules);
   for (let r = 0; r < auditRounds; r++) for (const l of auditLines) audit.processLine(l);
   const auditPerSec = (auditRounds * auditLines.length) / ((performance.now() - t) / 1000);
-  console.log('## (d) Throughput, one core (shared machine)\n');
+  console.log(`## (d) Throughput, one core (shared machine, load average ${loadavg()[0]!.toFixed(1)})\n`);
   table([
-    { pipeline: 'auth.log → parser → 7 auth rules', 'lines/s': Math.round(authPerSec) },
-    { pipeline: 'audit JSON → parser → 24 rules + baseline', 'lines/s': Math.round(auditPerSec) },
+    { pipeline: `auth.log → parser → ${countRules('auth')} auth rules`, 'lines/s': Math.round(authPerSec) },
+    {
+      pipeline: `audit JSON → parser → ${countRules('k8s_audit')} rules + baseline`,
+      'lines/s': Math.round(auditPerSec),
+    },
   ]);
-  results['throughput'] = { authLinesPerSec: Math.round(authPerSec), auditLinesPerSec: Math.round(auditPerSec) };
+  results['throughput'] = {
+    authLinesPerSec: Math.round(authPerSec),
+    auditLinesPerSec: Math.round(auditPerSec),
+  };
 }
 
 mkdirSync(join(root, 'bench/results'), { recursive: true });

@@ -35,10 +35,13 @@ interface GroupState {
   lastMs: number;
   escalated: boolean;
   lines: string[];
+  /** Distinct values of the rule's `fields` over the episode (e.g. every user name tried), capped. */
+  fieldValues: Map<string, string[]>;
 }
 
 const SCORE: Record<Severity, number> = { info: 0.3, warning: 0.6, error: 0.8, critical: 0.95 };
 const EVIDENCE_KEEP = 5;
+const DISTINCT_VALUES_KEEP = 10;
 
 export class RuleEngine {
   readonly #options: RuleEngineOptions;
@@ -110,6 +113,7 @@ export class RuleEngine {
         lastMs: timeMs,
         escalated: false,
         lines: [],
+        fieldValues: new Map(),
       };
       const before = groups.evicted;
       groups.set(groupKey, state);
@@ -118,6 +122,7 @@ export class RuleEngine {
     state.lastMs = Math.max(state.lastMs, timeMs);
     state.episodeCount += weight;
     if (line && state.lines.length < EVIDENCE_KEEP) state.lines.push(line);
+    collectFieldValues(rule, event, state.fieldValues);
     if (state.firedAtMs !== undefined) return;
 
     state.window.push([timeMs, weight]);
@@ -136,12 +141,25 @@ export class RuleEngine {
     if (state.windowSum >= threshold.count) {
       state.firedAtMs = timeMs;
       state.episodeCount = state.windowSum;
-      out.push(this.#signal(rule, event, timeMs, state.lines, state.windowSum, groupKey, state.firstMs));
+      out.push(
+        this.#signal(
+          rule,
+          event,
+          timeMs,
+          state.lines,
+          state.windowSum,
+          groupKey,
+          state.firstMs,
+          state.fieldValues,
+        ),
+      );
     } else if (state.windowSum === weight) {
       // Fresh window: restart the episode counters and evidence from this event.
       state.episodeCount = weight;
       state.lines = line ? [line] : [];
       state.firstMs = timeMs;
+      state.fieldValues = new Map();
+      collectFieldValues(rule, event, state.fieldValues);
     }
   }
 
@@ -179,11 +197,13 @@ export class RuleEngine {
     count: number,
     groupKey?: string,
     firstMs?: number,
+    episodeValues?: ReadonlyMap<string, string[]>,
   ): Signal {
     const attributes: Record<string, string> = { rule: rule.id };
     for (const [name, path] of rule.fields) {
-      const values = resolveField(event, path);
-      if (values.length > 0) attributes[name] = values.map(display).join(',').slice(0, 256);
+      // A threshold signal reports what the whole episode saw (all users tried), else this event's values.
+      const values = episodeValues?.get(name) ?? resolveField(event, path).map(display);
+      if (values.length > 0) attributes[name] = values.join(',').slice(0, 256);
     }
     const subjectName = groupKey ?? firstString(event, rule.subject.field);
     const subject: Subject = { kind: rule.subject.kind };
@@ -211,6 +231,18 @@ export class RuleEngine {
       technique: rule.technique,
       source: `security.${sourceName(rule.source)}`,
     };
+  }
+}
+
+function collectFieldValues(rule: CompiledRule, event: unknown, into: Map<string, string[]>): void {
+  for (const [name, path] of rule.fields) {
+    const seen = into.get(name) ?? [];
+    if (seen.length >= DISTINCT_VALUES_KEEP) continue;
+    for (const v of resolveField(event, path)) {
+      const text = display(v);
+      if (!seen.includes(text) && seen.length < DISTINCT_VALUES_KEEP) seen.push(text);
+    }
+    into.set(name, seen);
   }
 }
 

@@ -125,6 +125,8 @@ describe('SSH brute force', () => {
       }),
     ]);
     expect(brute[0]?.time).toBe('2026-03-02T14:00:28.300Z');
+    const crossing = signals.find((s) => s.evidence?.attributes?.['rule'] === 'ssh-bruteforce');
+    expect(crossing?.evidence?.attributes?.['user']).toBe('oracle,root,ubuntu');
     const success = records.filter((r) => r.rule === 'ssh-bruteforce-success');
     expect(success).toEqual([
       expect.objectContaining({
@@ -144,6 +146,18 @@ describe('SSH brute force', () => {
     const { records } = run(fixture('bruteforce-then-success.log'));
     expect(records.filter((r) => r.subject === '198.51.100.7' && r.severity === 'critical')).toEqual([]);
     expect(records.some((r) => r.rule === 'ssh-login-accepted' && r.subject === '198.51.100.7')).toBe(true);
+  });
+
+  it('reports the first failure of each source per episode for cross-node spraying detection', () => {
+    const { records } = run(fixture('bruteforce-then-success.log'));
+    expect(records.filter((r) => r.rule === 'ssh-auth-failure')).toEqual([
+      expect.objectContaining({
+        subject: '203.0.113.45',
+        severity: 'info',
+        technique: 'T1110.003',
+        count: 1,
+      }),
+    ]);
   });
 
   it('ignores failures spread wider than 10 minutes and trusted sources', () => {
@@ -166,7 +180,8 @@ describe('SSH brute force', () => {
         `2026-03-02T14:00:00Z h sshd[${i}]: Failed password for root from 10.0.${i >> 8}.${i & 255} port 1 ssh2`,
       );
     }
-    expect(detector.stats().evictedGroups).toBe(900);
+    // Each threshold rule keeps its own 100 groups (ssh-bruteforce and ssh-auth-failure count sources).
+    expect(detector.stats().evictedGroups).toBe(900 * 2);
   });
 
   it('starts a new episode after the source has been quiet for the window', () => {
