@@ -1,0 +1,289 @@
+import { describe, expect, it } from 'vitest';
+import { Correlator } from '../../../aggregator/correlate/correlator.ts';
+import { rankRootCauses } from '../../../aggregator/correlate/root-cause.ts';
+import type { Signal } from '../../../common/signal.ts';
+import { StaticTopology } from '../../support/static-topology.ts';
+import { podSubject, signal, T0 } from './fixtures.ts';
+
+const NODES = Array.from({ length: 12 }, (_, i) => `node-${i + 1}`);
+
+function shop(): {
+  topo: StaticTopology;
+  api: string[];
+  checkout: string[];
+  worker: string[];
+  frontend: string[];
+} {
+  const topo = new StaticTopology();
+  for (const n of NODES) topo.addNode(n);
+  topo.addWorkload({
+    namespace: 'shop',
+    app: 'db',
+    kind: 'StatefulSet',
+    replicas: 1,
+    nodes: ['node-7'],
+    port: 5432,
+  });
+  const api = topo.addWorkload({ namespace: 'shop', app: 'api', replicas: 12, nodes: NODES, port: 8080 });
+  const checkout = topo.addWorkload({
+    namespace: 'shop',
+    app: 'checkout',
+    replicas: 8,
+    nodes: NODES.slice(3),
+    port: 8081,
+  });
+  const worker = topo.addWorkload({ namespace: 'shop', app: 'worker', replicas: 10, nodes: NODES.slice(1) });
+  const frontend = topo.addWorkload({
+    namespace: 'shop',
+    app: 'frontend',
+    replicas: 4,
+    nodes: NODES,
+    port: 80,
+  });
+  return { topo, api, checkout, worker, frontend };
+}
+
+function clientErrors(
+  topo: StaticTopology,
+  app: string,
+  pods: string[],
+  from: number,
+  windows: number,
+): Signal[] {
+  const out: Signal[] = [];
+  for (let w = 0; w < windows; w++) {
+    for (const pod of pods) {
+      const info = topo.pod('shop', pod);
+      out.push(
+        signal(
+          'log.error_rate_jump',
+          podSubject('shop', pod, info?.node ?? '', `Deployment/${app}`),
+          from + w * 10,
+          {
+            severity: 'error',
+            lines: [`failed to acquire connection: dial tcp db:5432: connect: connection refused`],
+            explanation: `${app} error lines jumped`,
+          },
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+function correlate(topo: StaticTopology, signals: Signal[]) {
+  let now = T0;
+  const c = new Correlator(topo, () => now);
+  for (const s of signals.sort((a, b) => a.timeMs - b.timeMs)) {
+    now = s.timeMs + 2000;
+    c.ingest(s);
+  }
+  return c;
+}
+
+describe('correlation', () => {
+  it('turns a db OOM with 30 failing clients on 12 nodes into one incident rooted at the db pod', () => {
+    const { topo, api, checkout, worker, frontend } = shop();
+    const signals: Signal[] = [
+      signal('metric.level_shift', podSubject('shop', 'db-0', 'node-7', 'StatefulSet/db'), 34, {
+        explanation: 'container.memory.current_bytes of db-0 rose to 500Mi (limit 512Mi)',
+        evidence: { attributes: { metric: 'container.memory.current_bytes' }, values: { sigma: 8 } },
+        score: 0.8,
+      }),
+      signal('pod.oom_killed', podSubject('shop', 'db-0', 'node-7', 'StatefulSet/db'), 40, {
+        severity: 'critical',
+        score: 1,
+        explanation: 'db-0 container postgres OOMKilled (exit 137)',
+      }),
+      ...clientErrors(topo, 'api', api, 39, 6),
+      ...clientErrors(topo, 'checkout', checkout, 41, 6),
+      ...clientErrors(topo, 'worker', worker, 42, 6),
+      signal('pod.readiness_flapping', podSubject('shop', api[0] ?? '', 'node-1', 'Deployment/api'), 45),
+      signal('pod.readiness_flapping', podSubject('shop', api[1] ?? '', 'node-2', 'Deployment/api'), 46),
+      ...frontend.map((p, i) =>
+        signal('log.error_rate_jump', podSubject('shop', p, NODES[i] ?? '', 'Deployment/frontend'), 44, {
+          severity: 'error',
+          lines: ['GET /api/orders 503: upstream unavailable: connection refused to api:8080'],
+        }),
+      ),
+    ];
+    const c = correlate(topo, signals);
+    const open = c.list().filter((i) => i.status !== 'resolved' || !i.resolvedBy?.startsWith('merged'));
+    expect(signals.length).toBeGreaterThanOrEqual(180);
+    expect(open).toHaveLength(1);
+    const incident = open[0];
+    if (!incident) throw new Error('no incident');
+    expect(incident.signalCount).toBe(signals.length);
+    expect(incident.nodes.length).toBe(12);
+    // Dedupe: one group per kind+subject, not one per signal.
+    expect(incident.groups.length).toBeLessThan(45);
+    const ranked = rankRootCauses(incident, { topology: topo, changes: [] });
+    expect(ranked[0]).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/db-0' });
+    expect(ranked[0]?.reasons.join(' ')).toMatch(/client workloads name it/);
+    expect(1 - open.length / signals.length).toBeGreaterThan(0.95);
+  });
+
+  it('ranks a bad rollout as the Deployment whose new revision crash-loops', () => {
+    const topo = new StaticTopology();
+    const nodes = ['node-1', 'node-2', 'node-3'];
+    const pods = topo.addWorkload({
+      namespace: 'shop',
+      app: 'payments',
+      replicas: 2,
+      nodes,
+      port: 8443,
+      revision: 2,
+    });
+    topo.addWorkload({ namespace: 'shop', app: 'checkout', replicas: 4, nodes, port: 8081 });
+    topo.addRevision({
+      workload: 'Deployment/shop/payments',
+      revision: 1,
+      images: ['shop/payments:1.8.3'],
+      createdMs: T0 - 86_400_000,
+    });
+    topo.addRevision({
+      workload: 'Deployment/shop/payments',
+      revision: 2,
+      images: ['shop/payments:2.0.0'],
+      createdMs: T0 + 25_000,
+    });
+    topo.addChange({
+      kind: 'rollout',
+      object: 'Deployment/shop/payments',
+      timeMs: T0 + 25_000,
+      description: 'image shop/payments:2.0.0',
+    });
+    const signals: Signal[] = [];
+    for (const [i, pod] of pods.entries()) {
+      const subject = podSubject('shop', pod, nodes[i] ?? '', 'Deployment/payments');
+      signals.push(
+        signal('log.new_template', subject, 29, { lines: ['panic: runtime error: invalid memory address'] }),
+      );
+      signals.push(signal('pod.restarted', subject, 30));
+      signals.push(signal('pod.crash_loop', subject, 45, { severity: 'error' }));
+    }
+    const c = correlate(topo, signals);
+    const incidents = c.list().filter((i) => !i.resolvedBy?.startsWith('merged'));
+    expect(incidents).toHaveLength(1);
+    const ranked = rankRootCauses(incidents[0] as NonNullable<(typeof incidents)[0]>, {
+      topology: topo,
+      changes: topo.changes(0),
+    });
+    expect(ranked[0]).toMatchObject({ kind: 'bad_rollout', object: 'Deployment/shop/payments' });
+    expect(ranked[0]?.reasons.join(' ')).toMatch(/rollout .* before the onset/);
+  });
+
+  it('keeps unrelated faults in separate incidents', () => {
+    const { topo } = shop();
+    topo.addWorkload({ namespace: 'billing', app: 'ledger', replicas: 1, nodes: ['node-2'], port: 9000 });
+    const c = correlate(topo, [
+      signal('pod.oom_killed', podSubject('shop', 'db-0', 'node-7'), 10, { severity: 'critical' }),
+      signal('pod.crash_loop', podSubject('billing', 'ledger-7f9c0-x0', 'node-2'), 12, { severity: 'error' }),
+    ]);
+    expect(c.list()).toHaveLength(2);
+  });
+
+  it('lets a node-level cause absorb the pod symptoms on that node', () => {
+    const { topo, api, worker } = shop();
+    const onNode3 = [...api, ...worker].filter((p) => topo.pod('shop', p)?.node === 'node-3');
+    const signals = onNode3.map((p) => signal('pod.readiness_flapping', podSubject('shop', p, 'node-3'), 21));
+    signals.push(
+      signal('node.condition', { kind: 'node', node: 'node-3' }, 22, {
+        severity: 'critical',
+        explanation: 'node-3 Ready=Unknown: kubelet stopped posting status',
+        evidence: { attributes: { condition: 'Ready', status: 'Unknown' } },
+      }),
+    );
+    topo.setNode('node-3', { ready: false, conditions: { Ready: 'Unknown' } });
+    const c = correlate(topo, signals);
+    const live = c.list().filter((i) => !i.resolvedBy?.startsWith('merged'));
+    expect(live).toHaveLength(1);
+    const ranked = rankRootCauses(live[0] as NonNullable<(typeof live)[0]>, { topology: topo, changes: [] });
+    expect(ranked[0]).toMatchObject({ kind: 'node_not_ready', object: 'Node//node-3' });
+  });
+
+  it('groups a brute force from one source across nodes and ranks the source', () => {
+    const topo = new StaticTopology();
+    const signals = ['node-1', 'node-2', 'node-3'].map((n, i) =>
+      signal('security.ssh_bruteforce', { kind: 'source', name: '203.0.113.77', node: n }, 20 + i, {
+        technique: 'T1110',
+      }),
+    );
+    signals.push(
+      signal(
+        'security.ssh_bruteforce_success',
+        { kind: 'source', name: '203.0.113.77', node: 'node-2' },
+        30,
+        {
+          severity: 'critical',
+        },
+      ),
+    );
+    const c = correlate(topo, signals);
+    expect(c.list()).toHaveLength(1);
+    const ranked = rankRootCauses(c.list()[0] as NonNullable<ReturnType<Correlator['list']>[0]>, {
+      topology: topo,
+      changes: [],
+    });
+    expect(ranked[0]).toMatchObject({ kind: 'ssh_bruteforce', object: 'Source//203.0.113.77' });
+  });
+
+  it('ties an exec and a privileged pod by the same user into one incident ranked by impact', () => {
+    const topo = new StaticTopology();
+    topo.addWorkload({ namespace: 'shop', app: 'api', replicas: 2, nodes: ['node-1'], port: 8080 });
+    const c = correlate(topo, [
+      signal(
+        'security.attach_exec_pod',
+        { kind: 'object', name: 'pods/shop/api-7f9c0-x0/exec', node: 'cp-1' },
+        20,
+        {
+          evidence: { attributes: { user: 'mallory', source: '198.51.100.23' } },
+        },
+      ),
+      signal(
+        'security.create_privileged_pod',
+        { kind: 'object', name: 'pods/default/node-shell', node: 'cp-1' },
+        30,
+        {
+          evidence: { attributes: { user: 'mallory' } },
+        },
+      ),
+    ]);
+    const live = c.list().filter((i) => !i.resolvedBy?.startsWith('merged'));
+    expect(live).toHaveLength(1);
+    const ranked = rankRootCauses(live[0] as NonNullable<(typeof live)[0]>, { topology: topo, changes: [] });
+    expect(ranked[0]).toMatchObject({ kind: 'privileged_pod', object: 'Pod/default/node-shell' });
+  });
+
+  it('resolves an incident once its signals stayed quiet, and opens a new one for a later fault', () => {
+    const { topo } = shop();
+    let now = T0;
+    const c = new Correlator(topo, () => now, { quietMs: 60_000 });
+    c.ingest(signal('pod.oom_killed', podSubject('shop', 'db-0', 'node-7'), 0, { severity: 'critical' }));
+    now = T0 + 30_000;
+    expect(c.tick(now)).toHaveLength(0);
+    now = T0 + 61_000;
+    const resolved = c.tick(now);
+    expect(resolved.map((i) => i.resolvedBy)).toEqual(['auto']);
+    now = T0 + 62_000;
+    const again = c.ingest(
+      signal('pod.oom_killed', podSubject('shop', 'db-0', 'node-7'), 62, { severity: 'critical' }),
+    );
+    expect(again?.opened).toBe(true);
+  });
+
+  it('does not open incidents for info signals but attaches them when a related incident opens', () => {
+    const { topo } = shop();
+    let now = T0;
+    const c = new Correlator(topo, () => now);
+    expect(
+      c.ingest(signal('log.new_template', podSubject('shop', 'db-0', 'node-7'), 1, { severity: 'info' })),
+    ).toBeUndefined();
+    now = T0 + 5000;
+    const r = c.ingest(
+      signal('pod.oom_killed', podSubject('shop', 'db-0', 'node-7'), 5, { severity: 'critical' }),
+    );
+    expect(r?.incident.signalCount).toBe(2);
+    expect(r?.incident.firstSignalMs).toBe(T0 + 1000);
+  });
+});
