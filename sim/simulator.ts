@@ -68,6 +68,8 @@ export interface Simulator {
   store: Store;
   clock: SimClock;
   models: ReadonlyMap<string, NodeModel>;
+  /** Ends all open watches (clients must resume, possibly into 410 Gone). Returns how many were open. */
+  dropWatches(): number;
   /** Counters for benchmarks. */
   stats(): {
     logLines: number;
@@ -283,6 +285,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     store,
     clock,
     models: modelMap,
+    dropWatches: () => server.dropWatches(),
     stats: () => {
       let bytes = logBytesBase;
       let rotations = 0;

@@ -72,6 +72,8 @@ export interface ApiServerOptions {
 export interface ApiServer {
   url: string;
   port: number;
+  /** Ends every open watch stream, as an API server restart or a load balancer timeout would. */
+  dropWatches(): number;
   close(): Promise<void>;
 }
 
@@ -599,6 +601,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     url,
     port: addr.port,
+    dropWatches: () => {
+      const n = openWatches.size;
+      for (const w of [...openWatches]) w.end();
+      return n;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const w of openWatches) w.end();
