@@ -7,6 +7,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { channelCredentials } from '../common/grpc/credentials.ts';
 import { type HealthServer, startHealthServer } from '../common/http/health-server.ts';
+import { loadKubeConfig } from '../common/kube/config.ts';
 import type { Logger } from '../common/log.ts';
 import type { Signal } from '../common/signal.ts';
 import { signalToWire } from '../common/signal-wire.ts';
@@ -15,6 +16,7 @@ import { VERSION } from '../common/version.ts';
 import { SummarySchema } from '../proto/gen/vigil/v1/summary_pb.js';
 import { type DropStats, Outbox } from './buffer/outbox.ts';
 import type { AgentConfig } from './settings.ts';
+import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { SystemMetrics } from './sources/node/system-metrics.ts';
 import { DigestAccumulator } from './summarize/digest.ts';
 import { GatewayConnection } from './transport/gateway-connection.ts';
@@ -27,6 +29,8 @@ export interface Agent {
   readonly connection: GatewayConnection;
   readonly httpPort: number;
   readonly digests: DigestAccumulator;
+  /** This node's pods and node object, when the Kubernetes API is reachable. */
+  readonly kube: KubeWatcher | undefined;
   /** Queues a signal for the current window. */
   emit(signal: Signal): void;
   /** Closes the current window now; resolves to the new batch's sequence. */
@@ -168,6 +172,21 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     );
   }, config.windowSeconds * 1000);
 
+  const kc = loadKubeConfig(config.kubeconfig, logger);
+  const kube = kc ? new KubeWatcher({ kc, node: config.node, emit: (s) => emit(s), logger }) : undefined;
+  kube
+    ?.start()
+    .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes watch did not start; retrying'));
+
+  function emit(signal: Signal): void {
+    if (pendingSignals.length >= MAX_SIGNALS_PER_WINDOW) {
+      counters['signals.overflow'] = (counters['signals.overflow'] ?? 0) + 1;
+      metrics.signalsDropped.inc();
+      return;
+    }
+    pendingSignals.push(signal);
+  }
+
   const health: HealthServer = await startHealthServer({
     port: config.httpPort,
     registry,
@@ -186,19 +205,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     connection,
     digests,
     httpPort: health.port,
-    emit(signal) {
-      if (pendingSignals.length >= MAX_SIGNALS_PER_WINDOW) {
-        counters['signals.overflow'] = (counters['signals.overflow'] ?? 0) + 1;
-        metrics.signalsDropped.inc();
-        return;
-      }
-      pendingSignals.push(signal);
-    },
+    kube,
+    emit,
     closeWindow,
     stop() {
       stopping ??= (async () => {
         clearInterval(fastTimer);
         clearInterval(windowTimer);
+        await kube?.stop();
         await closeWindow();
         const delivered = await connection.drain(config.shutdownGraceSeconds * 1000);
         logger.info(

@@ -105,7 +105,7 @@ export async function eventually<T>(
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
     } catch (error) {
       last = error;
     }

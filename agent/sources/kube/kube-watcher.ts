@@ -1,0 +1,103 @@
+// Watches this node's pods (a field selector, never a cluster-wide list: the agent's memory must not grow
+// with the cluster) and this node's object, turning status changes into signals, and keeps the pod
+// metadata that enriches everything else the agent reports.
+import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { type ResilientInformer, resilientInformer } from '../../../common/kube/informer.ts';
+import type { Logger } from '../../../common/log.ts';
+import type { Signal } from '../../../common/signal.ts';
+import { nodeSignals } from './node-signals.ts';
+import { podSignals, ReadinessFlapTracker, workloadOf } from './pod-signals.ts';
+
+export interface PodMeta {
+  namespace: string;
+  pod: string;
+  uid: string;
+  workload?: string;
+  labels: Record<string, string>;
+}
+
+export class KubeWatcher {
+  private readonly pods: ResilientInformer<V1Pod>;
+  private readonly nodeInformer: ResilientInformer<V1Node>;
+  private readonly byUid = new Map<string, PodMeta>();
+  private readonly flaps = new ReadinessFlapTracker();
+
+  constructor(opts: {
+    kc: KubeConfig;
+    node: string;
+    emit: (s: Signal) => void;
+    logger: Logger;
+    now?: () => number;
+  }) {
+    const now = opts.now ?? Date.now;
+    const core = opts.kc.makeApiClient(CoreV1Api);
+    const podSelector = `spec.nodeName=${opts.node}`;
+    const remember = (pod: V1Pod) => {
+      const uid = pod.metadata?.uid;
+      if (!uid) return;
+      const meta: PodMeta = {
+        namespace: pod.metadata?.namespace ?? '',
+        pod: pod.metadata?.name ?? '',
+        uid,
+        labels: pod.metadata?.labels ?? {},
+      };
+      const workload = workloadOf(pod);
+      if (workload) meta.workload = workload;
+      this.byUid.set(uid, meta);
+    };
+    const onPod = (pod: V1Pod, old?: V1Pod) => {
+      remember(pod);
+      for (const s of podSignals(old, pod, opts.node, now())) opts.emit(s);
+      const flap = this.flaps.observe(old, pod, opts.node, now());
+      if (flap) opts.emit(flap);
+    };
+    this.pods = resilientInformer<V1Pod>({
+      kc: opts.kc,
+      path: '/api/v1/pods',
+      fieldSelector: podSelector,
+      list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }),
+      logger: opts.logger,
+      onAdd: (pod) => onPod(pod),
+      onUpdate: onPod,
+      onDelete: (pod) => {
+        if (pod.metadata?.uid) this.byUid.delete(pod.metadata.uid);
+        this.flaps.forget(pod);
+      },
+    });
+    const nodeSelector = `metadata.name=${opts.node}`;
+    this.nodeInformer = resilientInformer<V1Node>({
+      kc: opts.kc,
+      path: '/api/v1/nodes',
+      fieldSelector: nodeSelector,
+      list: () => core.listNode({ fieldSelector: nodeSelector }),
+      logger: opts.logger,
+      onAdd: (n) => {
+        for (const s of nodeSignals(undefined, n, now())) opts.emit(s);
+      },
+      onUpdate: (n, old) => {
+        for (const s of nodeSignals(old, n, now())) opts.emit(s);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.pods.start(), this.nodeInformer.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.pods.stop(), this.nodeInformer.stop()]);
+  }
+
+  get synced(): boolean {
+    return this.pods.synced();
+  }
+
+  /** Metadata of a pod on this node, by UID (log paths and cgroups carry the UID). */
+  podByUid(uid: string): PodMeta | undefined {
+    return this.byUid.get(uid);
+  }
+
+  get podCount(): number {
+    return this.byUid.size;
+  }
+}
