@@ -119,6 +119,32 @@ describe('agent DaemonSet (default values)', () => {
   });
 });
 
+describe('agent AppArmor profile', () => {
+  it('is Unconfined through the securityContext field on Kubernetes 1.30 and later', () => {
+    const { container, ds } = agentPod(render({ kubeVersion: '1.30.0' }));
+    expect(container.securityContext.appArmorProfile).toEqual({ type: 'Unconfined' });
+    expect(Object.keys(ds.spec.template.metadata.annotations).some((k) => k.includes('apparmor'))).toBe(
+      false,
+    );
+  });
+
+  it('is Unconfined through the beta annotation before 1.30', () => {
+    const { container, ds } = agentPod(render({ kubeVersion: '1.29.4' }));
+    expect(container.securityContext.appArmorProfile).toBeUndefined();
+    expect(
+      ds.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/agent'],
+    ).toBe('unconfined');
+  });
+
+  it('is left to the cluster when set to ""', () => {
+    const { container, ds } = agentPod(render({ setString: { 'agent.appArmorProfile': '' } }));
+    expect(container.securityContext.appArmorProfile).toBeUndefined();
+    expect(Object.keys(ds.spec.template.metadata.annotations).some((k) => k.includes('apparmor'))).toBe(
+      false,
+    );
+  });
+});
+
 describe('agent DaemonSet (overrides)', () => {
   it('drops hostPID when asked', () => {
     const { spec } = agentPod(render({ set: { 'agent.hostPID': false } }));

@@ -43,14 +43,16 @@ export function helm(args: string[]): HelmResult {
   return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
 
-// `--set`-style overrides, plus optional values files; each key becomes `--set key=value` (or --set-string).
+// `--set`-style overrides; each key becomes `--set key=value` (or --set-string).
+// `kubeVersion` stands in for the cluster's version (.Capabilities.KubeVersion).
 export type Overrides = {
   set?: Record<string, string | number | boolean>;
   setString?: Record<string, string>;
+  kubeVersion?: string;
 };
 
 function overrideArgs(overrides: Overrides): string[] {
-  const args: string[] = [];
+  const args: string[] = overrides.kubeVersion ? ['--kube-version', overrides.kubeVersion] : [];
   for (const [key, value] of Object.entries(overrides.set ?? {})) args.push('--set', `${key}=${value}`);
   for (const [key, value] of Object.entries(overrides.setString ?? {}))
     args.push('--set-string', `${key}=${value}`);

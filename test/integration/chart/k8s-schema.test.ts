@@ -16,6 +16,7 @@ describe('rendered manifests against the Kubernetes API types', () => {
       },
       setString: { 'tls.agentSecretName': 'a', 'tls.aggregatorSecretName': 'b' },
     },
+    'Kubernetes 1.29 (AppArmor annotation)': { kubeVersion: '1.29.0' },
     'chart-generated TLS': { set: { 'tls.enabled': true, 'tls.autoGenerate': true } },
     'remediation and tests off': { set: { 'aggregator.remediation.enabled': false, 'tests.enabled': false } },
   };

@@ -6,6 +6,7 @@ type SecurityContext = {
   runAsNonRoot?: boolean;
   runAsUser?: number;
   seccompProfile?: { type?: string };
+  appArmorProfile?: { type?: string };
   capabilities?: { add?: string[]; drop?: string[] };
 };
 type Container = { name: string; securityContext?: SecurityContext; ports?: Array<{ hostPort?: number }> };
@@ -30,7 +31,7 @@ const allowedVolumeTypes = new Set([
   'secret',
 ]);
 
-export function restrictedViolations(pod: PodSpec): string[] {
+export function restrictedViolations(pod: PodSpec, annotations: Record<string, string> = {}): string[] {
   const out: string[] = [];
   for (const host of ['hostPID', 'hostIPC', 'hostNetwork'] as const) if (pod[host] === true) out.push(host);
   for (const volume of pod.volumes ?? []) {
@@ -49,6 +50,11 @@ export function restrictedViolations(pod: PodSpec): string[] {
     const runAsUser = sc.runAsUser ?? podSc.runAsUser;
     const runAsNonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
     if (runAsUser === 0 || runAsNonRoot !== true) out.push(`${where}: runs as root`);
+    const appArmor = sc.appArmorProfile?.type ?? podSc.appArmorProfile?.type;
+    const appArmorAnnotation =
+      annotations[`container.apparmor.security.beta.kubernetes.io/${container.name}`];
+    if (appArmor === 'Unconfined' || appArmorAnnotation === 'unconfined')
+      out.push(`${where}: AppArmor unconfined`);
     const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
     if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`${where}: no seccomp profile`);
     if ((container.ports ?? []).some((port) => port.hostPort !== undefined && port.hostPort !== 0))
