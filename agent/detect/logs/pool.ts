@@ -1,5 +1,5 @@
 // Log mining off the main thread: a piscina pool per shard, one worker thread each, so that every batch of a
-// stream goes to the same worker (which holds that stream's miner) and batches of one stream stay in order.
+// stream goes to the same worker (which holds that stream's miner); batches of one stream are chained in order.
 // Batches of lines cross the thread boundary, never single lines.
 import { Piscina } from 'piscina';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
@@ -23,6 +23,7 @@ export function shardOf(stream: string, shards: number): number {
 
 export class LogMiningPool {
   private readonly shards: Piscina[];
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(opts: LogMiningPoolOptions = {}) {
     const threads = opts.threads ?? 1;
@@ -71,7 +72,20 @@ export class LogMiningPool {
     await Promise.all(this.shards.map((p) => p.destroy()));
   }
 
+  // Piscina does not promise FIFO execution, so each stream's tasks are chained: a stream's batches are mined
+  // in submission order, while different streams still run concurrently.
   private run(task: MiningTask): Promise<unknown> {
-    return this.shards[shardOf(task.stream, this.shards.length)]!.run(task);
+    const shard = this.shards[shardOf(task.stream, this.shards.length)]!;
+    const previous = this.tails.get(task.stream) ?? Promise.resolve();
+    const result = previous.then(() => shard.run(task));
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(task.stream, tail);
+    void tail.then(() => {
+      if (this.tails.get(task.stream) === tail) this.tails.delete(task.stream);
+    });
+    return result;
   }
 }

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MinerSnapshot } from '../../../agent/detect/logs/miner.ts';
+import { LogMiningPool, shardOf } from '../../../agent/detect/logs/pool.ts';
+
+let pool: LogMiningPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe('LogMiningPool (real piscina worker threads)', () => {
+  it('mines batches in the worker and returns ids per line plus the templates touched', async () => {
+    pool = new LogMiningPool({ threads: 2 });
+    const res = await pool.mine('ns/pod/app', [
+      'GET /a 200 ok',
+      'GET /b 200 ok',
+      'db refused to 10.0.0.1:5432',
+    ]);
+    expect(res.templateIds).toHaveLength(3);
+    expect(res.templateIds[0]).toBe(res.templateIds[1]);
+    expect(res.templates.map((t) => [t.template, t.isNew, t.count])).toEqual([
+      ['GET <*> ok', true, 2],
+      ['db refused to <*>', true, 1],
+    ]);
+    const again = await pool.mine('ns/pod/app', ['GET /c 404 ok']);
+    expect(again.templateIds[0]).toBe(res.templateIds[0]);
+    expect(again.templates[0]?.isNew).toBe(false);
+  });
+
+  it('keeps one miner per stream', async () => {
+    pool = new LogMiningPool({ threads: 2 });
+    const a = await pool.mine('a', ['alpha one', 'bravo two three']);
+    const b = await pool.mine('b', ['bravo two three']);
+    expect(b.templateIds[0]).toBe('t1');
+    expect(a.templateIds[1]).toBe('t2');
+    expect(b.templates[0]?.isNew).toBe(true);
+  });
+
+  it('keeps batch order per stream under concurrent submission', async () => {
+    pool = new LogMiningPool({ threads: 2 });
+    // Batch i is one line of i + 1 tokens: a new template each, so ids show the order batches were mined in.
+    const batches = Array.from({ length: 20 }, (_, i) => [
+      Array.from({ length: i + 1 }, () => 'tick').join(' '),
+    ]);
+    const results = await Promise.all(batches.map((b) => pool!.mine('s', b)));
+    expect(results.map((r) => r.templateIds[0])).toEqual(results.map((_, i) => `t${i + 1}`));
+  });
+
+  it('restores a stream from a snapshot so ids survive a restart', async () => {
+    pool = new LogMiningPool();
+    const first = await pool.mine('s', ['cache miss for key 1', 'worker started']);
+    const snap = (await pool.snapshot('s')) as MinerSnapshot;
+    expect(snap).not.toBeNull();
+    await pool.close();
+    pool = new LogMiningPool();
+    await pool.restore('s', JSON.parse(JSON.stringify(snap)) as MinerSnapshot);
+    const after = await pool.mine('s', ['cache miss for key 2', 'worker started']);
+    expect(after.templateIds).toEqual(first.templateIds);
+    expect(after.templates.every((t) => !t.isNew)).toBe(true);
+    expect(await pool.snapshot('unknown')).toBeNull();
+  });
+
+  it('counts lines over the template cap per batch', async () => {
+    pool = new LogMiningPool({ minerOptions: { maxTemplates: 1 } });
+    const res = await pool.mine('s', ['one', 'two words', 'three more words']);
+    expect(res.overflow).toBe(2);
+    expect(res.templateIds.slice(1)).toEqual(['overflow', 'overflow']);
+  });
+
+  it('routes a stream to the same shard every time', () => {
+    expect(shardOf('ns/pod/c', 4)).toBe(shardOf('ns/pod/c', 4));
+    expect(() => new LogMiningPool({ threads: 0 })).toThrow(/options.threads/);
+  });
+});
