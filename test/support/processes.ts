@@ -105,7 +105,7 @@ export async function eventually<T>(
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as NonNullable<Awaited<T>>;
     } catch (error) {
       last = error;
     }
