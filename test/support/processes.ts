@@ -99,7 +99,7 @@ export async function eventually<T>(
   check: () => T | Promise<T>,
   timeoutMs = 20_000,
   what = 'condition',
-): Promise<T> {
+): Promise<NonNullable<Awaited<T>>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
