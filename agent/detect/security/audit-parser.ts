@@ -109,7 +109,10 @@ function toAuditEvent(item: unknown): AuditEvent | undefined {
   }
   const ref = e.objectRef ?? {};
   const resource = ref.subresource ? `${ref.resource ?? ''}/${ref.subresource}` : (ref.resource ?? '');
-  const objectParts = [ref.resource ?? e.requestURI ?? '?', ref.namespace, ref.name, ref.subresource].filter(
+  // A create's URL has no name, so the API server may leave objectRef.name empty: take it from the object
+  // (Falco uses ka.resp.name for the same reason).
+  const name = ref.name ?? metadataName(e.responseObject) ?? metadataName(e.requestObject);
+  const objectParts = [ref.resource ?? e.requestURI ?? '?', ref.namespace, name, ref.subresource].filter(
     (p): p is string => typeof p === 'string' && p.length > 0,
   );
   const code = e.responseStatus?.code;
@@ -130,6 +133,11 @@ function toAuditEvent(item: unknown): AuditEvent | undefined {
   if (sourceIP !== undefined) derived.sourceIP = sourceIP;
   if (ref.resource === 'pods' && !ref.subresource) fillPodFacts(e.requestObject, derived);
   return { ...(e as AuditEvent), derived };
+}
+
+function metadataName(obj: unknown): string | undefined {
+  const name = (obj as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+  return typeof name === 'string' && name.length > 0 ? name : undefined;
 }
 
 interface ContainerLike {

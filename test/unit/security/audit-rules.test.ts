@@ -60,6 +60,28 @@ describe('audit stream robustness', () => {
     expect(stats.oversized).toBe(1);
   });
 
+  it('names a created object from its body when objectRef has no name', () => {
+    const stats = newAuditParseStats();
+    const [event] = parseAuditLine(
+      JSON.stringify({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        stage: 'ResponseComplete',
+        verb: 'create',
+        user: { username: 'mallory' },
+        objectRef: { resource: 'pods', namespace: 'default', apiVersion: 'v1' },
+        requestObject: {
+          metadata: { name: 'node-shell' },
+          spec: { hostPID: true, containers: [{ image: 'alpine' }] },
+        },
+        responseStatus: { code: 201 },
+        stageTimestamp: '2026-11-20T10:00:00.000000Z',
+      }),
+      stats,
+    );
+    expect(event?.derived.object).toBe('pods/default/node-shell');
+  });
+
   it('derives the image repository the way Falco does', () => {
     expect(imageRepository('docker.io/library/nginx:1.27@sha256:abc')).toBe('docker.io/library/nginx');
     expect(imageRepository('localhost:5000/app')).toBe('localhost:5000/app');
