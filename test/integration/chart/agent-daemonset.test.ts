@@ -146,6 +146,11 @@ describe('agent AppArmor profile', () => {
 });
 
 describe('agent DaemonSet (overrides)', () => {
+  it('renders a 4 GiB outbox cap as an exact integer, not in float notation', () => {
+    const { container } = agentPod(render({ set: { 'agent.outboxMaxBytes': 4 * 1024 ** 3 } }));
+    expect(env(container, 'VIGIL_OUTBOX_MAX_BYTES').value).toBe('4294967296');
+  });
+
   it('drops hostPID when asked', () => {
     const { spec } = agentPod(render({ set: { 'agent.hostPID': false } }));
     expect(spec.hostPID).toBe(false);
