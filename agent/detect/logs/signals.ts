@@ -80,6 +80,13 @@ function decay(b: Baseline, window: number, alpha: number): void {
 }
 
 function update(b: Baseline, value: number, window: number, alpha: number): void {
+  if (b.seen === 0) {
+    // Start from the first value rather than from zero, so a young baseline is not biased low.
+    b.mean = value;
+    b.last = window;
+    b.seen = 1;
+    return;
+  }
   decay(b, window, alpha);
   const diff = value - b.mean;
   b.mean += alpha * diff;
