@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   CoreV1Api,
   KubeConfig,
+  ListWatch,
   makeInformer,
   type V1ConfigMap,
   type V1Pod,
@@ -60,7 +61,7 @@ interface Seen {
 function collect(
   kc: KubeConfig,
   path: string,
-  params: Record<string, unknown>,
+  params: Record<string, string | number | boolean | undefined>,
 ): { seen: Seen[]; ended: Promise<unknown> } {
   const seen: Seen[] = [];
   let endedResolve: (v: unknown) => void = () => {};
@@ -189,16 +190,18 @@ describe('watch semantics through @kubernetes/client-node', () => {
       20_000,
     );
     expect(lists).toBeGreaterThanOrEqual(2);
-    const pods = makeInformer<V1Pod>(
-      kc,
+    // makeInformer has no field selector; ListWatch (what it wraps) does, as the agent's node watch needs.
+    const pods = new ListWatch<V1Pod>(
       '/api/v1/pods',
+      new Watch(kc),
       () => core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-1' }),
+      false,
       undefined,
       'spec.nodeName=node-1',
     );
     await pods.start();
     stops.push(() => void pods.stop());
     await waitFor('node-1 pods in the cache', () => pods.list().length > 0);
-    expect(pods.list().every((p) => p.spec?.nodeName === 'node-1')).toBe(true);
+    expect(pods.list().every((p: V1Pod) => p.spec?.nodeName === 'node-1')).toBe(true);
   });
 });
