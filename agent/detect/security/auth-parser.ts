@@ -135,6 +135,23 @@ const SSHD: Matcher[] = [
     },
   ],
   [
+    new RegExp(
+      `^Disconnected from (?:(?:invalid |authenticating )?user (\\S+) )?${IP} port \\d+ \\[preauth\\]`,
+    ),
+    (m, e) => {
+      e.action = 'disconnect_preauth';
+      if (m[1]) e.user = m[1];
+      e.source = m[2]!;
+    },
+  ],
+  [
+    new RegExp(`^(?:banner exchange: Connection from|Unable to negotiate with) ${IP} port \\d+`),
+    (m, e) => {
+      e.action = 'no_identification';
+      e.source = m[1]!;
+    },
+  ],
+  [
     new RegExp(`^Did not receive identification string from ${IP}`),
     (m, e) => {
       e.action = 'no_identification';
