@@ -10,9 +10,10 @@ const WRAP_32 = 2 ** 32;
 const WRAP_64 = 2 ** 64;
 
 /**
- * Rate per second between the previous sample and this one, or undefined for the first sample or a
- * non-increasing time. A decrease is a wrap when the previous value sat in the top quarter of a 32/64-bit
- * range and the new one in the bottom quarter; otherwise it is a reset and the new value is the increase.
+ * Rate per second between the previous sample and this one, or undefined for the first sample, a
+ * non-increasing time, or a reset. A decrease is a wrap when the previous value sat in the top quarter of a
+ * 32/64-bit range and the new one in the bottom quarter; otherwise it is a reset (the process restarted)
+ * and the interval is skipped: when in it the counter restarted is unknown, so its rate would be a guess.
  */
 export function counterRate(
   state: CounterState | undefined,
@@ -25,7 +26,8 @@ export function counterRate(
   let delta = value - state.lastValue;
   if (delta < 0) {
     const modulus = wrapModulus(state.lastValue);
-    delta = modulus !== undefined && value < modulus / 4 ? modulus - state.lastValue + value : value;
+    if (modulus === undefined || value >= modulus / 4) return undefined;
+    delta = modulus - state.lastValue + value;
   }
   return delta / dtSec;
 }

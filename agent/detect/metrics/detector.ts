@@ -35,6 +35,12 @@ export interface SeriesUpdate {
   sigma: number;
   /** The value that was scored (the rate in counter mode); NaN when the sample was skipped. */
   value: number;
+  /** The usual level (slow baseline, with the daily profile when it is real). */
+  baseline: number;
+  /** Current growth of the level, units per second. */
+  ratePerSec: number;
+  /** When the current rise or fall of the level began (ms), for "grew … for 40 min". */
+  trendSinceMs: number;
 }
 
 export interface SeriesDetectorSnapshot {
@@ -58,6 +64,9 @@ const SEASON_BUCKETS = 48;
 const DAY_PEAK_DECAY = 0.95;
 const DAY_PEAK_MARGIN = 1.5;
 const SHIFT_CLIP = 12;
+/** A short-term departure beyond this many sigmas is an excursion: the baseline spread stops learning. */
+const EXCURSION_SIGMAS = 2;
+const EXCURSION_SLOWDOWN = 0.3;
 /** Buckets either side searched for a same-time-of-day spike (jobs start a little early or late). */
 const DAY_PEAK_SPAN = 2;
 const ENVELOPE_BLOCKS = 8;
@@ -134,6 +143,8 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
   let short = 0; // short EWMA of value - baseline
   let slope = 0; // EWMA of the change in the fast level, per sample
   let lastX = 0;
+  let intervalMs = 0; // EWMA of the sampling interval
+  let trendSinceMs = Number.NaN;
   let quantum = Number.POSITIVE_INFINITY; // smallest non-zero step seen: the series' resolution
   let spikePeak = 0;
   let shiftPeak = 0;
@@ -175,7 +186,16 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
   }
 
   function skipped(): SeriesUpdate {
-    return { score: 0, anomaly: false, expected: fast, sigma: spread * MAD_TO_SIGMA, value: Number.NaN };
+    return {
+      score: 0,
+      anomaly: false,
+      expected: fast,
+      sigma: spread * MAD_TO_SIGMA,
+      value: Number.NaN,
+      baseline: slow,
+      ratePerSec: 0,
+      trendSinceMs: trendSinceMs,
+    };
   }
 
   function update(timeMs: number, raw: number): SeriesUpdate {
@@ -189,6 +209,9 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
       x = rate;
     }
     if (Number.isNaN(firstTimeMs)) firstTimeMs = timeMs;
+    if (!Number.isNaN(lastTimeMs))
+      intervalMs =
+        intervalMs === 0 ? timeMs - lastTimeMs : intervalMs + 0.05 * (timeMs - lastTimeMs - intervalMs);
     const prevX = n > 0 ? lastX : x;
     lastX = x;
     lastTimeMs = timeMs;
@@ -221,7 +244,7 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
     const dev = x - baseline;
     // Clipped so one spike cannot pass for a shift: a shift has to persist for a few samples.
     const devClipped = Math.max(-SHIFT_CLIP * sigmaBase, Math.min(SHIFT_CLIP * sigmaBase, dev));
-    const shortNext = n > 1 ? short + SHORT_ALPHA * (devClipped - short) : dev;
+    const shortNext = n > 1 ? short + SHORT_ALPHA * (devClipped - short) : 0;
     const zShift = n > 1 ? shortNext / sigmaBase : 0;
 
     // A departure must beat both the fixed z threshold (scaled up for heavy-tailed series) and, by a margin,
@@ -251,16 +274,20 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
     let envRatio = 0;
     if (n > ENVELOPE_BLOCK && Number.isFinite(envHi)) {
       const ref = slow + seasonHere;
+      // …and the value itself must be a clear departure from the baseline, not a record of plain noise.
+      const departure = Math.abs(x - ref) / (zThr * sigmaBase + floor);
       // The excess must be large both against the old record's reach and against the noise.
       if (x > envHi)
         envRatio = Math.min(
           (x - envHi) / Math.max(envHi - ref, envFloor) / ENVELOPE_MARGIN,
           (x - envHi) / (ENVELOPE_SIGMAS * sigmaBase + floor),
+          departure,
         );
       else if (x < envLo)
         envRatio = Math.min(
           (envLo - x) / Math.max(ref - envLo, envFloor) / ENVELOPE_MARGIN,
           (envLo - x) / (ENVELOPE_SIGMAS * sigmaBase + floor),
+          departure,
         );
     }
     const insideEnvelope = x <= envHi && x >= envLo;
@@ -296,9 +323,16 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
     spread = n > 1 ? ewma(spread, clipSpike, SPREAD_ALPHA, n - 1) : 0;
     const prevFast = fast;
     fast = n > 1 ? fast + FAST_ALPHA * (x - seasonHere - fast) : x;
+    const prevSlope = slope;
     slope = n > 2 ? slope + SHORT_ALPHA * (fast - prevFast - slope) : 0;
+    if (Math.sign(slope) !== Math.sign(prevSlope) || n <= 2) trendSinceMs = timeMs;
     const clipBase = Math.min(Math.abs(dev), CLIP_SIGMAS * sigmaBase);
-    baseSpread = n > 1 ? ewma(baseSpread, clipBase, SPREAD_ALPHA, n - 1) : 0;
+    // During a sustained excursion the spread learns slowly, or a slow ramp would widen it and hide itself.
+    const excursion = n > warmup && Math.abs(shortNext) > EXCURSION_SIGMAS * sigmaBase;
+    baseSpread =
+      n > 1
+        ? ewma(baseSpread, clipBase, excursion ? SPREAD_ALPHA * EXCURSION_SLOWDOWN : SPREAD_ALPHA, n - 1)
+        : 0;
     plainSpread = n > 1 ? ewma(plainSpread, Math.abs(x - slow), SPREAD_ALPHA, n - 1) : 0;
     short = shortNext;
     slow = n > 1 ? ewma(slow, x - seasonHere, Math.min(1, SLOW_ALPHA * relearn), n) : x;
@@ -330,6 +364,9 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
       expected: kind === 'spike' ? expected : baseline,
       sigma: kind === 'spike' ? sigmaSpike : sigmaBase,
       value: x,
+      baseline,
+      ratePerSec: intervalMs > 0 ? (slope * 1000) / intervalMs : 0,
+      trendSinceMs,
     };
     if (ratio >= 1) result.kind = kind;
     return result;
@@ -360,6 +397,8 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
       slope,
       quantum,
       lastX,
+      intervalMs,
+      trendSinceMs,
       spikeTail,
       shiftTail,
       spikePeak,

@@ -1,0 +1,121 @@
+// Worker-thread side of the metric detection pool (pool.ts). Each worker owns the detectors (and, for
+// usage-vs-capacity series, the forecasters) of the series routed to it; batches of samples arrive as
+// typed arrays, and only detections and forecast warnings go back.
+import { workerData } from 'node:worker_threads';
+import {
+  createSeriesDetector,
+  type SeriesDetector,
+  type SeriesDetectorOptions,
+  type SeriesUpdate,
+} from './detector.ts';
+import {
+  createExhaustionForecaster,
+  type ExhaustionForecaster,
+  type Forecast,
+  type ForecastOptions,
+} from './forecast.ts';
+
+/** Samples of many series, column-wise so they cross the thread boundary as a few arrays. */
+export interface SampleBatch {
+  op: 'batch';
+  series: string[];
+  timesMs: Float64Array;
+  values: Float64Array;
+  /** Capacity per sample (NaN when the series has none): turns on the exhaustion forecast. */
+  capacities?: Float64Array;
+  /** 1 where the value is a monotonically increasing counter (scored as a rate). */
+  counters?: Uint8Array;
+}
+export interface DropTask {
+  op: 'drop';
+  series: string[];
+}
+export interface StatsTask {
+  op: 'stats';
+}
+export type MetricTask = SampleBatch | DropTask | StatsTask;
+
+export interface Detection {
+  series: string;
+  timeMs: number;
+  update: SeriesUpdate;
+}
+export interface ForecastWarning {
+  series: string;
+  forecast: Forecast;
+}
+export interface BatchResult {
+  detections: Detection[];
+  /** Forecasts that opened a warning episode in this batch. */
+  warnings: ForecastWarning[];
+  samples: number;
+}
+export interface WorkerStats {
+  series: number;
+  stateBytes: number;
+}
+
+export interface MetricWorkerData {
+  detector?: SeriesDetectorOptions;
+  forecast?: ForecastOptions;
+  /** Series kept per worker; the least recently created are forgotten beyond it. */
+  maxSeries?: number;
+}
+
+interface SeriesState {
+  detector: SeriesDetector;
+  forecaster: ExhaustionForecaster | undefined;
+}
+
+const config = (workerData ?? {}) as MetricWorkerData;
+const maxSeries = config.maxSeries ?? 100_000;
+const states = new Map<string, SeriesState>();
+
+function stateOf(series: string, counter: boolean): SeriesState {
+  let s = states.get(series);
+  if (s === undefined) {
+    if (states.size >= maxSeries) {
+      const oldest = states.keys().next().value;
+      if (oldest !== undefined) states.delete(oldest);
+    }
+    s = {
+      detector: createSeriesDetector({ ...config.detector, mode: counter ? 'counter' : 'gauge' }),
+      forecaster: undefined,
+    };
+    states.set(series, s);
+  }
+  return s;
+}
+
+function runBatch(task: SampleBatch): BatchResult {
+  const detections: Detection[] = [];
+  const warnings: ForecastWarning[] = [];
+  const n = task.series.length;
+  for (let i = 0; i < n; i++) {
+    const series = task.series[i] as string;
+    const timeMs = task.timesMs[i] as number;
+    const value = task.values[i] as number;
+    const s = stateOf(series, task.counters?.[i] === 1);
+    const update = s.detector.update(timeMs, value);
+    if (update.anomaly) detections.push({ series, timeMs, update });
+    const capacity = task.capacities?.[i] ?? Number.NaN;
+    if (Number.isFinite(capacity) && capacity > 0) {
+      s.forecaster ??= createExhaustionForecaster(config.forecast);
+      const forecast = s.forecaster.update(timeMs, value, capacity);
+      if (forecast?.started) warnings.push({ series, forecast });
+    }
+  }
+  return { detections, warnings, samples: n };
+}
+
+export default function handle(task: MetricTask): BatchResult | WorkerStats | null {
+  if (task.op === 'batch') return runBatch(task);
+  if (task.op === 'drop') {
+    for (const s of task.series) states.delete(s);
+    return null;
+  }
+  let stateBytes = 0;
+  for (const s of states.values())
+    stateBytes += s.detector.serialize().byteLength + (s.forecaster?.serialize().byteLength ?? 0);
+  return { series: states.size, stateBytes };
+}

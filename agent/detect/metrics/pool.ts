@@ -1,0 +1,124 @@
+// Metric detection off the main thread: one piscina pool per shard, one worker thread each, so every
+// sample of a series reaches the same worker (which holds that series' detector) in order. Callers hand
+// over batches of samples for many series; the pool splits them by shard into column arrays.
+import { Piscina } from 'piscina';
+import type { SeriesDetectorOptions } from './detector.ts';
+import type { ForecastOptions } from './forecast.ts';
+import type { BatchResult, MetricTask, MetricWorkerData, SampleBatch, WorkerStats } from './pool-worker.ts';
+
+export type { BatchResult, Detection, ForecastWarning, WorkerStats } from './pool-worker.ts';
+
+export interface MetricSample {
+  series: string;
+  timeMs: number;
+  value: number;
+  /** Set for usage-vs-capacity series (memory vs limit, disk bytes vs size): enables the forecast. */
+  capacity?: number;
+  /** The value is a monotonically increasing counter: the detector scores its rate. */
+  counter?: boolean;
+}
+
+export interface MetricPoolOptions {
+  /** Worker threads (shards). Default 1. */
+  threads?: number;
+  detector?: SeriesDetectorOptions;
+  forecast?: ForecastOptions;
+  /** Series kept per worker. Default 100 000. */
+  maxSeries?: number;
+}
+
+const WORKER_URL = new URL('./pool-worker.ts', import.meta.url).href;
+
+/** FNV-1a of the series id: a stable shard for each series. */
+export function seriesShard(series: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < series.length; i++) h = Math.imul(h ^ series.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
+}
+
+export interface MetricDetectionPool {
+  /** Scores a batch of samples (any mix of series, each series in time order). */
+  process(samples: readonly MetricSample[]): Promise<BatchResult>;
+  /** Forgets series that are gone (their container was removed). */
+  drop(series: readonly string[]): Promise<void>;
+  stats(): Promise<WorkerStats>;
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricDetectionPool {
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new RangeError('options.threads must be a positive integer');
+  const data: MetricWorkerData = {};
+  if (opts.detector) data.detector = opts.detector;
+  if (opts.forecast) data.forecast = opts.forecast;
+  if (opts.maxSeries !== undefined) data.maxSeries = opts.maxSeries;
+  const shards = Array.from(
+    { length: threads },
+    () =>
+      new Piscina({
+        filename: WORKER_URL,
+        minThreads: 1,
+        maxThreads: 1,
+        concurrentTasksPerWorker: 1,
+        idleTimeout: Number.POSITIVE_INFINITY,
+        workerData: data,
+      }),
+  );
+
+  function run<T>(shard: number, task: MetricTask): Promise<T> {
+    return (shards[shard] as Piscina).run(task) as Promise<T>;
+  }
+
+  async function process(samples: readonly MetricSample[]): Promise<BatchResult> {
+    const byShard: MetricSample[][] = shards.map(() => []);
+    for (const s of samples) (byShard[seriesShard(s.series, threads)] as MetricSample[]).push(s);
+    const results = await Promise.all(
+      byShard.map((part, shard) => {
+        if (part.length === 0) return { detections: [], warnings: [], samples: 0 };
+        const batch: SampleBatch = {
+          op: 'batch',
+          series: part.map((s) => s.series),
+          timesMs: Float64Array.from(part, (s) => s.timeMs),
+          values: Float64Array.from(part, (s) => s.value),
+        };
+        if (part.some((s) => s.capacity !== undefined))
+          batch.capacities = Float64Array.from(part, (s) => s.capacity ?? Number.NaN);
+        if (part.some((s) => s.counter)) batch.counters = Uint8Array.from(part, (s) => (s.counter ? 1 : 0));
+        return run<BatchResult>(shard, batch);
+      }),
+    );
+    return {
+      detections: results.flatMap((r) => r.detections),
+      warnings: results.flatMap((r) => r.warnings),
+      samples: results.reduce((a, r) => a + r.samples, 0),
+    };
+  }
+
+  async function drop(series: readonly string[]): Promise<void> {
+    const byShard: string[][] = shards.map(() => []);
+    for (const s of series) (byShard[seriesShard(s, threads)] as string[]).push(s);
+    await Promise.all(
+      byShard.map((part, shard) => (part.length ? run(shard, { op: 'drop', series: part }) : null)),
+    );
+  }
+
+  async function stats(): Promise<WorkerStats> {
+    const all = await Promise.all(shards.map((_, shard) => run<WorkerStats>(shard, { op: 'stats' })));
+    return {
+      series: all.reduce((a, s) => a + s.series, 0),
+      stateBytes: all.reduce((a, s) => a + s.stateBytes, 0),
+    };
+  }
+
+  return {
+    process,
+    drop,
+    stats,
+    threads,
+    close: async () => {
+      await Promise.all(shards.map((p) => p.destroy()));
+    },
+  };
+}
