@@ -94,7 +94,9 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const parsed = scenarioSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = firstIssue(parsed.error.issues);
-    fail(issue.path as Path, issue.message);
+    // An unknown key is reported on its own line, not on the object that holds it.
+    const path = issue.code === 'unrecognized_keys' && issue.keys[0] ? [...issue.path, issue.keys[0]] : issue.path;
+    fail(path as Path, issue.message);
   }
   const scenario = (parsed as { data: Scenario }).data;
   checkReferences(scenario, fail);
