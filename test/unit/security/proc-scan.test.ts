@@ -9,6 +9,7 @@ import {
   parseStat,
 } from '../../../agent/detect/security/proc-parse.ts';
 import { scanProc } from '../../../agent/detect/security/proc-scan.ts';
+import { startProcScanner } from '../../../agent/detect/security/proc-scanner.ts';
 import { loadRuleSet } from '../../../agent/detect/security/rule-loader.ts';
 import { type FakeProcess, FULL_CAPS, writeFakeProc } from '../../fixtures/security/proc/fake-proc.ts';
 
@@ -242,6 +243,27 @@ describe('runtime rules on fake /proc trees', () => {
     mkdirSync(join(root, 'proc/999'));
     const result = scanProc(root, undefined, { ruleSet });
     expect(result.stats).toMatchObject({ processes: 1, unreadable: 1 });
+  });
+});
+
+describe('interval scanner', () => {
+  it('scans on its interval with the current rules and reports each finding once', async () => {
+    writeFakeProc(root, [host(), inPod({ pid: 50, comm: 'xmrig', exe: '/opt/xmrig' })]);
+    const batches: string[][] = [];
+    const scanner = startProcScanner({
+      hostRoot: root,
+      intervalMs: 10,
+      rules: () => ruleSet,
+      onSignals: (signals) => batches.push(signals.map((s) => s.evidence?.attributes?.['rule'] ?? '')),
+    });
+    try {
+      const deadline = Date.now() + 5000;
+      while (batches.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(batches.length).toBeGreaterThanOrEqual(3);
+      expect(batches.flat()).toEqual(['crypto-miner-process']);
+    } finally {
+      scanner.stop();
+    }
   });
 });
 
