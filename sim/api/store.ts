@@ -148,7 +148,7 @@ export class Store {
     return result;
   }
 
-  create<T extends KubeObject>(t: ResourceType, input: T): T {
+  create<T extends KubeObject = KubeObject>(t: ResourceType, input: NoInfer<T>): T {
     const obj = structuredClone(input);
     obj.apiVersion = groupVersion(t);
     obj.kind = t.kind;
@@ -193,7 +193,7 @@ export class Store {
    * caller may change: the main resource keeps the stored status (for types with a status subresource),
    * the status subresource keeps spec and metadata.
    */
-  update<T extends KubeObject>(t: ResourceType, input: T, part: 'main' | 'status' | 'all' = 'all'): T {
+  update<T extends KubeObject = KubeObject>(t: ResourceType, input: NoInfer<T>, part: 'main' | 'status' | 'all' = 'all'): T {
     const meta = input.metadata;
     const key = keyOf(t.namespaced ? meta.namespace || 'default' : undefined, meta.name);
     const current = this.bucket(t).get(key);
