@@ -16,7 +16,7 @@ interface Listing {
   mtimeMs: number;
   ino: number;
   listedAtMs: number;
-  entries: Dirent[];
+  children: string[];
   seen: number;
 }
 
@@ -80,12 +80,20 @@ export class GlobPattern {
     return out;
   }
 
-  /** The directory's entries, from the cache when its mtime says nothing changed; null when unreadable. */
-  private list(dir: string): { entries: Dirent[]; stable: boolean } | null {
+  /**
+   * The children of `dir` that segment `index` selects (full paths), from the cache when the directory's
+   * mtime says nothing changed; null when unreadable.
+   */
+  private list(
+    dir: string,
+    index: number,
+    segment: CompiledSegment,
+  ): { children: string[]; stable: boolean } | null {
     try {
       const st = statSync(dir, { throwIfNoEntry: false });
       if (st === undefined || !st.isDirectory()) return null;
-      const cached = this.listings.get(dir);
+      const key = `${index}:${dir}`;
+      const cached = this.listings.get(key);
       if (
         cached !== undefined &&
         cached.mtimeMs === st.mtimeMs &&
@@ -93,15 +101,32 @@ export class GlobPattern {
         cached.listedAtMs - st.mtimeMs > MTIME_TRUST_MS
       ) {
         cached.seen = this.walks;
-        return { entries: cached.entries, stable: true };
+        return { children: cached.children, stable: true };
       }
       const listedAtMs = Date.now();
-      const entries = readdirSync(dir, { withFileTypes: true });
-      this.listings.set(dir, { mtimeMs: st.mtimeMs, ino: st.ino, listedAtMs, entries, seen: this.walks });
-      return { entries, stable: false };
+      const children = this.select(dir, readdirSync(dir, { withFileTypes: true }), index, segment);
+      this.listings.set(key, { mtimeMs: st.mtimeMs, ino: st.ino, listedAtMs, children, seen: this.walks });
+      return { children, stable: false };
     } catch {
       return null;
     }
+  }
+
+  private select(dir: string, entries: Dirent[], index: number, segment: CompiledSegment): string[] {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const out: string[] = [];
+    if (segment.globstar) {
+      for (const e of entries) if (e.isDirectory()) out.push(prefix + e.name);
+      return out;
+    }
+    const last = index === this.segments.length - 1;
+    const re = segment.regexp as RegExp;
+    for (const e of entries) {
+      if (!re.test(e.name)) continue;
+      const wanted = last ? e.isFile() || e.isSymbolicLink() : e.isDirectory() || e.isSymbolicLink();
+      if (wanted) out.push(prefix + e.name);
+    }
+    return out;
   }
 
   private walkFrom(dir: string, index: number, out: GlobMatch[]): void {
@@ -114,24 +139,15 @@ export class GlobPattern {
       else this.walkFrom(path, index + 1, out);
       return;
     }
-    const listing = this.list(dir);
+    const listing = this.list(dir, index, segment);
     if (listing === null) return;
-    const { entries, stable } = listing;
+    const { children, stable } = listing;
     if (segment.globstar) {
       this.walkFrom(dir, index + 1, out);
-      for (const e of entries) {
-        if (e.isDirectory()) this.walkFrom(join(dir, e.name), index, out);
-      }
+      for (const child of children) this.walkFrom(child, index, out);
       return;
     }
-    const re = segment.regexp as RegExp;
-    for (const e of entries) {
-      if (!re.test(e.name)) continue;
-      if (last) {
-        if (e.isFile() || e.isSymbolicLink()) out.push({ path: join(dir, e.name), stable });
-      } else if (e.isDirectory() || e.isSymbolicLink()) {
-        this.walkFrom(join(dir, e.name), index + 1, out);
-      }
-    }
+    if (last) for (const path of children) out.push({ path, stable });
+    else for (const child of children) this.walkFrom(child, index + 1, out);
   }
 }

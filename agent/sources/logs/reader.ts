@@ -56,6 +56,11 @@ export class TrackedFile {
   wantsOpen = false;
   /** The poll in which the file last hit EOF (so a poll gives each file at most one EOF handling). */
   eofPoll = -1;
+  /** Quiet files are read again only after this time (adaptive polling; 0 = every poll). */
+  nextReadMs = 0;
+  /** Bytes consumed in poll `pollBytesId`. */
+  pollBytes = 0;
+  pollBytesId = -1;
   /** When a rotated file was first seen at EOF without growth, -1 when it is not. */
   eofSinceMs = -1;
   lastStatMs = 0;

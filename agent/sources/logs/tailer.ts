@@ -40,6 +40,9 @@ export interface LogTailerOptions extends TailerOptionsInput {
   now?: () => number;
 }
 
+/** Below this many bytes in one poll a file counts as quiet. */
+const QUIET_POLL_BYTES = 16 * 1024;
+
 /** Done entries are checked for existence this often (they only prevent re-reading a rediscovered inode). */
 const PRUNE_INTERVAL_MS = 10_000;
 
@@ -161,7 +164,7 @@ export class LogTailer {
       for (let i = 0; i < order.length && budget > 0; i++) {
         const idx = (this.cursor + i) % order.length;
         const f = order[idx] as TrackedFile;
-        if (f.state === 'done' || f.eofPoll === pollId) continue;
+        if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now) continue;
         if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
         let got: number;
         try {
@@ -177,14 +180,30 @@ export class LogTailer {
           budget -= got;
           progressed = true;
           this.touch(f);
+          if (f.pollBytesId !== pollId) {
+            f.pollBytesId = pollId;
+            f.pollBytes = 0;
+          }
+          f.pollBytes += got;
           if (budget <= 0) this.cursor = (idx + 1) % order.length;
+          if (f.eofPoll === pollId) this.schedule(f, pollId, now);
         } else {
           f.eofPoll = pollId;
           this.atEof(f, out, now);
+          this.schedule(f, pollId, now);
         }
       }
     }
     return budget <= 0;
+  }
+
+  /**
+   * Adaptive polling: a live file that gave little in this poll is not read again for idleReadDelayMs, so
+   * the per-poll cost of many quiet files stays small. Busy and rotated (draining) files are read every poll.
+   */
+  private schedule(f: TrackedFile, pollId: number, now: number): void {
+    const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
+    f.nextReadMs = f.state === 'live' && bytes < QUIET_POLL_BYTES ? now + this.opts.idleReadDelayMs : 0;
   }
 
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
@@ -262,7 +281,10 @@ export class LogTailer {
     }
     if (f.state === 'live') f.path = d.path;
     f.size = st.size;
-    if (f.fd < 0 && f.state !== 'done' && st.size !== f.readPos) f.wantsOpen = true;
+    if (f.fd < 0 && f.state !== 'done' && st.size !== f.readPos) {
+      f.wantsOpen = true;
+      f.nextReadMs = 0;
+    }
   }
 
   private newFile(key: string, st: Stats, path: string, d: DiscoveredFile): TrackedFile {

@@ -18,7 +18,7 @@ describe('log tailing edge cases', () => {
     const path = join(podLogDir(r, 'ns', 'p'), '0.log');
     const line = criLine(1);
     writeFileSync(path, criLine(0) + line.slice(0, 20));
-    const tailer = new LogTailer({ hostRoot: r });
+    const tailer = new LogTailer({ hostRoot: r, idleReadDelayMs: 0 });
     const first = await tailer.poll();
     expect(first.records.map((x) => x.text)).toEqual(['seq=0 payload for line 0']);
     expect(Object.values(first.checkpoint)[0]?.offset).toBe(criLine(0).length);
@@ -34,7 +34,7 @@ describe('log tailing edge cases', () => {
     const r = root();
     const path = join(podLogDir(r, 'ns', 'p'), '0.log');
     writeFileSync(path, '2024-01-01T00:00:00Z stdout P seq=0 a');
-    const tailer = new LogTailer({ hostRoot: r });
+    const tailer = new LogTailer({ hostRoot: r, idleReadDelayMs: 0 });
     expect((await tailer.poll()).records).toHaveLength(0);
     appendFileSync(path, '\n2024-01-01T00:00:00Z stdout P b\n');
     const mid = await tailer.poll();
@@ -138,7 +138,7 @@ describe('log tailing edge cases', () => {
     await good.close();
 
     appendFileSync(path, criLine(2));
-    const resumed = new LogTailer({ hostRoot: r });
+    const resumed = new LogTailer({ hostRoot: r, idleReadDelayMs: 0 });
     resumed.restore(cp);
     expect((await resumed.poll()).records.map((x) => x.text)).toEqual(['seq=2 payload for line 2']);
     await resumed.close();
