@@ -29,6 +29,8 @@ export interface AuditEvent {
   stageTimestamp?: string;
   annotations?: Record<string, string>;
   derived: AuditDerived;
+  /** Namespace and pod of the object, merged into signal subjects so the aggregator can join topology. */
+  subjectHint?: { namespace?: string; pod?: string };
 }
 
 export interface AuditDerived {
@@ -132,7 +134,12 @@ function toAuditEvent(item: unknown): AuditEvent | undefined {
   const sourceIP = e.sourceIPs?.[e.sourceIPs.length - 1];
   if (sourceIP !== undefined) derived.sourceIP = sourceIP;
   if (ref.resource === 'pods' && !ref.subresource) fillPodFacts(e.requestObject, derived);
-  return { ...(e as AuditEvent), derived };
+  const event: AuditEvent = { ...(e as AuditEvent), derived };
+  if (ref.namespace) {
+    event.subjectHint = { namespace: ref.namespace };
+    if (ref.resource === 'pods' && name) event.subjectHint.pod = name;
+  }
+  return event;
 }
 
 function metadataName(obj: unknown): string | undefined {

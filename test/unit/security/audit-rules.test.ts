@@ -96,7 +96,13 @@ describe('audit stream robustness', () => {
       kind: 'security.create_privileged_pod',
       severity: 'warning',
       technique: 'T1610',
-      subject: { kind: 'object', name: 'pods/default/debug-priv', node: 'cp-1' },
+      subject: {
+        kind: 'object',
+        name: 'pods/default/debug-priv',
+        node: 'cp-1',
+        namespace: 'default',
+        pod: 'debug-priv',
+      },
       evidence: {
         attributes: { user: 'kubernetes-admin', rule: 'create-privileged-pod' },
         values: { count: 1 },
