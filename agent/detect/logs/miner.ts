@@ -65,8 +65,8 @@ export interface SnapshotTemplate {
   id: string;
   template: string;
   count: number;
-  /** Tree route chosen when the template was created (so restored templates sit where new lines look). */
-  route: string[];
+  /** Tree routes the template is registered under (so restored templates sit where new lines look). */
+  routes: string[][];
   /** Distinct words seen per generalised position, `[position, words]`. */
   values?: Array<[number, string[]]>;
 }
@@ -99,7 +99,9 @@ interface Cluster {
   enumLike: boolean[];
   wildcards: number;
   count: number;
-  route: string[];
+  /** Routes and leaves this template is registered in (more than one after a merge across leaves). */
+  routes: string[][];
+  leaves: TreeNode[];
   text: string | undefined;
   values: Map<number, Set<string>> | undefined;
 }
@@ -135,6 +137,8 @@ export class TemplateMiner {
   private readonly root = new Map<number, TreeNode>();
   private readonly byId = new Map<string, Cluster>();
   private readonly aliases = new Map<string, string>();
+  /** Live templates by token count, for merges across tree leaves. */
+  private readonly byLength = new Map<number, Set<Cluster>>();
   private nextSeq = 1;
   private lineCount = 0;
   private overflowCount = 0;
@@ -169,10 +173,10 @@ export class TemplateMiner {
       this.overflowCount++;
       return { templateId: OVERFLOW_TEMPLATE_ID, template: OVERFLOW_TEMPLATE, isNew: false };
     }
-    const cluster = this.create(tokens.slice(), this.route.slice(), 1);
-    if (leaf.clusters) leaf.clusters.push(cluster);
-    else leaf.clusters = [cluster];
-    const merged = this.mergeSiblings(leaf, cluster);
+    const cluster = this.create(tokens.slice(), 1, undefined);
+    this.register(cluster, leaf, this.route.slice());
+    let merged = this.mergeSiblings(leaf, cluster);
+    if (merged === cluster) merged = this.mergeAcrossLeaves(cluster);
     return { templateId: merged.id, template: this.textOf(merged), isNew: merged === cluster };
   }
 
@@ -209,7 +213,12 @@ export class TemplateMiner {
   snapshot(): MinerSnapshot {
     const templates: SnapshotTemplate[] = [];
     for (const c of this.byId.values()) {
-      const t: SnapshotTemplate = { id: c.id, template: this.textOf(c), count: c.count, route: [...c.route] };
+      const t: SnapshotTemplate = {
+        id: c.id,
+        template: this.textOf(c),
+        count: c.count,
+        routes: c.routes.map((r) => [...r]),
+      };
       if (c.values) t.values = [...c.values].map(([pos, set]) => [pos, [...set]]);
       templates.push(t);
     }
@@ -236,17 +245,15 @@ export class TemplateMiner {
     for (const t of snapshot.templates) {
       // Template text is the miner's own tokens joined by one space, so splitting restores them exactly.
       const tokens = t.template === '' ? [] : t.template.split(' ');
-      const cluster = miner.create(tokens, [...t.route], t.count, t.id);
+      const cluster = miner.create(tokens, t.count, t.id);
       if (t.values) cluster.values = new Map(t.values.map(([pos, words]) => [pos, new Set(words)]));
-      const leaf = miner.nodeAt(tokens.length, t.route);
-      if (leaf.clusters) leaf.clusters.push(cluster);
-      else leaf.clusters = [cluster];
+      for (const route of t.routes) miner.register(cluster, miner.nodeAt(tokens.length, route), [...route]);
     }
     for (const [from, to] of snapshot.aliases) miner.aliases.set(from, to);
     return miner;
   }
 
-  private create(tokens: string[], route: string[], count: number, id?: string): Cluster {
+  private create(tokens: string[], count: number, id: string | undefined): Cluster {
     const seq = id === undefined ? this.nextSeq++ : seqOf(id);
     const cluster: Cluster = {
       id: id ?? `t${seq}`,
@@ -255,13 +262,28 @@ export class TemplateMiner {
       enumLike: tokens.map(isEnumLike),
       wildcards: 0,
       count,
-      route,
+      routes: [],
+      leaves: [],
       text: undefined,
       values: undefined,
     };
     for (const t of tokens) if (t === WILDCARD) cluster.wildcards++;
     this.byId.set(cluster.id, cluster);
+    let same = this.byLength.get(tokens.length);
+    if (!same) {
+      same = new Set();
+      this.byLength.set(tokens.length, same);
+    }
+    same.add(cluster);
     return cluster;
+  }
+
+  private register(c: Cluster, leaf: TreeNode, route: string[]): void {
+    if (leaf.clusters?.includes(c)) return;
+    if (leaf.clusters) leaf.clusters.push(c);
+    else leaf.clusters = [c];
+    c.leaves.push(leaf);
+    c.routes.push(route);
   }
 
   private textOf(c: Cluster): string {
@@ -380,7 +402,7 @@ export class TemplateMiner {
   }
 
   // Folds `drop` into `keep` (the older): counts add up and the dropped id becomes an alias.
-  private fold(leaf: TreeNode, keep: Cluster, drop: Cluster): void {
+  private fold(keep: Cluster, drop: Cluster): void {
     keep.count += drop.count;
     this.aliases.set(drop.id, keep.id);
     // Bounded: the oldest aliases go first (ids that old are long gone from every window).
@@ -389,8 +411,14 @@ export class TemplateMiner {
       if (oldest !== undefined) this.aliases.delete(oldest);
     }
     this.byId.delete(drop.id);
-    const clusters = leaf.clusters!;
-    clusters.splice(clusters.indexOf(drop), 1);
+    this.byLength.get(drop.tokens.length)?.delete(drop);
+    // The surviving template takes over every leaf the dropped one was reachable from.
+    for (let i = 0; i < drop.leaves.length; i++) {
+      const leaf = drop.leaves[i]!;
+      const clusters = leaf.clusters!;
+      clusters.splice(clusters.indexOf(drop), 1);
+      this.register(keep, leaf, drop.routes[i]!);
+    }
     this.mergeCount++;
   }
 
@@ -400,7 +428,7 @@ export class TemplateMiner {
     for (const other of leaf.clusters!) {
       if (other === changed || this.textOf(other) !== text) continue;
       const [keep, drop] = other.seq < changed.seq ? [other, changed] : [changed, other];
-      this.fold(leaf, keep, drop);
+      this.fold(keep, drop);
       return keep;
     }
     return changed;
@@ -411,20 +439,48 @@ export class TemplateMiner {
   private mergeSiblings(leaf: TreeNode, x: Cluster): Cluster {
     const clusters = leaf.clusters!;
     if (clusters.length < 2) return x;
+    return this.mergeVariants(clusters, x, x.tokens.length);
+  }
+
+  // The same rule across leaves, for the routing positions only: a variable word among the leading tokens
+  // sends its lines to different leaves (`user alice logged in`, `user bob logged in`), where they would stay
+  // apart forever. Merged, the template is registered in every leaf its variants came from.
+  private mergeAcrossLeaves(x: Cluster): Cluster {
+    const same = this.byLength.get(x.tokens.length);
+    if (!same || same.size < 2) return x;
+    return this.mergeVariants(same, x, Math.min(this.options.prefixTokens, x.tokens.length), 3);
+  }
+
+  // `minConstants`: constant tokens the variants must share besides position p (a template of one word and a
+  // variable, `Launching <*>`, says nothing about its first word being a variable).
+  private mergeVariants(
+    candidates: Iterable<Cluster>,
+    x: Cluster,
+    positions: number,
+    minConstants = 0,
+  ): Cluster {
     const n = x.tokens.length;
-    for (let p = 0; p < n; p++) {
+    for (let p = 0; p < positions; p++) {
+      if (minConstants > 0) {
+        let constants = 0;
+        for (let i = 0; i < n; i++) if (i !== p && x.tokens[i] !== WILDCARD) constants++;
+        if (constants < minConstants) continue;
+      }
       const group: Cluster[] = [];
-      for (const y of clusters) {
+      for (const y of candidates) {
         if (y.tokens.length === n && equalExcept(y.tokens, x.tokens, p)) group.push(y);
       }
       if (group.length < 2) continue;
       const distinct = new Set<string>();
+      let enumLike = false;
       for (const y of group) {
         const tok = y.tokens[p]!;
         if (tok !== WILDCARD) distinct.add(tok);
         else for (const v of y.values?.get(p) ?? []) distinct.add(v);
+        if (y.enumLike[p]) enumLike = true;
       }
-      if (distinct.size < this.options.siblingVariety) continue;
+      // Enum constants stay apart however many there are (as in matching).
+      if (enumLike || distinct.size < this.options.siblingVariety) continue;
       group.sort((a, b) => a.seq - b.seq);
       const keep = group[0]!;
       if (keep.tokens[p] !== WILDCARD) {
@@ -435,7 +491,7 @@ export class TemplateMiner {
       }
       if (!keep.values) keep.values = new Map();
       keep.values.set(p, new Set([...distinct].slice(0, VALUES_CAP)));
-      for (const drop of group.slice(1)) this.fold(leaf, keep, drop);
+      for (const drop of group.slice(1)) this.fold(keep, drop);
       return keep;
     }
     return x;

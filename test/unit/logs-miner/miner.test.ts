@@ -53,6 +53,24 @@ describe('TemplateMiner', () => {
     expect(m.templateOf(users[0]!)).toBe('Failed password for <*> from <*>');
   });
 
+  it('merges variants whose variable word is among the leading (routing) tokens', () => {
+    const m = new TemplateMiner();
+    const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'bob'];
+    const ids = mine(
+      m,
+      users.map((u) => `user ${u} logged in from the console`),
+    );
+    expect(new Set(ids.slice(3)).size).toBe(1);
+    expect(m.templateOf(ids[5]!)).toBe('user <*> logged in from the console');
+    // A one-word template with a variable is not evidence that its first word is a variable.
+    const short = mine(m, ['Launching a1', 'Starting b2', 'Stopping c3', 'Killing d4']);
+    expect(new Set(short).size).toBe(4);
+    // The merged template survives a restore in every leaf it was registered in.
+    const restored = TemplateMiner.restore(JSON.parse(JSON.stringify(m.snapshot())) as MinerSnapshot);
+    expect(restored.add('user carol logged in from the console').templateId).toBe(ids[5]);
+    expect(restored.add('user frank logged in from the console').templateId).toBe(ids[5]);
+  });
+
   it('keeps template ids stable across snapshot and restore', () => {
     const lines = [
       'GET /api/users/1 200 3ms',
