@@ -1,0 +1,304 @@
+// The incident engine: the one object the aggregator wires in. Signals from accepted summaries go to the
+// correlator; changed incidents are re-ranked, handed to the remediation planner and the notifier, and
+// announced as events for the API's watchers. `tick(now)` drives the time-based parts: quiet incidents
+// resolve, approvals expire, actions are verified.
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/log.ts';
+import type { Signal } from '../../common/signal.ts';
+import { signalFromWire } from '../../common/signal-wire.ts';
+import type { Summary } from '../../proto/gen/vigil/v1/summary_pb.js';
+import type { Notifier } from '../notify/notifier.ts';
+import type { ActionExecutor, RemediationAction } from '../remediate/action.ts';
+import { AgentExecutor, type SendToAgent } from '../remediate/agent-commands.ts';
+import { type AuditEntry, type AuditQuery, AuditTrail } from '../remediate/audit.ts';
+import { RemediationPlanner } from '../remediate/planner.ts';
+import { type Policy, parsePolicy } from '../remediate/policy.ts';
+import type { ChangeEvent, Topology } from '../state/topology.ts';
+import { Correlator, type CorrelatorOptions } from './correlator.ts';
+import { addTimeline, type Incident } from './incident.ts';
+import { rankRootCauses } from './root-cause.ts';
+
+export type IncidentChange = 'opened' | 'updated' | 'resolved';
+
+export interface IncidentEngineDeps {
+  topology: Topology;
+  logger: Logger;
+  clock?: () => number;
+  /** Remediation policy; without one every action type is off (nothing is ever done). */
+  policy?: Policy;
+  /** Executes Kubernetes API actions (e.g. `new KubeExecutor(kubeconfig)`). */
+  kube?: ActionExecutor;
+  /** Sends a node-level command to that node's agent over the gateway stream. */
+  sendToAgent?: SendToAgent;
+  /** Agent command deadline (default 60 s) and first retry delay (default 1 s). */
+  agentCommand?: { deadlineMs?: number; retryDelayMs?: number };
+  notifier?: Notifier;
+  correlation?: Partial<CorrelatorOptions>;
+  /** Appends every audit entry to this JSON-lines file. */
+  auditFile?: string;
+  /** Resolved incidents are kept this long for the API (default 24 h). */
+  keepResolvedMs?: number;
+}
+
+export interface EngineStats {
+  signals: number;
+  incidentsOpened: number;
+  open: number;
+}
+
+export type IncidentListener = (incident: Incident, change: IncidentChange) => void;
+export type ActionListener = (action: RemediationAction) => void;
+
+export interface IncidentEngine {
+  ingest(node: string, summary: Summary): void;
+  ingestSignals(signals: readonly Signal[]): void;
+  /** External change (deploy marker, CI/CD result): a first-class root-cause candidate. */
+  ingestEvent(event: ChangeEvent): void;
+  tick(now?: number): void;
+  incidents(): Incident[];
+  incident(id: string): Incident | undefined;
+  acknowledge(id: string, by: string): Incident | undefined;
+  resolve(id: string, by: string): Incident | undefined;
+  actions(filter?: { incidentId?: string; status?: string }): RemediationAction[];
+  approve(actionId: string, by: string): Promise<RemediationAction>;
+  reject(actionId: string, by: string, reason?: string): RemediationAction;
+  audit(query?: AuditQuery): AuditEntry[];
+  stats(): EngineStats;
+  /** Resolves once started remediation actions finished (tests, shutdown). */
+  idle(): Promise<void>;
+  on(event: 'incident', listener: IncidentListener): void;
+  on(event: 'action', listener: ActionListener): void;
+  off(event: 'incident', listener: IncidentListener): void;
+  off(event: 'action', listener: ActionListener): void;
+  stop(): void;
+}
+
+const OFF_POLICY = parsePolicy('defaultMode: off');
+const MAX_EXTERNAL_EVENTS = 1000;
+
+class Engine implements IncidentEngine {
+  readonly #events = new EventEmitter();
+  readonly #deps: IncidentEngineDeps;
+  readonly #clock: () => number;
+  readonly #correlator: Correlator;
+  readonly #planner: RemediationPlanner;
+  readonly #audit: AuditTrail;
+  readonly #external: ChangeEvent[] = [];
+  readonly #lastSignal = new Map<string, number>();
+  readonly #dirty = new Set<string>();
+  #signals = 0;
+  #opened = 0;
+
+  constructor(deps: IncidentEngineDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? Date.now;
+    this.#correlator = new Correlator(deps.topology, this.#clock, deps.correlation);
+    this.#audit = new AuditTrail(deps.auditFile ? { file: deps.auditFile } : {});
+    const agent = deps.sendToAgent
+      ? new AgentExecutor(deps.sendToAgent, {
+          deadlineMs: deps.agentCommand?.deadlineMs ?? 60_000,
+          retryDelayMs: deps.agentCommand?.retryDelayMs ?? 1000,
+          clock: this.#clock,
+        })
+      : undefined;
+    this.#planner = new RemediationPlanner({
+      policy: deps.policy ?? OFF_POLICY,
+      topology: deps.topology,
+      clock: this.#clock,
+      logger: deps.logger,
+      audit: this.#audit,
+      ...(deps.kube ? { kube: deps.kube } : {}),
+      ...(agent ? { agent } : {}),
+      onAction: (action, incidentId) => this.#onAction(action, incidentId),
+      onEscalate: (incidentId, reason) => this.#onEscalate(incidentId, reason),
+    });
+    this.#planner.setIncidentLookup((id) => this.#correlator.get(id));
+  }
+
+  ingest(_node: string, summary: Summary): void {
+    if (summary.signals.length === 0) return;
+    this.ingestSignals(summary.signals.map(signalFromWire));
+  }
+
+  ingestSignals(signals: readonly Signal[]): void {
+    const now = this.#clock();
+    for (const signal of signals) {
+      this.#signals += 1;
+      const r = this.#correlator.ingest(signal);
+      if (!r) continue;
+      this.#lastSignal.set(r.incident.id, now);
+      for (const m of r.merged) {
+        this.#lastSignal.delete(m.id);
+        this.#dirty.delete(m.id);
+        this.#emitChange(m, 'resolved');
+      }
+      if (r.opened) {
+        this.#opened += 1;
+        this.#rank(r.incident);
+        this.#emitChange(r.incident, 'opened');
+      } else if (r.newGroup || r.merged.length > 0) {
+        this.#rank(r.incident);
+        this.#emitChange(r.incident, 'updated');
+      } else {
+        // A repeat only bumps counts: announced with the next tick, not once per signal.
+        this.#dirty.add(r.incident.id);
+      }
+    }
+  }
+
+  ingestEvent(event: ChangeEvent): void {
+    this.#external.push(event);
+    if (this.#external.length > MAX_EXTERNAL_EVENTS) this.#external.shift();
+    // A change after the onset of a live incident may explain it: re-rank those.
+    for (const inc of this.#correlator.list()) {
+      if (inc.status === 'resolved') break;
+      this.#rank(inc);
+      this.#emitChange(inc, 'updated');
+    }
+  }
+
+  tick(now = this.#clock()): void {
+    for (const inc of this.#correlator.tick(now)) {
+      this.#dirty.delete(inc.id);
+      this.#emitChange(inc, 'resolved');
+    }
+    for (const id of this.#dirty) {
+      const inc = this.#correlator.get(id);
+      if (inc && inc.status !== 'resolved') this.#emitChange(inc, 'updated');
+    }
+    this.#dirty.clear();
+    this.#planner.tick(
+      now,
+      (id) => this.#correlator.get(id),
+      (id) => this.#lastSignal.get(id) ?? 0,
+    );
+    this.#correlator.prune(now, this.#deps.keepResolvedMs ?? 24 * 3600_000);
+  }
+
+  incidents(): Incident[] {
+    return this.#correlator.list();
+  }
+
+  incident(id: string): Incident | undefined {
+    return this.#correlator.get(id);
+  }
+
+  acknowledge(id: string, by: string): Incident | undefined {
+    const inc = this.#correlator.setStatus(id, 'acknowledged', by);
+    if (inc) this.#emitChange(inc, 'updated');
+    return inc;
+  }
+
+  resolve(id: string, by: string): Incident | undefined {
+    const before = this.#correlator.get(id)?.status;
+    const inc = this.#correlator.resolve(id, by, `resolved by ${by}`);
+    if (inc && before !== 'resolved') this.#emitChange(inc, 'resolved');
+    return inc;
+  }
+
+  actions(filter: { incidentId?: string; status?: string } = {}): RemediationAction[] {
+    return this.#planner.actions(filter);
+  }
+
+  approve(actionId: string, by: string): Promise<RemediationAction> {
+    return this.#planner.approve(actionId, by);
+  }
+
+  reject(actionId: string, by: string, reason = ''): RemediationAction {
+    return this.#planner.reject(actionId, by, reason);
+  }
+
+  audit(query: AuditQuery = {}): AuditEntry[] {
+    return this.#audit.query(query);
+  }
+
+  stats(): EngineStats {
+    return {
+      signals: this.#signals,
+      incidentsOpened: this.#opened,
+      open: this.#correlator.list().filter((i) => i.status !== 'resolved').length,
+    };
+  }
+
+  idle(): Promise<void> {
+    return this.#planner.idle();
+  }
+
+  on(event: 'incident', listener: IncidentListener): void;
+  on(event: 'action', listener: ActionListener): void;
+  on(event: string, listener: IncidentListener | ActionListener): void {
+    this.#events.on(event, listener);
+  }
+
+  off(event: 'incident', listener: IncidentListener): void;
+  off(event: 'action', listener: ActionListener): void;
+  off(event: string, listener: IncidentListener | ActionListener): void {
+    this.#events.off(event, listener);
+  }
+
+  stop(): void {
+    this.#deps.notifier?.close();
+    this.#events.removeAllListeners();
+  }
+
+  #rank(incident: Incident): void {
+    const before = incident.rootCauses[0];
+    const lookback = 30 * 60_000;
+    const changes = [
+      ...this.#deps.topology.changes(incident.firstSignalMs - lookback),
+      ...this.#external.filter((e) => e.timeMs >= incident.firstSignalMs - lookback),
+    ];
+    incident.rootCauses = rankRootCauses(incident, {
+      topology: this.#deps.topology,
+      changes,
+      changeLookbackMs: lookback,
+    });
+    const top = incident.rootCauses[0];
+    if (top) {
+      incident.title = `${top.kind} ${top.object}`;
+      if (!before || before.kind !== top.kind || before.object !== top.object) {
+        addTimeline(incident, {
+          timeMs: this.#clock(),
+          type: 'root-cause',
+          text: `top root cause: ${top.kind} ${top.object} (${top.reasons[0] ?? ''})`,
+        });
+      }
+    }
+    this.#planner.consider(incident);
+  }
+
+  #emitChange(incident: Incident, change: IncidentChange): void {
+    this.#deps.notifier?.notify(incident);
+    this.#events.emit('incident', incident, change);
+  }
+
+  #onAction(action: RemediationAction, incidentId: string): void {
+    const inc = this.#correlator.get(incidentId);
+    if (inc) {
+      if (!inc.actions.includes(action.id)) inc.actions.push(action.id);
+      addTimeline(inc, {
+        timeMs: this.#clock(),
+        type: 'action',
+        text: `${action.type} ${action.target.object}: ${action.status} — ${action.message}`,
+      });
+      if (action.status === 'running' && inc.status !== 'resolved' && inc.status !== 'mitigating') {
+        this.#correlator.setStatus(incidentId, 'mitigating', 'vigil');
+      }
+      inc.version += 1;
+      inc.updatedMs = this.#clock();
+      this.#dirty.add(incidentId);
+    }
+    this.#events.emit('action', action);
+  }
+
+  #onEscalate(incidentId: string, reason: string): void {
+    const inc = this.#correlator.get(incidentId);
+    if (!inc) return;
+    addTimeline(inc, { timeMs: this.#clock(), type: 'escalated', text: reason });
+    this.#dirty.add(incidentId);
+  }
+}
+
+export function createIncidentEngine(deps: IncidentEngineDeps): IncidentEngine {
+  return new Engine(deps);
+}
