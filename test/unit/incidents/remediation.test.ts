@@ -293,7 +293,14 @@ describe('agent commands', () => {
         calls += 1;
         throw new Error('node-2 is not connected');
       },
-      { deadlineMs: 10_000, retryDelayMs: 1000, clock: () => now, sleep: async (ms) => void (now += ms) },
+      {
+        deadlineMs: 10_000,
+        retryDelayMs: 1000,
+        clock: () => now,
+        sleep: async (ms) => {
+          now += ms;
+        },
+      },
     );
     const result = await executor.execute(action);
     expect(result.ok).toBe(false);
