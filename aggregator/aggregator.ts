@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { addService } from '../common/grpc/adapter.ts';
 import { serverCredentials } from '../common/grpc/credentials.ts';
 import { type HealthServer, startHealthServer } from '../common/http/health-server.ts';
+import { loadKubeConfig } from '../common/kube/config.ts';
 import type { Logger } from '../common/log.ts';
 import { AgentGatewayService } from '../proto/gen/vigil/v1/gateway_pb.js';
 import { IntegrationService } from '../proto/gen/vigil/v1/integration_pb.js';
@@ -12,6 +13,7 @@ import { integrationHandlers } from './api/integration.ts';
 import { gatewayHandlers } from './ingest/gateway.ts';
 import { createGatewayMetrics } from './ingest/gateway-metrics.ts';
 import type { AggregatorConfig } from './settings.ts';
+import { KubeTopology } from './state/kube-topology.ts';
 import { NodeRegistry } from './state/node-registry.ts';
 import { AggregatorStore } from './store/aggregator-store.ts';
 
@@ -20,6 +22,8 @@ export interface Aggregator {
   readonly httpPort: number;
   readonly registry: NodeRegistry;
   readonly store: AggregatorStore;
+  /** The cluster as seen through the Kubernetes API, when one is reachable. */
+  readonly topology: KubeTopology | undefined;
   stop(): Promise<void>;
 }
 
@@ -55,6 +59,12 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     help: 'Integration API requests that did not decode',
     registers: [metricsRegistry],
   });
+
+  const kc = loadKubeConfig(config.kubeconfig, logger);
+  const topology = kc ? new KubeTopology(kc, logger) : undefined;
+  topology
+    ?.start()
+    .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes informers did not start; retrying'));
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxBatchBytes + 64 * 1024,
@@ -95,6 +105,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     httpPort: health.port,
     registry,
     store,
+    topology,
     stop() {
       stopping ??= (async () => {
         serving = false;
@@ -109,6 +120,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
             resolve();
           });
         });
+        await topology?.stop();
         await health.close();
         await store.close();
         logger.info('aggregator stopped');

@@ -54,6 +54,13 @@ export const aggregatorSettings = {
     schema: z.enum(LEVELS),
     default: 'info' as const,
   }),
+  kubeconfig: setting({
+    flag: 'kubeconfig',
+    env: 'VIGIL_KUBECONFIG',
+    description:
+      'Kubeconfig file; without one the in-cluster service account is used, and outside a cluster Kubernetes features are off',
+    schema: z.string().min(1),
+  }),
   tlsCa: setting({
     flag: 'tls-ca',
     env: 'VIGIL_TLS_CA',

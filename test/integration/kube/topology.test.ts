@@ -1,0 +1,128 @@
+// The aggregator's topology from real client-node informers against the simulator's Kubernetes API.
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeTopology } from '../../../aggregator/state/kube-topology.ts';
+import { writeKubeconfig } from '../../../sim/api/kubeconfig.ts';
+import { startApiServer } from '../../../sim/api/server.ts';
+import { Store } from '../../../sim/api/store.ts';
+import { createRandom } from '../../../sim/random.ts';
+import { startSimulator } from '../../../sim/simulator.ts';
+import { quietLogger, tempDir } from '../../support/in-process.ts';
+import { eventually } from '../../support/processes.ts';
+
+const running: Array<{ stop(): Promise<void> } | { close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const r of running.splice(0).reverse()) await ('stop' in r ? r.stop() : r.close());
+});
+
+function kubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+describe('aggregator topology', () => {
+  it('maps services to pods to nodes and workloads, and resolves hosts as clients name them', async () => {
+    const sim = await startSimulator({
+      scenario: 'default',
+      root: tempDir('sim'),
+      speed: 2,
+      logger: quietLogger,
+    });
+    running.push(sim);
+    const topo = new KubeTopology(kubeConfig(sim.kubeconfigPath), quietLogger);
+    running.push(topo);
+    await topo.start();
+    const db = await eventually(
+      () => (topo.pod('shop', 'db-0')?.node ? topo.pod('shop', 'db-0') : undefined),
+      30_000,
+      'db-0 placed',
+    );
+    expect(db.workload).toBe('StatefulSet/shop/db');
+    expect(topo.nodes().map((n) => n.name)).toEqual(expect.arrayContaining(sim.nodes));
+    expect(topo.serviceByHost('db:5432', 'shop')?.name).toBe('db');
+    expect(topo.serviceByHost('db.shop.svc.cluster.local', 'default')?.namespace).toBe('shop');
+    expect(topo.podsForService('shop', 'db').map((p) => p.name)).toEqual(['db-0']);
+    expect(topo.servicesForPod('shop', 'db-0').map((s) => s.name)).toEqual(['db']);
+    const api = await eventually(
+      () => topo.podsOnNode(db.node).find((p) => p.name.startsWith('api-')) ?? topo.services().length > 0,
+      10_000,
+    );
+    expect(api).toBeTruthy();
+    const apiPod = topo.podsForService('shop', 'api')[0]!;
+    expect(apiPod.workload).toBe('Deployment/shop/api');
+    expect(apiPod.revision).toBe(1);
+  });
+
+  it('records a rollout with its revision history when a deployment changes its image', async () => {
+    const sim = await startSimulator({
+      scenario: 'bad-rollout',
+      root: tempDir('sim'),
+      speed: 2,
+      logger: quietLogger,
+    });
+    running.push(sim);
+    const topo = new KubeTopology(kubeConfig(sim.kubeconfigPath), quietLogger);
+    running.push(topo);
+    await topo.start();
+    await eventually(() => topo.synced(), 20_000, 'informers synced');
+    const since = Date.now();
+    const apps = kubeConfig(sim.kubeconfigPath).makeApiClient(AppsV1Api);
+    const deployments = (await apps.listNamespacedDeployment({ namespace: 'shop' })).items;
+    const target = deployments[0]!;
+    const name = target.metadata!.name!;
+    const image = `${target.spec!.template.spec!.containers[0]!.image}-next`;
+    await apps.patchNamespacedDeployment({
+      name,
+      namespace: 'shop',
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }],
+    });
+    const rollout = await eventually(
+      () => topo.changes(since).find((c) => c.kind === 'rollout' && c.object === `Deployment/shop/${name}`),
+      20_000,
+      'rollout recorded',
+    );
+    expect(rollout.description).toContain(image);
+    const history = topo.revisions(`Deployment/shop/${name}`);
+    expect(history.length).toBeGreaterThanOrEqual(2);
+    expect(history.at(-1)!.images).toEqual([image]);
+  });
+
+  it('recovers from dropped watches and 410 Gone without a restart', async () => {
+    const store = new Store({ random: createRandom(1), historySize: 20 });
+    const api = await startApiServer({ store, logger: quietLogger });
+    running.push(api);
+    const path = writeKubeconfig({ server: api.url, path: `${tempDir('kc')}/kubeconfig` });
+    const kc = kubeConfig(path);
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'team' } } });
+    const topo = new KubeTopology(kc, quietLogger);
+    running.push(topo);
+    await topo.start();
+    await eventually(() => topo.synced(), 10_000, 'synced');
+    const svc = (name: string) =>
+      core.createNamespacedService({
+        namespace: 'team',
+        body: { metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }] } },
+      });
+    await svc('before');
+    await eventually(() => topo.serviceByHost('before', 'team'), 10_000, 'first service seen');
+
+    // Drop every watch and, before the informers come back, push the history past their resourceVersion.
+    api.dropWatches();
+    for (let i = 0; i < 40; i++)
+      await core.createNamespacedConfigMap({ namespace: 'team', body: { metadata: { name: `noise-${i}` } } });
+    await svc('after');
+    await eventually(
+      () => topo.serviceByHost('after', 'team'),
+      40_000,
+      'service created after the drop seen',
+    );
+    expect(
+      topo
+        .services()
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['after', 'before']);
+  });
+});
