@@ -15,11 +15,9 @@ function checksums(manifests: Manifest[]) {
 
 describe('configuration', () => {
   it('renders .Values.config into the ConfigMap both pods mount', () => {
-    const manifests = render({ setString: { 'config.aggregator.correlation.window': '5m' } });
+    const manifests = render({ set: { 'config.aggregator.retainSummaries': 720 } });
     const configMap = find(manifests, 'ConfigMap', 'obs-vigil-config');
-    const config = parse(configMap.data['config.yaml']);
-    expect(config.aggregator.correlation.window).toBe('5m');
-    expect(config.aggregator.remediation.protectedNamespaces).toEqual(['kube-system']);
+    expect(parse(configMap.data['config.yaml'])).toEqual({ agent: {}, aggregator: { retainSummaries: 720 } });
     for (const pod of [
       find(manifests, 'DaemonSet', agentName),
       find(manifests, 'Deployment', aggregatorName),
@@ -32,7 +30,7 @@ describe('configuration', () => {
   it('changes the pods checksum annotation when, and only when, the config changes', () => {
     const base = checksums(render());
     const again = checksums(render({ set: { 'agent.windowSeconds': 10 } }));
-    const changed = checksums(render({ setString: { 'config.agent.logs.maxLineBytes': '65536' } }));
+    const changed = checksums(render({ set: { 'config.agent.shutdownGraceSeconds': 10 } }));
     expect(base.agent).toMatch(/^[0-9a-f]{64}$/);
     expect(base.agent).toBe(base.aggregator);
     expect(again).toEqual(base);

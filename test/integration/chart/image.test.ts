@@ -126,6 +126,4 @@ describe('the CLI started from the image file set', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^Usage: vigil/);
   });
-
-  it.todo('lists the `agent` and `aggregator` commands the chart runs (not in the CLI yet)');
 });
