@@ -10,7 +10,9 @@
 // - a template that has held `stableAfter` lines unchanged accepts no more differing lines: a differing line
 //   starts a sibling template instead of blurring an established one;
 // - siblings that differ in one position only are merged once that position has shown `siblingVariety`
-//   distinct words: a small set of words is a set of constants, many words are a variable.
+//   distinct words: a small set of words is a set of constants, many words are a variable. Within a leaf for
+//   any position; across leaves for the routing positions (a variable word among the leading tokens), then
+//   only when the variants share at least 3 other constant tokens.
 import { maskLine, WILDCARD } from './masking.ts';
 
 export interface MinerOptions {
@@ -36,7 +38,7 @@ export const DEFAULT_MINER_OPTIONS: Readonly<ResolvedMinerOptions> = Object.free
   prefixTokens: 2,
   maxChildren: 100,
   maxTemplates: 5000,
-  stableAfter: 10,
+  stableAfter: 5,
   siblingVariety: 4,
 });
 
