@@ -1,5 +1,6 @@
-// Finds the container cgroups of the kubepods tree: kubepods → [qos] → pod → container, at most three
-// levels, reading only directory names.
+// Finds the container cgroups of the kubepods tree: kubepods → [qos] → pod → container, reading only
+// directory names. The pod level is listed every sample, so a new pod is seen at once; the containers of a
+// known pod are listed again every few seconds, or at once when one of them was found gone.
 import { type Dirent, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { classifyCgroupDir } from './cgroup-names.ts';
@@ -15,29 +16,61 @@ export interface ContainerCgroup {
   path: string;
 }
 
-export function listPodCgroups(kubepodsPath: string): PodCgroup[] {
-  const pods: PodCgroup[] = [];
-  for (const entry of subdirs(kubepodsPath)) {
-    const c = classifyCgroupDir(entry);
-    const path = join(kubepodsPath, entry);
-    if (c.kind === 'pod') pods.push(podAt(c.uid, path));
-    else if (c.kind === 'qos') {
-      for (const inner of subdirs(path)) {
-        const p = classifyCgroupDir(inner);
-        if (p.kind === 'pod') pods.push(podAt(p.uid, join(path, inner)));
-      }
-    }
-  }
-  return pods;
+const CONTAINERS_REFRESH_MS = 5_000;
+
+interface CachedPod {
+  pod: PodCgroup;
+  listedAtMs: number;
 }
 
-function podAt(uid: string, path: string): PodCgroup {
-  const containers: ContainerCgroup[] = [];
-  for (const entry of subdirs(path)) {
-    const c = classifyCgroupDir(entry);
-    if (c.kind === 'container') containers.push({ id: c.id, path: join(path, entry) });
+export class KubepodsTree {
+  private readonly root: string;
+  private cache = new Map<string, CachedPod>();
+
+  constructor(kubepodsPath: string) {
+    this.root = kubepodsPath;
   }
-  return { uid, path, containers };
+
+  list(nowMs: number): PodCgroup[] {
+    const next = new Map<string, CachedPod>();
+    const visit = (uid: string, path: string) => {
+      const cached = this.cache.get(path);
+      if (cached && nowMs - cached.listedAtMs < CONTAINERS_REFRESH_MS) next.set(path, cached);
+      else next.set(path, { pod: { uid, path, containers: listContainers(path) }, listedAtMs: nowMs });
+    };
+    for (const entry of subdirs(this.root)) {
+      const c = classifyCgroupDir(entry);
+      const path = join(this.root, entry);
+      if (c.kind === 'pod') visit(c.uid, path);
+      else if (c.kind === 'qos') {
+        for (const inner of subdirs(path)) {
+          const p = classifyCgroupDir(inner);
+          if (p.kind === 'pod') visit(p.uid, join(path, inner));
+        }
+      }
+    }
+    this.cache = next;
+    return [...next.values()].map((c) => c.pod);
+  }
+
+  /** A container of this pod was found gone: list the pod's containers again on the next sample. */
+  invalidate(podPath: string): void {
+    this.cache.delete(podPath);
+  }
+}
+
+/** Every pod and container under `kubepodsPath`, listed now. */
+export function listPodCgroups(kubepodsPath: string): PodCgroup[] {
+  return new KubepodsTree(kubepodsPath).list(0);
+}
+
+function listContainers(podPath: string): ContainerCgroup[] {
+  const containers: ContainerCgroup[] = [];
+  for (const entry of subdirs(podPath)) {
+    const c = classifyCgroupDir(entry);
+    if (c.kind === 'container') containers.push({ id: c.id, path: join(podPath, entry) });
+  }
+  return containers;
 }
 
 /** Directory names; a directory removed while walking is simply empty. */

@@ -4,14 +4,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../../common/log.ts';
 import type { Subject } from '../../../common/signal.ts';
-import { parseFlatKeyed, parseIoStat } from './cgroup-files.ts';
-import { listPodCgroups } from './cgroup-tree.ts';
+import { keyedValue, parseIoStat } from './cgroup-files.ts';
+import { KubepodsTree } from './cgroup-tree.ts';
 import { type CgroupVersion, detectCgroupVersion, KUBEPODS_DIRS } from './cgroup-version.ts';
-import type { CounterDeltas } from './counter-deltas.ts';
+import { CounterCell } from './counter-deltas.ts';
 import { finiteCapacity } from './kernel-tables.ts';
 import type { MetricSink } from './metric-sink.ts';
 import { PodDirectory } from './pod-directory.ts';
-import type { SmallFileReader } from './small-file.ts';
+import { isPseudoFs } from './pseudo-fs.ts';
+import { parseLimit, type SmallFileReader } from './small-file.ts';
 import type { SourceGate } from './source-gate.ts';
 
 /** Files read per container; each is a source that goes off (one warning) when no container has it. */
@@ -26,13 +27,32 @@ const CONTAINER_FILES = [
 ] as const;
 type ContainerFile = (typeof CONTAINER_FILES)[number];
 
+/** Limits change only on an in-place resize; re-reading them every 10 s keeps two reads off each sample. */
+const LIMITS_REFRESH_MS = 10_000;
+
 export interface ContainerMetricsOptions {
   hostRoot: string;
   node: string;
   files: SmallFileReader;
   gate: SourceGate;
-  counters: CounterDeltas;
   logger: Logger;
+  /** Keep cgroup files open between samples; by default only when the cgroup root is a real cgroup2 mount. */
+  keepFilesOpen?: boolean;
+}
+
+/** What is remembered per container cgroup between samples: its file paths, name and limits. */
+interface Tracked {
+  paths: Record<ContainerFile, string>;
+  subject: Subject;
+  memoryMax: number | undefined;
+  pidsMax: number | undefined;
+  limitsReadAtMs: number;
+  generation: number;
+  cpu: CounterCell;
+  periods: CounterCell;
+  throttled: CounterCell;
+  readBytes: CounterCell;
+  writeBytes: CounterCell;
 }
 
 export class ContainerMetrics {
@@ -40,10 +60,14 @@ export class ContainerMetrics {
   private readonly node: string;
   private readonly files: SmallFileReader;
   private readonly gate: SourceGate;
-  private readonly counters: CounterDeltas;
   private readonly logger: Logger;
   private readonly names: PodDirectory;
+  private readonly keepOpenOption: boolean | undefined;
+  private keepOpen = false;
   private version: CgroupVersion | undefined;
+  private tree: KubepodsTree | undefined;
+  private readonly tracked = new Map<string, Tracked>();
+  private generation = 0;
   private readonly seen = new Map<ContainerFile, number>();
   private readonly missed = new Map<ContainerFile, number>();
 
@@ -52,9 +76,9 @@ export class ContainerMetrics {
     this.node = o.node;
     this.files = o.files;
     this.gate = o.gate;
-    this.counters = o.counters;
     this.logger = o.logger;
     this.names = new PodDirectory(o.hostRoot);
+    this.keepOpenOption = o.keepFilesOpen;
   }
 
   /** The hierarchy found so far; `v1` is final, `none` is looked for again later. */
@@ -65,9 +89,12 @@ export class ContainerMetrics {
   sample(sink: MetricSink, nowMs: number): void {
     const kubepods = this.kubepodsPath(nowMs);
     if (kubepods === undefined) return;
+    if (this.tree === undefined) this.tree = new KubepodsTree(kubepods);
+    const tree = this.tree;
     this.seen.clear();
     this.missed.clear();
-    for (const pod of listPodCgroups(kubepods)) {
+    this.generation++;
+    for (const pod of tree.list(nowMs)) {
       const name = this.names.pod(pod.uid, nowMs);
       const podSubject: Subject = name
         ? { kind: 'pod', node: this.node, namespace: name.namespace, pod: name.pod }
@@ -76,80 +103,90 @@ export class ContainerMetrics {
       // already gone (the killed container is replaced by a new one with a fresh counter).
       const podEvents = this.read('memory.events', join(pod.path, 'memory.events'), nowMs);
       if (podEvents !== undefined)
-        sink.add('pod.memory.oom_kills', parseFlatKeyed(podEvents).get('oom_kill') ?? 0, {
+        sink.add('pod.memory.oom_kills', keyedValue(podEvents, 'oom_kill') ?? 0, {
           subject: podSubject,
         });
       for (const c of pod.containers) {
-        const subject: Subject = {
-          ...podSubject,
-          kind: 'container',
-          container: this.names.container(c.id, nowMs) ?? c.id.slice(0, 12),
-        };
-        this.container(sink, nowMs, c.id, c.path, subject);
+        let t = this.tracked.get(c.path);
+        // A container first seen before its log link exists is named again until it has a name.
+        if (!t || (name && t.subject.namespace === undefined) || t.subject.container === c.id.slice(0, 12)) {
+          const subject: Subject = {
+            ...podSubject,
+            kind: 'container',
+            container: this.names.container(c.id, nowMs) ?? c.id.slice(0, 12),
+          };
+          t = t ? { ...t, subject } : newTracked(c.path, subject);
+          this.tracked.set(c.path, t);
+        }
+        t.generation = this.generation;
+        if (!this.container(sink, nowMs, c.path, t)) tree.invalidate(pod.path);
       }
     }
+    for (const [path, t] of this.tracked) if (t.generation !== this.generation) this.tracked.delete(path);
     this.settleSources(nowMs);
   }
 
-  private container(sink: MetricSink, nowMs: number, id: string, path: string, subject: Subject): void {
-    const current = this.number('memory.current', join(path, 'memory.current'), nowMs);
-    // The cgroup went away between listing and reading: the container ended; nothing more to read.
-    if (current === undefined && !existsSync(path)) return;
-    if (current !== undefined) {
-      const limit = finiteCapacity(this.number('memory.max', join(path, 'memory.max'), nowMs));
+  /** Samples one container; false when its cgroup is gone. */
+  private container(sink: MetricSink, nowMs: number, dir: string, t: Tracked): boolean {
+    const subject = t.subject;
+    const current = this.number('memory.current', t.paths['memory.current'], nowMs);
+    // The cgroup went away since it was listed: the container ended; nothing more to read.
+    if (current === undefined && !existsSync(dir)) return false;
+    if (nowMs - t.limitsReadAtMs >= LIMITS_REFRESH_MS) {
+      t.memoryMax = finiteCapacity(this.number('memory.max', t.paths['memory.max'], nowMs));
+      t.pidsMax = finiteCapacity(this.number('pids.max', t.paths['pids.max'], nowMs));
+      t.limitsReadAtMs = nowMs;
+    }
+    if (current !== undefined)
       sink.add(
         'container.memory.current_bytes',
         current,
-        limit !== undefined ? { subject, capacity: limit } : { subject },
+        t.memoryMax !== undefined ? { subject, capacity: t.memoryMax } : { subject },
       );
-    }
-    const events = this.read('memory.events', join(path, 'memory.events'), nowMs);
+    const events = this.read('memory.events', t.paths['memory.events'], nowMs);
     if (events !== undefined)
-      sink.add('container.memory.oom_kills', parseFlatKeyed(events).get('oom_kill') ?? 0, { subject });
+      sink.add('container.memory.oom_kills', keyedValue(events, 'oom_kill') ?? 0, { subject });
 
-    const cpu = this.read('cpu.stat', join(path, 'cpu.stat'), nowMs);
+    const cpu = this.read('cpu.stat', t.paths['cpu.stat'], nowMs);
     if (cpu !== undefined) {
-      const s = parseFlatKeyed(cpu);
-      const usage = s.get('usage_usec');
-      const d = usage !== undefined ? this.counters.delta(`${id}.cpu`, usage, nowMs) : undefined;
-      if (d) sink.add('container.cpu.cores', d.delta / 1000 / d.elapsedMs, { subject });
+      const usage = keyedValue(cpu, 'usage_usec');
+      if (usage !== undefined && t.cpu.update(usage, nowMs))
+        sink.add('container.cpu.cores', t.cpu.delta / 1000 / t.cpu.elapsedMs, { subject });
       // nr_periods only moves when the container has a CPU limit (a CFS quota).
-      const periods = s.get('nr_periods');
-      const throttled = s.get('nr_throttled');
+      const periods = keyedValue(cpu, 'nr_periods');
+      const throttled = keyedValue(cpu, 'nr_throttled');
       if (periods !== undefined && throttled !== undefined) {
-        const p = this.counters.delta(`${id}.periods`, periods, nowMs);
-        const t = this.counters.delta(`${id}.throttled`, throttled, nowMs);
-        if (p && t)
-          sink.add('container.cpu.throttled_ratio', p.delta > 0 ? Math.min(1, t.delta / p.delta) : 0, {
-            subject,
-          });
+        const p = t.periods.update(periods, nowMs);
+        const th = t.throttled.update(throttled, nowMs);
+        if (p && th) {
+          const ratio = t.periods.delta > 0 ? Math.min(1, t.throttled.delta / t.periods.delta) : 0;
+          sink.add('container.cpu.throttled_ratio', ratio, { subject });
+        }
       }
     }
 
-    const io = this.read('io.stat', join(path, 'io.stat'), nowMs);
+    const io = this.read('io.stat', t.paths['io.stat'], nowMs);
     if (io !== undefined) {
       const b = parseIoStat(io);
-      const r = this.counters.rate(`${id}.rbytes`, b.readBytes, nowMs);
-      const w = this.counters.rate(`${id}.wbytes`, b.writeBytes, nowMs);
-      if (r !== undefined) sink.add('container.io.read_bytes_per_s', r, { subject });
-      if (w !== undefined) sink.add('container.io.write_bytes_per_s', w, { subject });
+      if (t.readBytes.update(b.readBytes, nowMs))
+        sink.add('container.io.read_bytes_per_s', t.readBytes.rate, { subject });
+      if (t.writeBytes.update(b.writeBytes, nowMs))
+        sink.add('container.io.write_bytes_per_s', t.writeBytes.rate, { subject });
     }
 
-    const pids = this.number('pids.current', join(path, 'pids.current'), nowMs);
-    if (pids !== undefined) {
-      const limit = finiteCapacity(this.number('pids.max', join(path, 'pids.max'), nowMs));
+    const pids = this.number('pids.current', t.paths['pids.current'], nowMs);
+    if (pids !== undefined)
       sink.add(
         'container.pids.current',
         pids,
-        limit !== undefined ? { subject, capacity: limit } : { subject },
+        t.pidsMax !== undefined ? { subject, capacity: t.pidsMax } : { subject },
       );
-    }
+    return true;
   }
 
   private read(file: ContainerFile, path: string, nowMs: number): string | undefined {
-    const source = `cgroup.${file}`;
-    if (!this.gate.shouldTry(source, nowMs)) return undefined;
-    const text = this.files.read(path);
+    if (!this.gate.shouldTry(`cgroup.${file}`, nowMs)) return undefined;
+    const text = this.files.read(path, this.keepOpen);
     const tally = text === undefined ? this.missed : this.seen;
     tally.set(file, (tally.get(file) ?? 0) + 1);
     return text;
@@ -157,11 +194,7 @@ export class ContainerMetrics {
 
   private number(file: ContainerFile, path: string, nowMs: number): number | undefined {
     const text = this.read(file, path, nowMs);
-    if (text === undefined) return undefined;
-    const t = text.trim();
-    if (t === 'max') return Number.POSITIVE_INFINITY;
-    const n = Number(t);
-    return Number.isFinite(n) ? n : undefined;
+    return text === undefined ? undefined : parseLimit(text);
   }
 
   /**
@@ -194,6 +227,7 @@ export class ContainerMetrics {
         );
         return undefined;
       }
+      this.keepOpen = this.keepOpenOption ?? isPseudoFs(this.cgroupRoot);
     }
     for (const d of KUBEPODS_DIRS) {
       const p = join(this.cgroupRoot, d);
@@ -210,4 +244,22 @@ export class ContainerMetrics {
     );
     return undefined;
   }
+}
+
+function newTracked(dir: string, subject: Subject): Tracked {
+  const paths = {} as Record<ContainerFile, string>;
+  for (const f of CONTAINER_FILES) paths[f] = join(dir, f);
+  return {
+    paths,
+    subject,
+    memoryMax: undefined,
+    pidsMax: undefined,
+    limitsReadAtMs: Number.NEGATIVE_INFINITY,
+    generation: 0,
+    cpu: new CounterCell(),
+    periods: new CounterCell(),
+    throttled: new CounterCell(),
+    readBytes: new CounterCell(),
+    writeBytes: new CounterCell(),
+  };
 }

@@ -14,6 +14,32 @@ export interface Delta {
   elapsedMs: number;
 }
 
+/** One counter's previous reading, for a hot path that keeps its counters in its own records. */
+export class CounterCell {
+  private value = Number.NaN;
+  private timeMs = 0;
+  /** Set by `update` when it returns true. */
+  delta = 0;
+  elapsedMs = 0;
+
+  /** Records a reading; true when there is a delta (not the first reading, not a reset, time passed). */
+  update(value: number, timeMs: number): boolean {
+    const delta = value - this.value;
+    const elapsedMs = timeMs - this.timeMs;
+    this.value = value;
+    this.timeMs = timeMs;
+    if (!(delta >= 0) || !(elapsedMs > 0)) return false;
+    this.delta = delta;
+    this.elapsedMs = elapsedMs;
+    return true;
+  }
+
+  /** Per-second rate of the last update. */
+  get rate(): number {
+    return (this.delta * 1000) / this.elapsedMs;
+  }
+}
+
 export class CounterDeltas {
   private readonly previous = new Map<string, Previous>();
   private generation = 0;

@@ -5,16 +5,19 @@ import type { SourceGate } from './source-gate.ts';
 export class SourceReader {
   private readonly files: SmallFileReader;
   private readonly gate: SourceGate;
+  private readonly keepOpen: boolean;
 
-  constructor(files: SmallFileReader, gate: SourceGate) {
+  /** `keepOpen`: the files are on a pseudo-filesystem and may stay open between samples. */
+  constructor(files: SmallFileReader, gate: SourceGate, keepOpen: boolean) {
     this.files = files;
     this.gate = gate;
+    this.keepOpen = keepOpen;
   }
 
   /** The file's text, or undefined when the source is off or the file cannot be read. */
   read(source: string, path: string, nowMs: number): string | undefined {
     if (!this.gate.shouldTry(source, nowMs)) return undefined;
-    const text = this.files.read(path);
+    const text = this.files.read(path, this.keepOpen);
     if (text === undefined) {
       this.gate.fail(
         source,
