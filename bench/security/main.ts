@@ -9,7 +9,7 @@
 // Prints tables to stdout and writes bench/results/security.json.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { loadRuleSet } from '../../agent/detect/security/rule-loader.ts';
 import type { DetectLogRecord } from '../../agent/detect/security/signal-record.ts';
 import { type FakeProcess, writeFakeProc } from '../../test/fixtures/security/proc/fake-proc.ts';
 import { AUDIT_CORPUS_DIR, evaluateAuditCorpus, type RuleScore } from './audit-corpus.ts';
+import { backgroundAuditLines } from './background-traffic.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SSH_LOG = resolve(root, '../shared/data/loghub2k/OpenSSH/OpenSSH_2k.log');
@@ -28,6 +29,7 @@ const SSH_CSV = resolve(root, '../shared/data/loghub2k/OpenSSH/OpenSSH_2k.log_st
 // The loghub sample is from December; pin "now" so the year-less timestamps land in a fixed year.
 const NOW = '2026-11-26T00:00:00Z';
 const { values: args } = parseArgs({ options: { only: { type: 'string', default: '' } } });
+// --only: ssh | audit | noise | proc | throughput
 const want = (part: string) => args.only === '' || args.only === part;
 const rules = loadRuleSet();
 const results: Record<string, unknown> = {
@@ -214,6 +216,98 @@ if (want('audit')) {
   results['audit'] = {
     totals,
     rules: scores.map(({ missed, falselyFlagged, ...rest }) => ({ ...rest, missed, falselyFlagged })),
+  };
+}
+
+// ---------- (b2) noise: benign background traffic, alone and with the corpus mixed in ----------
+if (want('noise')) {
+  const background = backgroundAuditLines(Date.parse('2026-11-20T08:30:00Z'), 120);
+  const quiet = createAuditLogDetector(rules);
+  const quietSignals = background.flatMap(({ line }) => quiet.processLine(line));
+  const labels = JSON.parse(readFileSync(join(AUDIT_CORPUS_DIR, 'labels.json'), 'utf8')) as Record<
+    string,
+    string[]
+  >;
+  const corpus: Array<{ timeMs: number; line: string }> = [];
+  for (const name of readdirSync(AUDIT_CORPUS_DIR).sort()) {
+    if (!name.endsWith('.jsonl')) continue;
+    for (const line of readFileSync(join(AUDIT_CORPUS_DIR, name), 'utf8').split('\n')) {
+      if (line.trim())
+        corpus.push({
+          timeMs: Date.parse((JSON.parse(line) as { stageTimestamp: string }).stageTimestamp),
+          line,
+        });
+    }
+  }
+  const mixed = [...background, ...corpus].sort((a, b) => a.timeMs - b.timeMs);
+  const detector = createAuditLogDetector(rules);
+  let hits = 0;
+  let falsePositives = 0;
+  const baselineFindings: string[] = [];
+  const firedById = new Map<string, Set<string>>();
+  for (const { line } of mixed) {
+    const id = (JSON.parse(line) as { auditID: string }).auditID;
+    for (const signal of detector.processLine(line)) {
+      const rule = signal.evidence?.attributes?.['rule'] ?? '';
+      if (rule === 'unusual-api-traffic') {
+        baselineFindings.push(
+          `${signal.subject.name}: ${signal.evidence?.attributes?.['reason']} (${signal.evidence?.attributes?.['verb']} ${signal.evidence?.attributes?.['object']})`,
+        );
+        continue;
+      }
+      const set = firedById.get(id) ?? new Set<string>();
+      set.add(rule);
+      firedById.set(id, set);
+    }
+  }
+  let positives = 0;
+  for (const [id, expected] of Object.entries(labels)) {
+    positives += expected.length;
+    for (const rule of expected) if (firedById.get(id)?.has(rule)) hits++;
+  }
+  for (const [id, fired] of firedById) {
+    for (const rule of fired) if (!(labels[id] ?? []).includes(rule)) falsePositives++;
+  }
+  console.log(
+    '## (b2) Noise: 2 h of benign audit traffic of a quiet 3-node cluster (rules + baseline, 1 h learning)\n',
+  );
+  table([
+    {
+      stream: 'background only',
+      events: background.length,
+      ruleSignals: quietSignals.filter((s) => s.evidence?.attributes?.['rule'] !== 'unusual-api-traffic')
+        .length,
+      baselineSignals: quietSignals.filter((s) => s.evidence?.attributes?.['rule'] === 'unusual-api-traffic')
+        .length,
+      positives: 0,
+      hits: 0,
+      falsePositives: quietSignals.length,
+    },
+    {
+      stream: 'background + corpus',
+      events: mixed.length,
+      ruleSignals: [...firedById.values()].reduce((n, s) => n + s.size, 0),
+      baselineSignals: baselineFindings.length,
+      positives,
+      hits,
+      falsePositives,
+    },
+  ]);
+  if (baselineFindings.length > 0) {
+    console.log(
+      'Baseline findings in the mixed stream (identities that learned from the background, then did corpus actions):',
+    );
+    for (const f of baselineFindings.slice(0, 12)) console.log(`  - ${f}`);
+    console.log('');
+  }
+  results['noise'] = {
+    backgroundEvents: background.length,
+    backgroundSignals: quietSignals.length,
+    mixedEvents: mixed.length,
+    mixedPositives: positives,
+    mixedHits: hits,
+    mixedFalsePositives: falsePositives,
+    baselineFindings,
   };
 }
 

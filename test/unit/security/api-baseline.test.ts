@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ApiBehaviourBaseline } from '../../../agent/detect/security/api-baseline.ts';
 import { newAuditParseStats, parseAuditLine } from '../../../agent/detect/security/audit-parser.ts';
+import { createAuditLogDetector } from '../../../agent/detect/security/log-detector.ts';
+import { loadRuleSet } from '../../../agent/detect/security/rule-loader.ts';
+import { backgroundAuditLines } from '../../../bench/security/background-traffic.ts';
 
 const T0 = Date.parse('2026-11-20T08:00:00Z');
 let n = 0;
@@ -109,5 +112,12 @@ describe('unusual API traffic baseline', () => {
       Array.from({ length: 500 }, (_, i) => line(`user-${i}`, 'get', 'pods', T0 + i, 'default')),
     );
     expect(baseline.identities).toBe(50);
+  });
+
+  it('says nothing about two hours of a quiet cluster (kubelets, controllers, rollouts, monitoring, probes)', () => {
+    const detector = createAuditLogDetector(loadRuleSet());
+    const signals = backgroundAuditLines(T0, 120).flatMap(({ line }) => detector.processLine(line));
+    expect(signals.map((s) => s.explanation)).toEqual([]);
+    expect(detector.stats().events).toBeGreaterThan(10_000);
   });
 });
