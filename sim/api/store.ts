@@ -193,7 +193,11 @@ export class Store {
    * caller may change: the main resource keeps the stored status (for types with a status subresource),
    * the status subresource keeps spec and metadata.
    */
-  update<T extends KubeObject = KubeObject>(t: ResourceType, input: NoInfer<T>, part: 'main' | 'status' | 'all' = 'all'): T {
+  update<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    input: NoInfer<T>,
+    part: 'main' | 'status' | 'all' = 'all',
+  ): T {
     const meta = input.metadata;
     const key = keyOf(t.namespaced ? meta.namespace || 'default' : undefined, meta.name);
     const current = this.bucket(t).get(key);
@@ -305,7 +309,14 @@ export class Store {
     return this.history.filter((e) => e.resource === t && e.rv > fromRv);
   }
 
-  /** Bumps the global version (e.g. for periodic bookmarks) without changing any object. */
+  /** Number of stored objects across all types. */
+  size(): number {
+    let n = 0;
+    for (const b of this.objects.values()) n += b.size;
+    return n;
+  }
+
+  /** The current global resourceVersion as a number. */
   currentVersion(): number {
     return this.rv;
   }

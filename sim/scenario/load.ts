@@ -95,7 +95,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   if (!parsed.success) {
     const issue = firstIssue(parsed.error.issues);
     // An unknown key is reported on its own line, not on the object that holds it.
-    const path = issue.code === 'unrecognized_keys' && issue.keys[0] ? [...issue.path, issue.keys[0]] : issue.path;
+    const path =
+      issue.code === 'unrecognized_keys' && issue.keys[0] ? [...issue.path, issue.keys[0]] : issue.path;
     fail(path as Path, issue.message);
   }
   const scenario = (parsed as { data: Scenario }).data;
