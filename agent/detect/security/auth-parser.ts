@@ -49,13 +49,17 @@ export interface AuthEvent {
 }
 
 const HEADER = /^(\S+)\s+([\w./-]+?)(?:\[(\d+)\])?:\s?(.*)$/;
+// The user name is attacker-chosen and may itself contain "from 10.0.0.1 port 22": the patterns anchor on
+// the end of the line (greedy user, sshd's own suffix last) so the source is the one sshd appended.
 const IP = String.raw`(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]+|\S+)`;
 
 type Matcher = [RegExp, (m: RegExpExecArray, e: AuthEvent) => void];
 
 const SSHD: Matcher[] = [
   [
-    new RegExp(String.raw`^Failed (\S+) for (invalid user )?(.*?) from ${IP} port (\d+)`),
+    new RegExp(
+      String.raw`^Failed (\S+) for (invalid user )?(.*) from ${IP} port (\d+)(?: ssh\d)?(?:: [\w-]+ \S+)?\s*$`,
+    ),
     (m, e) => {
       e.action = 'failed_password';
       e.method = m[1]!;
@@ -68,7 +72,7 @@ const SSHD: Matcher[] = [
   ],
   [
     new RegExp(
-      String.raw`^message repeated (\d+) times: \[ ?Failed (\S+) for (invalid user )?(.*?) from ${IP} port (\d+)`,
+      String.raw`^message repeated (\d+) times: \[ ?Failed (\S+) for (invalid user )?(.*) from ${IP} port (\d+)(?: ssh\d)?\]\s*$`,
     ),
     (m, e) => {
       e.action = 'failed_password';
@@ -92,7 +96,7 @@ const SSHD: Matcher[] = [
     },
   ],
   [
-    new RegExp(String.raw`^Accepted (\S+) for (.*?) from ${IP} port (\d+)`),
+    new RegExp(String.raw`^Accepted (\S+) for (.*) from ${IP} port (\d+)(?: ssh\d)?(?:: [\w-]+ \S+)?\s*$`),
     (m, e) => {
       e.action = 'accepted';
       e.method = m[1]!;
@@ -159,7 +163,9 @@ const SSHD: Matcher[] = [
     },
   ],
   [
-    new RegExp(`^error: maximum authentication attempts exceeded for (invalid user )?(.*?) from ${IP}`),
+    new RegExp(
+      `^error: maximum authentication attempts exceeded for (invalid user )?(.*) from ${IP} port \\d+`,
+    ),
     (m, e) => {
       e.action = 'max_auth_exceeded';
       e.invalidUser = m[1] !== undefined;

@@ -92,6 +92,18 @@ describe('auth log parser', () => {
     expect(new AuthLogParser({ nowMs: NOW }).parse(line)).toMatchObject(expected);
   });
 
+  it('takes the source sshd appended, not one an attacker put in the user name', () => {
+    const parser = new AuthLogParser({ nowMs: NOW });
+    const spoofed = parser.parse(
+      'Mar  2 10:00:00 h sshd[1]: Failed password for invalid user root from 10.0.0.1 port 22 ssh2 from 203.0.113.9 port 5555 ssh2',
+    );
+    expect(spoofed).toMatchObject({ source: '203.0.113.9', user: 'root from 10.0.0.1 port 22 ssh2' });
+    const key = parser.parse(
+      'Mar  2 10:00:00 h sshd[2]: Failed publickey for git from 192.0.2.4 port 22 ssh2: RSA SHA256:abc',
+    );
+    expect(key).toMatchObject({ action: 'failed_password', method: 'publickey', source: '192.0.2.4' });
+  });
+
   it('counts one attempt once when sshd logs both "Invalid user" and "Failed password for invalid user"', () => {
     const parser = new AuthLogParser({ nowMs: NOW });
     const a = parser.parse('Dec 10 07:07:38 LabSZ sshd[24206]: Invalid user test9 from 52.80.34.196');
