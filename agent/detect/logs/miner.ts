@@ -39,7 +39,7 @@ export const DEFAULT_MINER_OPTIONS: Readonly<ResolvedMinerOptions> = Object.free
   maxChildren: 100,
   maxTemplates: 5000,
   stableAfter: 5,
-  siblingVariety: 4,
+  siblingVariety: 5,
 });
 
 export const OVERFLOW_TEMPLATE_ID = 'overflow';
