@@ -15,10 +15,14 @@ import {
   type ForecastOptions,
 } from './forecast.ts';
 
-/** Samples of many series, column-wise so they cross the thread boundary as a few arrays. */
+/**
+ * Samples of many series, column-wise so they cross the thread boundary as a few typed arrays. Series are
+ * numbered per worker: a name crosses once (in `newSeries`), then only its number does.
+ */
 export interface SampleBatch {
   op: 'batch';
-  series: string[];
+  ids: Uint32Array;
+  newSeries?: Array<[number, string]>;
   timesMs: Float64Array;
   values: Float64Array;
   /** Capacity per sample (NaN when the series has none): turns on the exhaustion forecast. */
@@ -49,6 +53,8 @@ export interface BatchResult {
   /** Forecasts that opened a warning episode in this batch. */
   warnings: ForecastWarning[];
   samples: number;
+  /** Time the worker spent on the batch, ms (its CPU cost: the worker does nothing else meanwhile). */
+  workerMs: number;
 }
 export interface WorkerStats {
   series: number;
@@ -63,55 +69,69 @@ export interface MetricWorkerData {
 }
 
 interface SeriesState {
+  name: string;
   detector: SeriesDetector;
   forecaster: ExhaustionForecaster | undefined;
 }
 
 const config = (workerData ?? {}) as MetricWorkerData;
 const maxSeries = config.maxSeries ?? 100_000;
-const states = new Map<string, SeriesState>();
+const names = new Map<number, string>();
+const states = new Map<number, SeriesState>();
+const idsByName = new Map<string, number>();
 
-function stateOf(series: string, counter: boolean): SeriesState {
-  let s = states.get(series);
+function stateOf(id: number, counter: boolean): SeriesState {
+  let s = states.get(id);
   if (s === undefined) {
     if (states.size >= maxSeries) {
       const oldest = states.keys().next().value;
       if (oldest !== undefined) states.delete(oldest);
     }
     s = {
+      name: names.get(id) ?? String(id),
       detector: createSeriesDetector({ ...config.detector, mode: counter ? 'counter' : 'gauge' }),
       forecaster: undefined,
     };
-    states.set(series, s);
+    states.set(id, s);
   }
   return s;
 }
 
 function runBatch(task: SampleBatch): BatchResult {
+  const started = performance.now();
+  for (const [id, name] of task.newSeries ?? []) {
+    names.set(id, name);
+    idsByName.set(name, id);
+  }
   const detections: Detection[] = [];
   const warnings: ForecastWarning[] = [];
-  const n = task.series.length;
+  const n = task.ids.length;
   for (let i = 0; i < n; i++) {
-    const series = task.series[i] as string;
     const timeMs = task.timesMs[i] as number;
     const value = task.values[i] as number;
-    const s = stateOf(series, task.counters?.[i] === 1);
+    const s = stateOf(task.ids[i] as number, task.counters?.[i] === 1);
     const update = s.detector.update(timeMs, value);
-    if (update.anomaly) detections.push({ series, timeMs, update });
+    if (update.anomaly) detections.push({ series: s.name, timeMs, update });
     const capacity = task.capacities?.[i] ?? Number.NaN;
     if (Number.isFinite(capacity) && capacity > 0) {
       s.forecaster ??= createExhaustionForecaster(config.forecast);
       const forecast = s.forecaster.update(timeMs, value, capacity);
-      if (forecast?.started) warnings.push({ series, forecast });
+      if (forecast?.started) warnings.push({ series: s.name, forecast });
     }
   }
-  return { detections, warnings, samples: n };
+  return { detections, warnings, samples: n, workerMs: performance.now() - started };
 }
 
 export default function handle(task: MetricTask): BatchResult | WorkerStats | null {
   if (task.op === 'batch') return runBatch(task);
   if (task.op === 'drop') {
-    for (const s of task.series) states.delete(s);
+    for (const name of task.series) {
+      const id = idsByName.get(name);
+      if (id === undefined) continue;
+      states.delete(id);
+      names.delete(id);
+      idsByName.delete(name);
+    }
     return null;
   }
   let stateBytes = 0;

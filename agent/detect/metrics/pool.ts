@@ -67,6 +67,10 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
       }),
   );
 
+  // Series numbering per shard (the worker keeps the same table).
+  const ids = shards.map(() => new Map<string, number>());
+  let nextId = 0;
+
   function run<T>(shard: number, task: MetricTask): Promise<T> {
     return (shards[shard] as Piscina).run(task) as Promise<T>;
   }
@@ -76,13 +80,25 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
     for (const s of samples) (byShard[seriesShard(s.series, threads)] as MetricSample[]).push(s);
     const results = await Promise.all(
       byShard.map((part, shard) => {
-        if (part.length === 0) return { detections: [], warnings: [], samples: 0 };
-        const batch: SampleBatch = {
-          op: 'batch',
-          series: part.map((s) => s.series),
-          timesMs: Float64Array.from(part, (s) => s.timeMs),
-          values: Float64Array.from(part, (s) => s.value),
-        };
+        if (part.length === 0) return { detections: [], warnings: [], samples: 0, workerMs: 0 };
+        const table = ids[shard] as Map<string, number>;
+        const newSeries: Array<[number, string]> = [];
+        const idArray = new Uint32Array(part.length);
+        const timesMs = new Float64Array(part.length);
+        const values = new Float64Array(part.length);
+        part.forEach((s, i) => {
+          let id = table.get(s.series);
+          if (id === undefined) {
+            id = nextId++;
+            table.set(s.series, id);
+            newSeries.push([id, s.series]);
+          }
+          idArray[i] = id;
+          timesMs[i] = s.timeMs;
+          values[i] = s.value;
+        });
+        const batch: SampleBatch = { op: 'batch', ids: idArray, timesMs, values };
+        if (newSeries.length > 0) batch.newSeries = newSeries;
         if (part.some((s) => s.capacity !== undefined))
           batch.capacities = Float64Array.from(part, (s) => s.capacity ?? Number.NaN);
         if (part.some((s) => s.counter)) batch.counters = Uint8Array.from(part, (s) => (s.counter ? 1 : 0));
@@ -93,12 +109,17 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
       detections: results.flatMap((r) => r.detections),
       warnings: results.flatMap((r) => r.warnings),
       samples: results.reduce((a, r) => a + r.samples, 0),
+      workerMs: results.reduce((a, r) => a + r.workerMs, 0),
     };
   }
 
   async function drop(series: readonly string[]): Promise<void> {
     const byShard: string[][] = shards.map(() => []);
-    for (const s of series) (byShard[seriesShard(s, threads)] as string[]).push(s);
+    for (const s of series) {
+      const shard = seriesShard(s, threads);
+      (byShard[shard] as string[]).push(s);
+      ids[shard]?.delete(s);
+    }
     await Promise.all(
       byShard.map((part, shard) => (part.length ? run(shard, { op: 'drop', series: part }) : null)),
     );
