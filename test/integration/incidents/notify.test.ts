@@ -136,7 +136,9 @@ describe('notifications', () => {
       dedup_key: incident.id,
       routing_key: 'r'.repeat(32),
     });
-    expect((trigger?.['payload'] as { summary: string }).summary).toMatch(/oom_kill Pod\/shop\/db-0/);
+    expect((trigger?.['payload'] as { summary: string } | undefined)?.summary).toMatch(
+      /oom_kill Pod\/shop\/db-0/,
+    );
     expect(resolve).toMatchObject({ event_action: 'resolve', dedup_key: incident.id });
     notifier.close();
   });
