@@ -45,6 +45,8 @@ export class ConditionError extends Error {
 }
 
 const MAX_DEPTH = 64;
+/** Values are attacker-influenced (user names, URIs): a regex only sees their first 8 KiB, bounding its cost. */
+const MAX_REGEX_INPUT = 8192;
 
 /** Compiles a condition node to a predicate, or throws ConditionError naming the place in the tree. */
 export function compileCondition(node: unknown, ctx: ConditionContext, at = 'condition'): Predicate {
@@ -161,7 +163,8 @@ class Compiler {
         } catch (err) {
           throw new ConditionError(opAt, `bad regular expression: ${(err as Error).message}`);
         }
-        return (e) => resolveField(e, path).some((v) => isScalar(v) && re.test(String(v)));
+        return (e) =>
+          resolveField(e, path).some((v) => isScalar(v) && re.test(String(v).slice(0, MAX_REGEX_INPUT)));
       }
       case 'equals': {
         if (!isScalar(raw)) throw new ConditionError(opAt, 'must be a string, number or boolean');
