@@ -230,6 +230,18 @@ describe('kubectl against the simulator', () => {
     );
   });
 
+  it('discovers resources with their short names and subresources like a real server', async () => {
+    t = await startTestSim();
+    const r = await t.kubectl('api-resources', '--no-headers');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^pods\s+po\s+v1\s+true\s+Pod$/m);
+    expect(r.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+    expect(r.stdout).toMatch(/^poddisruptionbudgets\s+pdb\s+policy\/v1\s+true\s+PodDisruptionBudget$/m);
+    expect(r.stdout).toMatch(/^nodes\s+no\s+v1\s+false\s+Node$/m);
+    const short = await t.kubectl('get', 'deploy,po', '-n', 'shop', '-o', 'name');
+    expect(short.stdout).toContain('deployment.apps/web');
+  });
+
   it('answers unknown objects with the API server NotFound status', async () => {
     t = await startTestSim();
     const r = await t.kubectl('get', 'deployment', 'nope', '-n', 'shop');
