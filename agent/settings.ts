@@ -74,9 +74,16 @@ export const agentSettings = {
   systemMetrics: setting({
     flag: 'system-metrics',
     env: 'VIGIL_SYSTEM_METRICS',
-    description: 'Collect node metrics with systeminformation',
+    description: 'Collect node and container metrics from the host root (proc/, sys/fs/cgroup/, statfs)',
     schema: boolean(),
     default: true,
+  }),
+  metricsIntervalSeconds: setting({
+    flag: 'metrics-interval-seconds',
+    env: 'VIGIL_METRICS_INTERVAL_SECONDS',
+    description: 'Seconds between two node and container metric samples',
+    schema: number().min(0.1).max(3600),
+    default: 1,
   }),
   kubeconfig: setting({
     flag: 'kubeconfig',
