@@ -36,6 +36,18 @@ interface Profile {
   recentNewNamespaces: Array<{ t: number; ns: string }>;
 }
 
+export interface ApiBaselineSnapshot {
+  version: 1;
+  identities: Array<{
+    name: string;
+    firstMs: number;
+    requests: number;
+    actions: string[];
+    namespaces: string[];
+    peakPerMinute: number;
+  }>;
+}
+
 export const UNUSUAL_API_RULE_ID = 'unusual-api-traffic';
 const SENSITIVE_RESOURCES =
   /^(secrets|pods\/(exec|attach|portforward|ephemeralcontainers)|serviceaccounts\/token|nodes\/proxy|certificatesigningrequests.*|(cluster)?role(binding)?s)$/;
@@ -63,6 +75,40 @@ export class ApiBehaviourBaseline {
 
   get identities(): number {
     return this.#profiles.size;
+  }
+
+  /** What was learned, as plain JSON, so a restarted agent does not go blind for a new learning period. */
+  snapshot(): ApiBaselineSnapshot {
+    const identities: ApiBaselineSnapshot['identities'] = [];
+    for (const [name, p] of this.#profiles.entries()) {
+      identities.push({
+        name,
+        firstMs: p.firstMs,
+        requests: p.requests,
+        actions: [...p.actions],
+        namespaces: [...p.namespaces],
+        peakPerMinute: p.peakPerMinute,
+      });
+    }
+    return { version: 1, identities };
+  }
+
+  /** Loads a snapshot (oldest identities first, so the LRU order survives); unknown versions are ignored. */
+  restore(snapshot: ApiBaselineSnapshot): void {
+    if (snapshot.version !== 1) return;
+    for (const id of snapshot.identities) {
+      this.#profiles.set(id.name, {
+        firstMs: id.firstMs,
+        requests: id.requests,
+        actions: new Set(id.actions.slice(0, this.#o.maxActionsPerIdentity)),
+        namespaces: new Set(id.namespaces.slice(0, this.#o.maxNamespacesPerIdentity)),
+        minuteStartMs: -1,
+        minuteCount: 0,
+        peakPerMinute: id.peakPerMinute,
+        burstFlaggedMinuteMs: -1,
+        recentNewNamespaces: [],
+      });
+    }
   }
 
   observe(event: AuditEvent): Signal[] {

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Signal } from '../../../common/signal.ts';
-import { type ApiBaselineOptions, ApiBehaviourBaseline } from './api-baseline.ts';
+import { type ApiBaselineOptions, type ApiBaselineSnapshot, ApiBehaviourBaseline } from './api-baseline.ts';
 import { type AuditParseStats, newAuditParseStats, parseAuditLine } from './audit-parser.ts';
 import { AuthLogParser } from './auth-parser.ts';
 import { RuleEngine } from './rule-engine.ts';
@@ -27,6 +27,8 @@ export interface SecurityLogDetector {
   processLine(line: string): Signal[];
   setRuleSet(ruleSet: RuleSet): void;
   stats(): LogDetectorStats;
+  /** Learned state worth persisting across restarts (the audit baseline); undefined when there is none. */
+  snapshot(): ApiBaselineSnapshot | undefined;
 }
 
 export interface LogDetectorOptions {
@@ -36,6 +38,8 @@ export interface LogDetectorOptions {
   maxGroups?: number;
   /** Options of the audit baseline, or false to switch it off. */
   baseline?: ApiBaselineOptions | false;
+  /** A previous `snapshot()` to start from. */
+  restore?: ApiBaselineSnapshot;
 }
 
 function rulesFor(ruleSet: RuleSet, source: RuleSourceKind) {
@@ -76,6 +80,7 @@ export function createAuthLogDetector(
       skipped: parser.unparsed,
       evictedGroups: engine.stats.evictedGroups,
     }),
+    snapshot: () => undefined,
   };
 }
 
@@ -91,6 +96,7 @@ export function createAuditLogDetector(
           ...(options.baseline ?? {}),
           ...(options.node !== undefined ? { node: options.node } : {}),
         });
+  if (baseline && options.restore) baseline.restore(options.restore);
   const audit = newAuditParseStats();
   let baselineSignals = 0;
   return {
@@ -117,6 +123,7 @@ export function createAuditLogDetector(
       audit: { ...audit },
       evictedGroups: engine.stats.evictedGroups,
     }),
+    snapshot: () => baseline?.snapshot(),
   };
 }
 

@@ -105,6 +105,22 @@ describe('unusual API traffic baseline', () => {
     ).toMatch(/billing, payments, kube-system/);
   });
 
+  it('restores what it learned after a restart instead of learning again', () => {
+    const before = new ApiBehaviourBaseline({ learningMs: 3_600_000 });
+    feed(before, normalHour());
+    const after = new ApiBehaviourBaseline({ learningMs: 3_600_000 });
+    after.restore(JSON.parse(JSON.stringify(before.snapshot())));
+    expect(feed(after, [line(SA, 'get', 'configmaps', AFTER, 'shop')])).toEqual([]);
+    expect(feed(after, [line(SA, 'list', 'secrets', AFTER + 1000)])).toHaveLength(1);
+  });
+
+  it('hands its baseline through the audit log detector snapshot', () => {
+    const first = createAuditLogDetector(loadRuleSet());
+    for (const l of normalHour()) first.processLine(l);
+    const second = createAuditLogDetector(loadRuleSet(), { restore: first.snapshot()! });
+    expect(second.processLine(line(SA, 'list', 'secrets', AFTER))).toHaveLength(1);
+  });
+
   it('keeps the number of tracked identities bounded', () => {
     const baseline = new ApiBehaviourBaseline({ maxIdentities: 50 });
     feed(
