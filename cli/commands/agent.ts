@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startAgent } from '../../agent/agent.ts';
 import { agentSettings } from '../../agent/settings.ts';
 import { addOptions, loadConfig } from '../../common/config/settings.ts';
 import { createLogger } from '../../common/log.ts';
@@ -16,6 +15,8 @@ export function register(program: Command): void {
     } catch (error) {
       exitOnConfigError(error);
     }
+    // Heavy modules load only when the command runs, so `--help` and the other commands start fast.
+    const { startAgent } = await import('../../agent/agent.ts');
     const logger = createLogger('vigil-agent', config.logLevel).child({ node: config.node });
     await runService(logger, () => startAgent(config, logger));
   });

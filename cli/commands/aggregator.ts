@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startAggregator } from '../../aggregator/aggregator.ts';
 import { aggregatorSettings } from '../../aggregator/settings.ts';
 import { addOptions, loadConfig } from '../../common/config/settings.ts';
 import { createLogger } from '../../common/log.ts';
@@ -16,6 +15,8 @@ export function register(program: Command): void {
     } catch (error) {
       exitOnConfigError(error);
     }
+    // Heavy modules load only when the command runs, so `--help` and the other commands start fast.
+    const { startAggregator } = await import('../../aggregator/aggregator.ts');
     const logger = createLogger('vigil-aggregator', config.logLevel);
     await runService(logger, () => startAggregator(config, logger));
   });

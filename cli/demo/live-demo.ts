@@ -1,0 +1,198 @@
+// `npm run demo`: the whole system on this machine. The simulated cluster runs the chosen scenario; an
+// aggregator and one agent per simulated node run as real processes (agents read their node's files and
+// watch their node's pods through the simulator's Kubernetes API); the terminal shows live what the
+// aggregator sees: nodes, signals as they arrive, and the scenario's fault.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { create } from '@bufbuild/protobuf';
+import { pino } from 'pino';
+import { createClient } from '../../common/grpc/adapter.ts';
+import type { Signal } from '../../common/signal.ts';
+import { signalFromWire } from '../../common/signal-wire.ts';
+import {
+  IntegrationService,
+  ListNodesRequestSchema,
+  type WatchEvent,
+  WatchRequestSchema,
+} from '../../proto/gen/vigil/v1/integration_pb.js';
+import { type FaultEvent, startSimulator } from '../../sim/simulator.ts';
+import { NODE_HEADER, nodeRow } from '../commands/nodes.ts';
+import { table } from '../format.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function startChild(args: string[], logFile: string): ChildProcess {
+  const child = spawn(process.execPath, [resolve('cli/main.ts'), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.pipe(createWriteStream(logFile, { flags: 'a' }));
+  return child;
+}
+
+function describeSubject(s: Signal['subject']): string {
+  if (s.pod) return `${s.namespace}/${s.pod}${s.container ? `/${s.container}` : ''}`;
+  return s.name ?? s.node ?? s.kind;
+}
+
+export interface DemoOptions {
+  scenario: string;
+  speed: string;
+  dir: string;
+  duration?: string;
+}
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const dir = resolve(opts.dir, new Date().toISOString().replace(/[:.]/g, '-'));
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const simLogger = pino({ level: 'info' }, pino.destination({ dest: join(logs, 'sim.log'), sync: false }));
+  const sim = await startSimulator({
+    scenario: opts.scenario,
+    root: join(dir, 'cluster'),
+    speed: Number(opts.speed) || 1,
+    logger: simLogger,
+  });
+  const faults: string[] = [];
+  sim.events.on('fault', (f: FaultEvent) =>
+    faults.push(`${new Date().toISOString().slice(11, 19)}  ${JSON.stringify(f)}`),
+  );
+
+  const grpcPort = await freePort();
+  const children: ChildProcess[] = [
+    startChild(
+      [
+        'aggregator',
+        '--grpc-host',
+        '127.0.0.1',
+        '--grpc-port',
+        String(grpcPort),
+        '--http-port',
+        '0',
+        '--state-dir',
+        join(dir, 'aggregator'),
+        '--kubeconfig',
+        sim.kubeconfigPath,
+      ],
+      join(logs, 'aggregator.log'),
+    ),
+  ];
+  for (const node of sim.nodes) {
+    children.push(
+      startChild(
+        [
+          'agent',
+          '--node',
+          node,
+          '--aggregator',
+          `127.0.0.1:${grpcPort}`,
+          '--state-dir',
+          join(dir, 'agents', node),
+          '--host-root',
+          sim.nodeRoot(node),
+          '--kubeconfig',
+          sim.kubeconfigPath,
+          '--http-port',
+          '0',
+          '--window-seconds',
+          '2',
+          '--system-metrics',
+          'false',
+        ],
+        join(logs, `agent-${node}.log`),
+      ),
+    );
+  }
+
+  const client = createClient(IntegrationService, `127.0.0.1:${grpcPort}`);
+  const signals: Signal[] = [];
+  let signalCount = 0;
+  let stopping = false;
+  const watch = () => {
+    if (stopping) return;
+    const stream = client.watch(create(WatchRequestSchema));
+    stream.on('data', (e: WatchEvent) => {
+      if (e.event.case !== 'summary') return;
+      for (const s of e.event.value.signals) {
+        signalCount++;
+        signals.push(signalFromWire(s));
+        if (signals.length > 12) signals.shift();
+      }
+    });
+    stream.on('error', () => setTimeout(watch, 1000));
+  };
+  watch();
+
+  const tty = process.stdout.isTTY;
+  const header =
+    `Vigil demo — scenario "${sim.scenario.name}": ${sim.scenario.description ?? ''}\n`.slice(0, 400) +
+    `cluster: ${sim.nodes.length} nodes, API ${sim.url}; aggregator 127.0.0.1:${grpcPort}; state and logs in ${dir}\n` +
+    `ground truth: ${sim.groundTruth.rootCause.kind} on ${sim.groundTruth.rootCause.object} at +${sim.groundTruth.startsAt}s (simulated). Ctrl-C stops.\n`;
+  process.stdout.write(tty ? `\x1b[2J\x1b[1;1H${header}` : `${header}\n`);
+  let ticks = 0;
+  const render = async (force = false) => {
+    ticks++;
+    let nodes: string;
+    try {
+      const res = await client.listNodes(create(ListNodesRequestSchema), { deadline: Date.now() + 2000 });
+      nodes = res.nodes.length
+        ? table(
+            NODE_HEADER,
+            res.nodes.map((n) => nodeRow(n)),
+          )
+        : 'waiting for agents…';
+    } catch {
+      nodes = 'waiting for the aggregator…';
+    }
+    const elapsed = Math.round(sim.clock.elapsedMs() / 1000);
+    const feed = signals.length
+      ? signals
+          .map((s) =>
+            `${new Date(s.timeMs).toISOString().slice(11, 19)}  ${s.severity.padEnd(8)} ${s.kind.padEnd(22)} ${describeSubject(s.subject).padEnd(36)} ${s.explanation}`.slice(
+              0,
+              200,
+            ),
+          )
+          .join('\n')
+      : '(none yet)';
+    const body =
+      `simulated time +${elapsed}s   signals received: ${signalCount}\n\n${nodes}\n\n` +
+      `faults injected:\n${faults.length ? faults.join('\n') : '(none yet)'}\n\nlatest signals:\n${feed}\n`;
+    if (tty) process.stdout.write(`\x1b[5;1H\x1b[J${body}`);
+    else if (force || ticks % 5 === 0) process.stdout.write(`${body}\n`);
+  };
+  const timer = setInterval(() => void render(), 1000);
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    await render(true);
+    client.close();
+    const exits = (list: ChildProcess[]) =>
+      Promise.all(
+        list.map(
+          (c) =>
+            new Promise((ok) => (c.exitCode !== null ? ok(null) : (c.once('exit', ok), c.kill('SIGTERM')))),
+        ),
+      );
+    await exits(children.slice(1)); // agents first, so their last windows reach the aggregator
+    await exits(children.slice(0, 1));
+    await sim.stop();
+    process.stdout.write('\ndemo stopped\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  if (opts.duration) setTimeout(() => void stop(), Number(opts.duration) * 1000);
+}
