@@ -276,6 +276,7 @@ export function maskLine(line: string, out: string[] = []): string[] {
   let i = 0;
   let prevWild = false;
   let calendar = false;
+  let annotation = false;
   while (i < n) {
     while (i < n && isWhitespace(line.charCodeAt(i))) i++;
     if (i >= n) break;
@@ -299,7 +300,10 @@ export function maskLine(line: string, out: string[] = []): string[] {
       token = line.slice(start, i);
       if (prevWild && i - start <= 7 && UNITS_ANY_CASE.has(token)) token = WILDCARD;
       else if (i - start >= 3 && i - start <= 9 && CALENDAR_ANY_CASE.has(token)) calendar = true;
-    } else token = maskToken(line, start, i);
+    } else {
+      token = maskToken(line, start, i);
+      if (token.startsWith('(<*>')) annotation = true;
+    }
     // A run of wildcards is one variable of variable length (`delete blk_1 blk_2 blk_3`).
     if (token === WILDCARD) {
       if (prevWild) continue;
@@ -308,6 +312,7 @@ export function maskLine(line: string, out: string[] = []): string[] {
     out.push(token);
   }
   if (calendar) maskCalendarWords(out);
+  if (annotation) dropValueAnnotations(out);
   return out;
 }
 
@@ -329,6 +334,39 @@ function maskCalendarWords(tokens: string[]): void {
   for (let r = 0; r < tokens.length; r++) {
     const t = tokens[r]!;
     if (t === WILDCARD && w > 0 && tokens[w - 1] === WILDCARD) continue;
+    tokens[w++] = t;
+  }
+  tokens.length = w;
+}
+
+function isVariableOrUnit(token: string): boolean {
+  return token === WILDCARD || UNITS_ANY_CASE.has(token);
+}
+
+// A parenthesised group of nothing but values and units annotates the value before it and is optional in
+// practice (`1190 bytes (1.16 KB) sent` next to `0 bytes sent`): drop it so both lines have the same shape.
+function dropValueAnnotations(tokens: string[]): void {
+  let w = 0;
+  for (let r = 0; r < tokens.length; r++) {
+    const t = tokens[r]!;
+    if (t.startsWith('(<*>') && w > 0) {
+      let end = -1;
+      if (t === '(<*>)') end = r;
+      else if (t === '(<*>') {
+        for (let j = r + 1; j < tokens.length && j <= r + 3; j++) {
+          const u = tokens[j]!;
+          if (u.endsWith(')')) {
+            if (isVariableOrUnit(u.slice(0, -1))) end = j;
+            break;
+          }
+          if (!isVariableOrUnit(u)) break;
+        }
+      }
+      if (end >= 0) {
+        r = end;
+        continue;
+      }
+    }
     tokens[w++] = t;
   }
   tokens.length = w;

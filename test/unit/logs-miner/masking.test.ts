@@ -28,8 +28,8 @@ describe('maskLine', () => {
   });
 
   it('treats empty brackets as an empty variable', () => {
-    expect(mask('connection from x ()')).toBe(mask('connection from x (host)').replace('(host)', '(<*>)'));
-    expect(mask('connection from x ()')).toBe('connection from x (<*>)');
+    expect(mask('connect [] failed')).toBe('connect [<*>] failed');
+    expect(mask('connection from 10.0.0.1 () at 5')).toBe(mask('connection from 10.0.0.1 (10.0.0.2) at 5'));
   });
 
   it('masks dates, times and calendar words next to numbers, not elsewhere', () => {
@@ -41,6 +41,11 @@ describe('maskLine', () => {
   it('masks units after numbers and folds a run of variables into one', () => {
     expect(mask('size 21.3 KB free 1.2 GB')).toBe('size <*> free <*>');
     expect(mask('delete blk_1 blk_2 blk_3 now')).toBe('delete <*> now');
+  });
+
+  it('drops a parenthesised annotation made only of values and units', () => {
+    expect(mask('1190 bytes (1.16 KB) sent')).toBe(mask('0 bytes sent'));
+    expect(mask('took 5 ms (retry 2)')).toBe('took <*> (retry <*>)');
   });
 
   it('keeps plain words and SCREAMING_CASE constants', () => {
