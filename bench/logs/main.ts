@@ -220,7 +220,7 @@ async function manyFiles(
       written,
       read,
       cpuPercent: (cpuUs / 1000 / wallMs) * 100,
-      cpuUsPerLine: cpuUs / Math.max(1, written),
+      cpuUsPerLine: written > 0 ? cpuUs / written : 0,
       rssMb: rss / 1e6,
     };
   } finally {
@@ -252,6 +252,8 @@ if (args.only === '' || args.only === 'files') {
     await manyFiles(100, 100, s, 1024),
     await manyFiles(1000, 10, Math.round(s * 1.5), 1024),
     await manyFiles(1000, 10, s, 256),
+    // No writes at all: the fixed cost of watching 1,000 files (discovery + adaptive polling).
+    await manyFiles(1000, 0, s, 1024),
   ];
   results.files = rows;
   console.log(

@@ -51,10 +51,11 @@ export const tailerOptionsSchema = z.object({
   /** A rotated or deleted file is let go only after it has been at EOF without growth this long. */
   rotateWaitMs: z.number().int().min(0).default(2000),
   /**
-   * A live file that gave less than 16 KiB in a poll is read again only after this long (adaptive polling:
-   * keeps the cost of many quiet files low; bounds their extra latency). 0 reads every file at every poll.
+   * A live file that gave less than 4 KiB in a poll is read again after a delay that doubles from 100 ms up
+   * to this (adaptive polling: keeps the cost of many quiet files low; bounds their extra latency).
+   * 0 reads every file at every poll.
    */
-  idleReadDelayMs: z.number().int().min(0).max(1000).default(500),
+  idleReadDelayMs: z.number().int().min(0).max(1000).default(1000),
   /** Idle live files are fstat-ed for truncation at most this often. */
   truncateCheckMs: z.number().int().min(0).default(1000),
   /** How many leading bytes identify a file (inode reuse, truncation while down, copytruncate's copy). */

@@ -58,6 +58,8 @@ export class TrackedFile {
   eofPoll = -1;
   /** Quiet files are read again only after this time (adaptive polling; 0 = every poll). */
   nextReadMs = 0;
+  /** Consecutive polls in which the file gave little: drives the read delay. */
+  quietPolls = 0;
   /** Bytes consumed in poll `pollBytesId`. */
   pollBytes = 0;
   pollBytesId = -1;

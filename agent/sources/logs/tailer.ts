@@ -18,7 +18,7 @@ import type { Checkpoint, CheckpointEntry, LogRecord } from './types.ts';
 
 export interface PollResult {
   records: LogRecord[];
-  /** Every tracked file's entry, as of the end of `records`. */
+  /** Every tracked file's entry, as of the end of `records`. Read-only: it may be the previous poll's object. */
   checkpoint: Checkpoint;
   /** Entries that changed in this poll, and keys that disappeared (for per-key stores). */
   changed: Checkpoint;
@@ -41,7 +41,7 @@ export interface LogTailerOptions extends TailerOptionsInput {
 }
 
 /** Below this many bytes in one poll a file counts as quiet. */
-const QUIET_POLL_BYTES = 16 * 1024;
+const QUIET_POLL_BYTES = 4 * 1024;
 
 /** Done entries are checked for existence this often (they only prevent re-reading a rediscovered inode). */
 const PRUNE_INTERVAL_MS = 10_000;
@@ -68,6 +68,9 @@ export class LogTailer {
   private cursor = 0;
   private order: TrackedFile[] = [];
   private orderDirty = true;
+  /** Whether any checkpoint entry may differ from the last snapshot. */
+  private checkpointDirty = true;
+  private lastFull: Checkpoint = {};
   private lastCheckpoint = new Map<string, CheckpointEntry>();
   private polling = false;
   private closed = false;
@@ -175,8 +178,10 @@ export class LogTailer {
         }
         if (got === TRUNCATED) {
           this.truncated(f, out);
+          this.checkpointDirty = true;
           progressed = true;
         } else if (got > 0) {
+          this.checkpointDirty = true;
           budget -= got;
           progressed = true;
           this.touch(f);
@@ -198,12 +203,19 @@ export class LogTailer {
   }
 
   /**
-   * Adaptive polling: a live file that gave little in this poll is not read again for idleReadDelayMs, so
-   * the per-poll cost of many quiet files stays small. Busy and rotated (draining) files are read every poll.
+   * Adaptive polling: a live file that gave little in this poll is read again only after a delay that
+   * doubles from 100 ms with each quiet poll up to idleReadDelayMs, so many quiet files cost little and a
+   * file that wakes up is noticed quickly. Busy and rotated (draining) files are read every poll.
    */
   private schedule(f: TrackedFile, pollId: number, now: number): void {
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
-    f.nextReadMs = f.state === 'live' && bytes < QUIET_POLL_BYTES ? now + this.opts.idleReadDelayMs : 0;
+    if (f.state !== 'live' || bytes >= QUIET_POLL_BYTES) {
+      f.quietPolls = 0;
+      f.nextReadMs = 0;
+      return;
+    }
+    f.quietPolls = Math.min(f.quietPolls + 1, 16);
+    f.nextReadMs = now + Math.min(this.opts.idleReadDelayMs, 100 * 2 ** (f.quietPolls - 1));
   }
 
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
@@ -247,6 +259,12 @@ export class LogTailer {
     if (first) this.adoptRestoredLeftovers(now);
   }
 
+  /** Files were added, removed or changed state: rebuild the turn order and the checkpoint. */
+  private markChanged(): void {
+    this.orderDirty = true;
+    this.checkpointDirty = true;
+  }
+
   private isOpenAt(path: string): boolean {
     const key = this.byPath.get(path);
     const f = key === undefined ? undefined : this.files.get(key);
@@ -265,7 +283,7 @@ export class LogTailer {
       } else if (st.size > f.readPos) {
         f.state = 'live';
         f.path = d.path;
-        this.orderDirty = true;
+        this.markChanged();
       }
     }
     if (f === undefined) {
@@ -279,7 +297,10 @@ export class LogTailer {
       }
       f.lastStatMs = now;
     }
-    if (f.state === 'live') f.path = d.path;
+    if (f.state === 'live' && f.path !== d.path) {
+      f.path = d.path;
+      this.checkpointDirty = true;
+    }
     f.size = st.size;
     if (f.fd < 0 && f.state !== 'done' && st.size !== f.readPos) {
       f.wantsOpen = true;
@@ -292,7 +313,7 @@ export class LogTailer {
     f.size = st.size;
     f.wantsOpen = true;
     this.files.set(key, f);
-    this.orderDirty = true;
+    this.markChanged();
     return f;
   }
 
@@ -339,7 +360,7 @@ export class LogTailer {
   private detach(f: TrackedFile): void {
     f.state = 'rotated';
     f.eofSinceMs = -1;
-    this.orderDirty = true;
+    this.markChanged();
     const moved = locateByInode(dirname(f.path), f.dev, f.ino);
     if (moved !== null) {
       f.path = moved;
@@ -370,6 +391,7 @@ export class LogTailer {
     }
     if (st.size < f.readPos) {
       this.truncated(f, out);
+      this.checkpointDirty = true;
       return;
     }
     if (f.state === 'live') {
@@ -391,7 +413,7 @@ export class LogTailer {
     this.closeFile(f);
     f.state = 'done';
     f.wantsOpen = false;
-    this.orderDirty = true;
+    this.markChanged();
     // Keep a done entry only while the inode could be rediscovered at a path we watch.
     const watched = [...this.byPath.entries()].some(([, key]) => key === f.key);
     if (st.nlink === 0 || !watched) this.forget(f);
@@ -473,7 +495,7 @@ export class LogTailer {
     this.closeFile(f);
     this.evicted.delete(f.key);
     this.files.delete(f.key);
-    this.orderDirty = true;
+    this.markChanged();
   }
 
   private readFailed(f: TrackedFile, err: unknown): void {
@@ -492,6 +514,9 @@ export class LogTailer {
   }
 
   private snapshot(records: LogRecord[], now: number, more: boolean): PollResult {
+    // Nothing moved (the common case for many quiet files): the previous snapshot still holds.
+    if (!this.checkpointDirty) return { records, checkpoint: this.lastFull, changed: {}, removed: [], more };
+    this.checkpointDirty = false;
     const checkpoint: Checkpoint = {};
     const changed: Checkpoint = {};
     const next = new Map<string, CheckpointEntry>();
@@ -504,6 +529,7 @@ export class LogTailer {
     const removed: string[] = [];
     for (const key of this.lastCheckpoint.keys()) if (!next.has(key)) removed.push(key);
     this.lastCheckpoint = next;
+    this.lastFull = checkpoint;
     return { records, checkpoint, changed, removed, more };
   }
 

@@ -36,7 +36,13 @@ describe('tailing under rotation with continuous writes', () => {
       const path = join(dir, '0.log');
       const ackPath = join(host.root, 'ack');
       writeFileSync(path, '');
-      const tailer = new LogTailer({ hostRoot: host.root, discoveryIntervalMs: 20, rotateWaitMs: 100 });
+      // Every poll reads the file (adaptive polling off): the writer must see its lines acknowledged to rotate.
+      const tailer = new LogTailer({
+        hostRoot: host.root,
+        discoveryIntervalMs: 20,
+        rotateWaitMs: 100,
+        idleReadDelayMs: 0,
+      });
       const collector = new Collector();
       const count = 30_000;
       let exitCode: number | null = null;
