@@ -28,16 +28,35 @@ export class EventRecorder {
   private readonly clock: SimClock;
   private readonly known = new Map<string, string>();
   private readonly eventType = resourceByKind('Event');
+  /** Events older than this are deleted, like the API server's --event-ttl (default 1 h). */
+  private readonly ttlMs: number;
+  private lastSweepMs = 0;
 
-  constructor(store: Store, clock: SimClock) {
+  constructor(store: Store, clock: SimClock, ttlMs = 3_600_000) {
     this.store = store;
     this.clock = clock;
+    this.ttlMs = ttlMs;
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweepMs < 60_000) return;
+    this.lastSweepMs = now;
+    const expired = this.store
+      .peek<EventObject>(this.eventType)
+      .filter((e) => now - Date.parse(e.lastTimestamp) > this.ttlMs)
+      .map((e) => e.metadata);
+    for (const m of expired) this.store.delete(this.eventType, m.namespace, m.name);
+    if (expired.length > 0) {
+      const live = new Set(this.store.peek(this.eventType).map((e) => e.metadata.name));
+      for (const [k, name] of this.known) if (!live.has(name)) this.known.delete(k);
+    }
   }
 
   record(involved: KubeObject, options: RecordOptions): void {
     const ns = involved.metadata.namespace ?? 'default';
     const key = `${involved.metadata.uid}|${options.reason}|${options.message}|${options.fieldPath ?? ''}`;
     const now = this.clock.wallMs();
+    this.sweep(now);
     const existingName = this.known.get(key);
     if (existingName) {
       const existing = this.store.tryGet<EventObject>(this.eventType, ns, existingName);

@@ -50,6 +50,16 @@ const SLOW_TEMPLATES = [
   'GET /api/{choice:orders|cart|items|checkout} 504: upstream request timeout from {target}',
 ].map(compileTemplate);
 
+/** A stable pseudo-random number in [0, 1) for a key (FNV-1a). */
+function hashFraction(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 4294967296;
+}
+
 export interface EngineDeps {
   scenario: Scenario;
   store: Store;
@@ -106,7 +116,7 @@ export class ScenarioEngine implements BehaviourSource {
     return this.profiles.get(`${pod.metadata.namespace}/${pod.metadata.labels?.app ?? ''}`);
   }
 
-  behaviour(pod: Pod, container: Container, _simNowMs: number): ContainerBehaviour {
+  behaviour(pod: Pod, container: Container, simNowMs: number): ContainerBehaviour {
     const b: ContainerBehaviour = { ...(this.profileOf(pod)?.behaviour ?? DEFAULT_BEHAVIOUR) };
     const limit = parseQuantity(container.resources?.limits?.memory);
     for (const a of this.deps.faults.active) {
@@ -123,7 +133,8 @@ export class ScenarioEngine implements BehaviourSource {
           if (targetCoversPod(f.target, pod)) b.memoryLeakBytesPerSec += parseQuantity(f.rate) ?? 0;
           break;
         case 'crash_loop_after_rollout':
-          if (container.image === f.image) {
+          if (container.image === f.image && f.pullError) b.pullError = true;
+          else if (container.image === f.image) {
             b.crashAfterMs = f.crashAfterSeconds * 1000;
             b.exitCode = f.exitCode;
           }
@@ -135,7 +146,15 @@ export class ScenarioEngine implements BehaviourSource {
           }
           break;
         case 'latency_spike':
-          if (targetCoversPod(f.target, pod)) b.cpuMillicores *= 3;
+          if (targetCoversPod(f.target, pod)) {
+            b.cpuMillicores *= 3;
+            // Probes time out in some 5 s windows: readiness flaps, deterministically per pod and window.
+            const window = Math.floor(simNowMs / 5000);
+            if (hashFraction(`${pod.metadata.uid}/${window}`) < f.readinessFailureRatio) {
+              b.unready = true;
+              b.unreadyMessage = `Readiness probe failed: Get "http://${pod.status?.podIP ?? '10.244.0.1'}:${container.ports?.[0]?.containerPort ?? 8080}/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
+            }
+          }
           break;
       }
     }

@@ -115,6 +115,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
     crashAfterSeconds: z.number().min(0).default(3),
     exitCode: z.number().int().min(1).max(255).default(1),
     message: z.string().default('panic: runtime error: invalid memory address or nil pointer dereference'),
+    /** The new image cannot be pulled at all (ErrImagePull / ImagePullBackOff) instead of crashing. */
+    pullError: z.boolean().default(false),
   }),
   z.strictObject({
     kind: z.literal('dependency_down'),
@@ -128,6 +130,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
     ...base,
     target: objectRef,
     factor: z.number().min(1).default(20),
+    /** Share of probe windows (5 s each) in which a slow pod fails its readiness probe: flapping. */
+    readinessFailureRatio: z.number().min(0).max(1).default(0.3),
   }),
   z.strictObject({
     kind: z.literal('disk_fill'),

@@ -216,4 +216,30 @@ describe('shipped scenarios', () => {
       expect(failures).toHaveLength(60);
     }
   });
+
+  it('latency-spike: callers log timeouts naming the slow service and its pods flap readiness', async () => {
+    const { sim: s } = await run('latency-spike', 8);
+    const EVENT = resourceByKind('Event');
+    await waitFor(
+      'an Unhealthy readiness event on a search pod',
+      () =>
+        s.store
+          .peek(EVENT, { namespace: 'shop' })
+          .some(
+            (e) =>
+              e.reason === 'Unhealthy' &&
+              String(e.message).startsWith('Readiness probe failed') &&
+              String((e.involvedObject as { name?: string }).name).startsWith('search-'),
+          ),
+      40_000,
+    );
+    const timeouts = s.nodes.flatMap((n) =>
+      grepLogs(
+        s.root,
+        n,
+        /timeout calling search:9200 after \d+ms|504: upstream request timeout from search:9200/,
+      ),
+    );
+    expect(timeouts.length).toBeGreaterThan(0);
+  });
 });
