@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+// Each test starts the CLI (Node boot plus every command's imports): slow on a loaded machine.
+const SPAWN_TIMEOUT_MS = 90_000;
+
 const root = resolve(import.meta.dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'vigil-detect-series-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +32,7 @@ function nabCsv(rows: number, value: (i: number) => number): string {
   return `${lines.join('\n')}\n`;
 }
 
-describe('detect-series CLI', () => {
+describe('detect-series CLI', { timeout: SPAWN_TIMEOUT_MS }, () => {
   it('writes exactly one {timestamp, score, anomaly} object per data row, in order, timestamps echoed', () => {
     const csv = nabCsv(400, (i) => (i === 300 ? 500 : 20 + (i % 7)));
     const r = runCli(csv);

@@ -10,7 +10,7 @@ import { MIN, noiseSource, T0 } from './series-fixtures.ts';
 const pool = createMetricDetectionPool({ threads: 2 });
 afterAll(() => pool.close());
 
-describe('metric detection pool', () => {
+describe('metric detection pool', { timeout: 60_000 }, () => {
   it('keeps each series in one worker across batches and reports its spike', async () => {
     const noise = noiseSource(11);
     const series = Array.from({ length: 12 }, (_, k) => `node-1/cpu/${k}`);
