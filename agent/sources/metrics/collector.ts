@@ -52,7 +52,7 @@ export function createMetricCollector(options: MetricCollectorOptions): MetricCo
     gate,
     options.keepFilesOpen ?? isPseudoFs(join(options.hostRoot, 'proc')),
   );
-  const node = new NodeMetrics({ hostRoot: options.hostRoot, reader, counters, logger });
+  const node = new NodeMetrics({ hostRoot: options.hostRoot, reader, gate, counters, logger });
   const containers =
     options.containers === false
       ? undefined

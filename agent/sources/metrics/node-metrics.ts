@@ -13,6 +13,7 @@ import { isNodeInterface, parseNetDev } from './net-dev.ts';
 import { parsePressure } from './pressure.ts';
 import { type CpuTimes, cpuShares, parseProcStat } from './proc-stat.ts';
 import { parseLimit } from './small-file.ts';
+import type { SourceGate } from './source-gate.ts';
 import type { SourceReader } from './source-reader.ts';
 
 const PSI_RESOURCES = ['cpu', 'memory', 'io'] as const;
@@ -22,6 +23,7 @@ const MOUNTS_REFRESH_MS = 60_000;
 export interface NodeMetricsOptions {
   hostRoot: string;
   reader: SourceReader;
+  gate: SourceGate;
   counters: CounterDeltas;
   logger: Logger;
 }
@@ -30,17 +32,18 @@ export class NodeMetrics {
   private readonly proc: string;
   private readonly hostRoot: string;
   private readonly reader: SourceReader;
+  private readonly gate: SourceGate;
   private readonly counters: CounterDeltas;
   private readonly logger: Logger;
   private previousCpu: CpuTimes | undefined;
   private mounts: Mount[] | undefined;
   private mountsReadAtMs = Number.NEGATIVE_INFINITY;
-  private readonly statfsFailed = new Set<string>();
 
   constructor(o: NodeMetricsOptions) {
     this.hostRoot = o.hostRoot;
     this.proc = join(o.hostRoot, 'proc');
     this.reader = o.reader;
+    this.gate = o.gate;
     this.counters = o.counters;
     this.logger = o.logger;
   }
@@ -203,15 +206,20 @@ export class NodeMetrics {
     const mounts = this.diskMounts(nowMs);
     const out: FsUsage[] = [];
     for (const m of mounts) {
+      // A mount point that cannot be stat'ed is warned about once and retried only now and then.
+      const source = `statfs:${m.mountPoint}`;
+      if (!this.gate.shouldTry(source, nowMs)) continue;
       const r = statfsMount(this.hostRoot, m.mountPoint);
-      if (r.usage) out.push(r.usage);
-      else if (r.error && !this.statfsFailed.has(m.mountPoint)) {
-        this.statfsFailed.add(m.mountPoint);
-        this.logger.warn(
+      if (r.usage) {
+        out.push(r.usage);
+        this.gate.ok(source);
+      } else
+        this.gate.fail(
+          source,
+          nowMs,
           { mount: m.mountPoint, path: join(this.hostRoot, m.mountPoint), error: r.error },
           'statfs failed; that filesystem is not watched',
         );
-      }
     }
     return out;
   }
