@@ -1,11 +1,13 @@
-// Per-series streaming anomaly detector. Fixed-size state (a few hundred bytes plus a 48-slot daily profile),
-// learns online with no look-ahead. Three views of "unusual", each scored as a ratio to its own threshold:
-//   spike       one-step residual against a fast EWMA level, scaled by a robust residual spread;
-//   level_shift a short EWMA of the value against the slow baseline (slow level + daily profile when real);
-//   trend       the same departure when it builds up steadily rather than at once.
-// Each view is further normalised by the high tail of its own history (a streaming quantile), so noisy,
-// heavy-tailed series need a proportionally larger departure than quiet ones. One decision per episode:
-// after a detection, further detections are held off and the baseline re-learns quickly.
+// Per-series streaming anomaly detector. Fixed-size state (~1.5 KB: EWMA statistics, a 48-slot daily profile,
+// a 48-slot time-of-day spike memory, an 8-block envelope of recent extremes); learns online, no look-ahead.
+// Three views of "unusual", each scored as a ratio to its own threshold (1 = at threshold):
+//   spike     one-step residual against a fast EWMA level, in units of a robust residual spread;
+//   shift     a short EWMA of the value against the slow baseline (slow level + daily profile when it is
+//             real), reported as `level_shift`, or as `trend` when the level's slope explains it;
+//   envelope  a new record beyond the recent max/min by a clear margin (reported as a spike).
+// Thresholds adapt to the series: heavy tails (a streaming 99th percentile of |z|), its own recent peak
+// departures, and the spikes it shows at this time of day (a nightly job's spike is normal at that hour).
+// One decision per episode: after a detection, detections are held off and the baseline re-learns quickly.
 
 import { type CounterState, counterRate } from './counter.ts';
 
@@ -18,7 +20,7 @@ export interface SeriesDetectorOptions {
   warmupSamples?: number;
   /** Samples after a detection during which no new detection fires (one per episode). Default 100. */
   holdoffSamples?: number;
-  /** Robust z a departure must reach to count (on top of the series' own tail level). Default 4.5. */
+  /** Robust z a departure must reach to count (raised by the series' own tails and peaks). Default 5. */
   zThreshold?: number;
   /** Length of the seasonal pattern, ms. Default one day. */
   seasonPeriodMs?: number;
@@ -63,8 +65,9 @@ const SEASON_BUCKETS = 48;
 /** Per-visit decay of the time-of-day spike memory (one visit per day) and the margin to beat it by. */
 const DAY_PEAK_DECAY = 0.95;
 const DAY_PEAK_MARGIN = 1.5;
+/** Per-sample clip of the departure fed to the shift view, in sigmas: one spike cannot make a shift. */
 const SHIFT_CLIP = 12;
-/** A short-term departure beyond this many sigmas is an excursion: the baseline spread stops learning. */
+/** A short-term departure beyond this many sigmas is an excursion: the baseline spread learns slower. */
 const EXCURSION_SIGMAS = 2;
 const EXCURSION_SLOWDOWN = 0.3;
 /** Buckets either side searched for a same-time-of-day spike (jobs start a little early or late). */
@@ -73,7 +76,9 @@ const ENVELOPE_BLOCKS = 8;
 const ENVELOPE_BLOCK = 64;
 /** A new record must exceed the old one by this share of the old record's distance from the baseline. */
 const ENVELOPE_MARGIN = 0.1;
+/** …and by this many sigmas of the baseline spread. */
 const ENVELOPE_SIGMAS = 1;
+/** A spike that stays within the recent extremes counts this much. */
 const INSIDE_DAMP = 0.5;
 const FAST_ALPHA = 0.2;
 const SPREAD_ALPHA = 0.01;
@@ -90,6 +95,7 @@ const TAIL_STEP = 0.02;
 /** Recent peak departures decay with this half-life (samples) and must be beaten by PEAK_MARGIN. */
 const PEAK_HALF_LIFE = 1000;
 const PEAK_DECAY = 2 ** (-1 / PEAK_HALF_LIFE);
+/** Peaks are remembered up to this multiple of the z threshold, so one wild sample cannot mute the rest. */
 const PEAK_CAP = 3;
 const PEAK_MARGIN = 1.0;
 
