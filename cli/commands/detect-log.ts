@@ -74,8 +74,12 @@ export async function runDetectLog(options: DetectLogOptions, out: TextSink, err
   let buffer = '';
   for (const signal of signals) buffer += `${JSON.stringify(toDetectLogRecord(signal))}\n`;
   out.write(buffer);
+  const a = stats.audit;
+  const why = a
+    ? ` (${a.malformed} malformed, ${a.truncated} truncated, ${a.notAudit} not audit events, ${a.oversized} oversized)`
+    : '';
   err.write(
-    `detect-log: ${stats.lines} lines, ${stats.events} events, ${stats.skipped} skipped, ${signals.length} signals\n`,
+    `detect-log: ${stats.lines} lines, ${stats.events} events, ${stats.skipped} skipped${why}, ${signals.length} signals\n`,
   );
   return 0;
 }
