@@ -59,8 +59,16 @@ function overrideArgs(overrides: Overrides): string[] {
   return args;
 }
 
+// Rendering is pure for given arguments (except the generated TLS material, which only needs to be valid),
+// so each distinct render runs helm once per test file.
+const rendered = new Map<string, HelmResult>();
+
 export function templateRaw(overrides: Overrides = {}, release = releaseName): HelmResult {
-  return helm(['template', release, chartDir, '--namespace', namespace, ...overrideArgs(overrides)]);
+  const args = ['template', release, chartDir, '--namespace', namespace, ...overrideArgs(overrides)];
+  const key = JSON.stringify(args);
+  const cached = rendered.get(key) ?? helm(args);
+  rendered.set(key, cached);
+  return cached;
 }
 
 export function lint(overrides: Overrides = {}): HelmResult {
@@ -72,6 +80,7 @@ export function render(overrides: Overrides = {}, release = releaseName): Manife
   const result = templateRaw(overrides, release);
   if (result.status !== 0) throw new Error(`helm template failed (${result.status}): ${result.stderr}`);
   const manifests: Manifest[] = [];
+  // Parsed afresh each time, so a test may change what it gets without affecting another.
   for (const doc of parseAllDocuments(result.stdout)) {
     if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
     const value: unknown = doc.toJS();
