@@ -86,6 +86,8 @@ class Engine implements IncidentEngine {
   readonly #external: ChangeEvent[] = [];
   readonly #lastSignal = new Map<string, number>();
   readonly #dirty = new Set<string>();
+  /** Objects Vigil itself changed (a rollout restart makes a new revision): never blamed as a cause. */
+  readonly #ownChanges: Array<{ object: string; timeMs: number }> = [];
   #signals = 0;
   #opened = 0;
 
@@ -244,10 +246,12 @@ class Engine implements IncidentEngine {
   #rank(incident: Incident): void {
     const before = incident.rootCauses[0];
     const lookback = 30 * 60_000;
+    const ours = (c: ChangeEvent) =>
+      this.#ownChanges.some((o) => o.object === c.object && Math.abs(c.timeMs - o.timeMs) < 120_000);
     const changes = [
       ...this.#deps.topology.changes(incident.firstSignalMs - lookback),
       ...this.#external.filter((e) => e.timeMs >= incident.firstSignalMs - lookback),
-    ];
+    ].filter((c) => !ours(c));
     incident.rootCauses = rankRootCauses(incident, {
       topology: this.#deps.topology,
       changes,
@@ -273,6 +277,10 @@ class Engine implements IncidentEngine {
   }
 
   #onAction(action: RemediationAction, incidentId: string): void {
+    if (action.status === 'running') {
+      this.#ownChanges.push({ object: action.target.object, timeMs: this.#clock() });
+      if (this.#ownChanges.length > 1000) this.#ownChanges.shift();
+    }
     const inc = this.#correlator.get(incidentId);
     if (inc) {
       if (!inc.actions.includes(action.id)) inc.actions.push(action.id);

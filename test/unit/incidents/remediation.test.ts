@@ -336,3 +336,65 @@ describe('policy files', () => {
     expect(p.guardrails.protectedNamespaces).toContain('kube-system');
   });
 });
+
+describe('rollback planning', () => {
+  const deployment = (paused = false) => ({
+    metadata: {
+      name: 'web',
+      uid: 'd1',
+      annotations: { 'deployment.kubernetes.io/revision': '2', team: 'a' },
+    },
+    spec: {
+      paused,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'web:2' }] },
+      },
+    },
+  });
+  const rs = (revision: number, image: string) => ({
+    metadata: {
+      name: `web-${revision}`,
+      annotations: { 'deployment.kubernetes.io/revision': String(revision), note: `r${revision}` },
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true },
+      ],
+    },
+    spec: {
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web', 'pod-template-hash': `h${revision}` } },
+        spec: { containers: [{ name: 'web', image }] },
+      },
+    },
+  });
+
+  it('patches the template and annotations from the previous revision', async () => {
+    const { planRollback } = await import('../../../aggregator/remediate/rollback.ts');
+    const plan = planRollback(deployment(), [rs(1, 'web:1'), rs(2, 'web:2')]);
+    expect(plan).toMatchObject({ kind: 'patch', revision: 1 });
+    if (plan.kind !== 'patch') throw new Error('no patch');
+    expect(plan.patch[0]?.value).toEqual({
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'web:1' }] },
+    });
+    // The Deployment keeps its own revision annotation; the others come from the ReplicaSet.
+    expect(plan.patch[1]?.value).toEqual({ 'deployment.kubernetes.io/revision': '2', note: 'r1' });
+  });
+
+  it('skips when the previous template already equals the current one, and refuses when paused or without history', async () => {
+    const { planRollback } = await import('../../../aggregator/remediate/rollback.ts');
+    expect(planRollback(deployment(), [rs(1, 'web:2'), rs(2, 'web:2')])).toMatchObject({
+      kind: 'skip',
+      message: 'skipped rollback (current template already matches revision 1)',
+    });
+    expect(planRollback(deployment(true), [rs(1, 'web:1'), rs(2, 'web:2')])).toMatchObject({
+      kind: 'refuse',
+    });
+    expect(planRollback(deployment(), [rs(2, 'web:2')])).toMatchObject({
+      kind: 'refuse',
+      message: 'no rollout history found for deployment "web"',
+    });
+  });
+});
