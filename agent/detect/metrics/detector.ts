@@ -62,6 +62,9 @@ export interface SeriesDetector {
 }
 
 const SEASON_BUCKETS = 48;
+/** Layout of `serialize()`: a version number, then SCALARS - 1 numbers, then the fixed arrays. */
+const STATE_VERSION = 1;
+const SCALARS = 29;
 /** Per-visit decay of the time-of-day spike memory (one visit per day) and the margin to beat it by. */
 const DAY_PEAK_DECAY = 0.95;
 const DAY_PEAK_MARGIN = 1.5;
@@ -126,7 +129,10 @@ function ratioToScore(ratio: number): number {
   return r2 / (1 + r2);
 }
 
-export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDetector {
+/**
+ * A detector with its own defaults; pass `state` (from `serialize()`) to continue where a previous one stopped.
+ */
+export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: Float64Array): SeriesDetector {
   const mode = opts.mode ?? DETECTOR_DEFAULTS.mode;
   const warmup = opts.warmupSamples ?? DETECTOR_DEFAULTS.warmupSamples;
   const holdoff = opts.holdoffSamples ?? DETECTOR_DEFAULTS.holdoffSamples;
@@ -391,6 +397,7 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
 
   function serialize(): Float64Array {
     const scalars = [
+      STATE_VERSION,
       n,
       firstTimeMs,
       lastTimeMs,
@@ -420,15 +427,62 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}): SeriesDe
       counter?.lastValue ?? Number.NaN,
       counter?.lastTimeMs ?? Number.NaN,
     ];
-    const out = new Float64Array(scalars.length + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS);
+    const out = new Float64Array(SCALARS + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS);
     out.set(scalars, 0);
-    out.set(season, scalars.length);
-    out.set(seasonSeen, scalars.length + SEASON_BUCKETS);
-    out.set(dayPeak, scalars.length + 2 * SEASON_BUCKETS);
-    out.set(blockMax, scalars.length + 3 * SEASON_BUCKETS);
-    out.set(blockMin, scalars.length + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS);
+    out.set(season, SCALARS);
+    out.set(seasonSeen, SCALARS + SEASON_BUCKETS);
+    out.set(dayPeak, SCALARS + 2 * SEASON_BUCKETS);
+    out.set(blockMax, SCALARS + 3 * SEASON_BUCKETS);
+    out.set(blockMin, SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS);
     return out;
   }
+
+  /** Loads a state written by `serialize()` (same layout version), e.g. after an agent restart. */
+  function restore(state: Float64Array): void {
+    if (state.length !== SCALARS + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS || state[0] !== STATE_VERSION)
+      throw new RangeError(`detector state must be a version ${STATE_VERSION} state from serialize()`);
+    let i = 1;
+    const next = () => state[i++] as number;
+    n = next();
+    firstTimeMs = next();
+    lastTimeMs = next();
+    fast = next();
+    spread = next();
+    slow = next();
+    baseSpread = next();
+    plainSpread = next();
+    short = next();
+    slope = next();
+    quantum = next();
+    lastX = next();
+    intervalMs = next();
+    trendSinceMs = next();
+    spikeTail = next();
+    shiftTail = next();
+    spikePeak = next();
+    shiftPeak = next();
+    sinceDetection = next();
+    const lastDet = next();
+    lastDetectionMs = Number.isNaN(lastDet) ? undefined : lastDet;
+    bucketIndex = next();
+    bucketSum = next();
+    bucketCount = next();
+    seasonalOn = next() === 1;
+    blockFill = next();
+    blockSlot = next();
+    const counterValue = next();
+    const counterTime = next();
+    counter = Number.isNaN(counterValue) ? undefined : { lastValue: counterValue, lastTimeMs: counterTime };
+    season.set(state.subarray(SCALARS, SCALARS + SEASON_BUCKETS));
+    seasonSeen.set(state.subarray(SCALARS + SEASON_BUCKETS, SCALARS + 2 * SEASON_BUCKETS));
+    dayPeak.set(state.subarray(SCALARS + 2 * SEASON_BUCKETS, SCALARS + 3 * SEASON_BUCKETS));
+    blockMax.set(
+      state.subarray(SCALARS + 3 * SEASON_BUCKETS, SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS),
+    );
+    blockMin.set(state.subarray(SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS));
+  }
+
+  if (state !== undefined) restore(state);
 
   return { update, snapshot, serialize };
 }

@@ -117,3 +117,22 @@ describe('series detector', () => {
     expect(() => createSeriesDetector({ holdoffSamples: -1 })).toThrow('options.holdoffSamples');
   });
 });
+
+describe('series detector state', () => {
+  it('continues from a serialised state exactly as if it had never stopped', () => {
+    const noise = noiseSource(8);
+    const values = Array.from({ length: 1200 }, (_, i) => (i === 1000 ? 80 : 50 + noise()));
+    const whole = createSeriesDetector();
+    const first = createSeriesDetector();
+    const outWhole = values.map((v, i) => whole.update(T0 + i * MIN, v));
+    for (const [i, v] of values.slice(0, 600).entries()) first.update(T0 + i * MIN, v);
+    const resumed = createSeriesDetector({}, first.serialize());
+    const outResumed = values.slice(600).map((v, i) => resumed.update(T0 + (600 + i) * MIN, v));
+    expect(outResumed).toEqual(outWhole.slice(600));
+    expect(outResumed[400]?.anomaly).toBe(true);
+  });
+
+  it('rejects a state that is not one of its own', () => {
+    expect(() => createSeriesDetector({}, new Float64Array(10))).toThrow('detector state');
+  });
+});
