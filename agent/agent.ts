@@ -15,6 +15,9 @@ import { openLmdb } from '../common/store/lmdb.ts';
 import { VERSION } from '../common/version.ts';
 import { SummarySchema } from '../proto/gen/vigil/v1/summary_pb.js';
 import { type DropStats, Outbox } from './buffer/outbox.ts';
+import { loadRuleSet, SHIPPED_RULES_DIR } from './detect/security/rule-loader.ts';
+import { formatRuleLoadError } from './detect/security/rule-types.ts';
+import { LogPipeline, type LogWindow } from './pipeline/log-pipeline.ts';
 import type { AgentConfig } from './settings.ts';
 import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { createMetricCollector } from './sources/metrics/collector.ts';
@@ -31,6 +34,8 @@ export interface Agent {
   readonly digests: DigestAccumulator;
   /** This node's pods and node object, when the Kubernetes API is reachable. */
   readonly kube: KubeWatcher | undefined;
+  /** The log pipeline, when logs are on. */
+  readonly logs: LogPipeline | undefined;
   /** Queues a signal for the current window. */
   emit(signal: Signal): void;
   /** Closes the current window now; resolves to the new batch's sequence. */
@@ -129,7 +134,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     },
   });
 
-  function encode(drops: DropStats): Uint8Array {
+  function encode(drops: DropStats, logWindow: LogWindow | undefined): Uint8Array {
     const end = Date.now();
     const signals = pendingSignals;
     pendingSignals = [];
@@ -138,6 +143,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       windowStartMs: BigInt(windowStart),
       windowEndMs: BigInt(end),
       metrics: digests.drain(),
+      logs: logWindow?.logs ?? [],
+      rawBytesRead: BigInt(logWindow?.rawBytes ?? 0),
       signals: signals.map(signalToWire),
       drops: {
         droppedBatches: BigInt(drops.droppedBatches),
@@ -155,8 +162,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   let windowChain: Promise<number> = Promise.resolve(0);
   function closeWindow(): Promise<number> {
     windowChain = windowChain.then(async () => {
+      // The log window first: its signals join this batch, and its offsets commit with it.
+      const logWindow = await logs?.closeWindow();
       const hasSignals = pendingSignals.length > 0;
-      const seq = await outbox.append(encode, { value: hasSignals ? 'high' : 'low' });
+      const seq = await outbox.append((drops) => encode(drops, logWindow), {
+        value: hasSignals ? 'high' : 'low',
+        ...(logWindow ? { alsoWrite: logWindow.alsoWrite } : {}),
+      });
       metrics.batches.inc();
       connection.notify();
       return seq;
@@ -183,6 +195,23 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   kube
     ?.start()
     .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes watch did not start; retrying'));
+
+  const ruleSet = config.security ? loadRuleSet([SHIPPED_RULES_DIR, ...config.rulePaths]) : undefined;
+  for (const e of ruleSet?.errors ?? [])
+    logger.error({ problem: formatRuleLoadError(e) }, 'security rule rejected');
+  const logs = config.logs
+    ? await LogPipeline.open({
+        root: store.root,
+        hostRoot: config.hostRoot,
+        node: config.node,
+        logger,
+        emit: (s) => emit(s),
+        podMeta: (uid) => kube?.podByUid(uid),
+        ...(ruleSet ? { ruleSet } : {}),
+        warmupWindows: Math.ceil(config.logWarmupSeconds / config.windowSeconds),
+      })
+    : undefined;
+  logs?.start();
 
   function emit(signal: Signal): void {
     if (pendingSignals.length >= MAX_SIGNALS_PER_WINDOW) {
@@ -212,6 +241,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     digests,
     httpPort: health.port,
     kube,
+    logs,
     emit,
     closeWindow,
     stop() {
@@ -221,6 +251,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         collector?.close();
         await kube?.stop();
         await closeWindow();
+        await logs?.stop();
         const delivered = await connection.drain(config.shutdownGraceSeconds * 1000);
         logger.info(
           { delivered, pending: outbox.count },

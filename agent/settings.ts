@@ -85,6 +85,42 @@ export const agentSettings = {
     schema: number().min(0.1).max(3600),
     default: 1,
   }),
+  logs: setting({
+    flag: 'logs',
+    env: 'VIGIL_LOGS',
+    description: 'Tail container and host logs under <host-root>/var/log and mine their templates',
+    schema: boolean(),
+    default: true,
+  }),
+  logWarmupSeconds: setting({
+    flag: 'log-warmup-seconds',
+    env: 'VIGIL_LOG_WARMUP_SECONDS',
+    description: 'How long a new log stream is only learned from before it may raise log signals',
+    schema: number().min(0).max(86_400),
+    default: 300,
+  }),
+  security: setting({
+    flag: 'security',
+    env: 'VIGIL_SECURITY',
+    description: 'Run the security rules over auth and Kubernetes audit logs',
+    schema: boolean(),
+    default: true,
+  }),
+  rulePaths: setting({
+    flag: 'rules',
+    env: 'VIGIL_RULES',
+    description: 'Extra security rule files or directories, comma-separated (the shipped rules always load)',
+    schema: z.union([z.array(z.string()), z.string()]).transform((v) =>
+      Array.isArray(v)
+        ? v
+        : v
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean),
+    ),
+    default: [],
+    defaultText: 'none',
+  }),
   kubeconfig: setting({
     flag: 'kubeconfig',
     env: 'VIGIL_KUBECONFIG',

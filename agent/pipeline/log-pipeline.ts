@@ -1,0 +1,314 @@
+// Container and host logs, end to end on the node: the tailer reads what is new, container lines are mined
+// into templates in the worker pool (batches per stream), host auth and audit lines go through the security
+// rules, and each window becomes per-stream template counts with a few exemplars plus log signals — never
+// the raw stream. The tailer's checkpoint and the miners' new state are written in the same LMDB
+// transaction as the batch that carries those lines' effect (`alsoWrite`), so a crash neither loses nor
+// repeats a line, and template ids survive restarts.
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { Database, RootDatabase } from 'lmdb';
+import type { Logger } from '../../common/log.ts';
+import type { Signal, Subject } from '../../common/signal.ts';
+import { subjectToWire } from '../../common/signal-wire.ts';
+import type { LogStreamSummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import type { MinerSnapshot } from '../detect/logs/miner.ts';
+import { LogMiningPool } from '../detect/logs/pool.ts';
+import { LogSignals } from '../detect/logs/signals.ts';
+import { WindowAccumulator } from '../detect/logs/window.ts';
+import { createSecurityLogDetector, type SecurityLogDetector } from '../detect/security/log-detector.ts';
+import type { RuleSet } from '../detect/security/rule-types.ts';
+import type { PodMeta } from '../sources/kube/kube-watcher.ts';
+import { LogTailer } from '../sources/logs/tailer.ts';
+import type { Checkpoint, CheckpointEntry, LogRecord } from '../sources/logs/types.ts';
+
+type LogStreamInit = MessageInitShape<typeof LogStreamSummarySchema>;
+
+/** Host log files that carry security events, by file name. */
+const SECURITY_FILES: Record<string, 'auth' | 'audit'> = {
+  'auth.log': 'auth',
+  secure: 'auth',
+  'audit.log': 'audit',
+};
+
+const HOST_GLOBS = [
+  'var/log/syslog',
+  'var/log/messages',
+  'var/log/auth.log',
+  'var/log/secure',
+  'var/log/kern.log',
+  'var/log/kube-apiserver/audit.log',
+  'var/log/kubernetes/audit/audit.log',
+];
+
+/** A stream unseen this long is forgotten (its pod is gone). */
+const FORGET_AFTER_MS = 60 * 60_000;
+
+export interface LogPipelineOptions {
+  root: RootDatabase;
+  hostRoot: string;
+  node: string;
+  logger: Logger;
+  emit: (signal: Signal) => void;
+  podMeta?: (uid: string) => PodMeta | undefined;
+  ruleSet?: RuleSet;
+  /** Windows each container stream only learns from before it may signal. */
+  warmupWindows: number;
+  miningThreads?: number;
+  pollIntervalMs?: number;
+}
+
+export interface LogWindow {
+  logs: LogStreamInit[];
+  /** Raw bytes of the lines this window accounts for. */
+  rawBytes: number;
+  /** Writes the checkpoint and miner state that go with this window's batch (call inside its transaction). */
+  alsoWrite: () => void;
+}
+
+interface StreamState {
+  subject: Subject;
+  window: WindowAccumulator;
+  /** Template texts the aggregator has been sent, by id. */
+  sent: Map<string, string>;
+  lastSeenMs: number;
+  bytes: number;
+  newTemplates: boolean;
+}
+
+export class LogPipeline {
+  private readonly opts: LogPipelineOptions;
+  private readonly tailer: LogTailer;
+  private readonly pool: LogMiningPool;
+  private readonly signals: LogSignals;
+  private readonly checkpoints: Database<CheckpointEntry, string>;
+  private readonly minerState: Database<MinerSnapshot, string>;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly security = new Map<string, SecurityLogDetector>();
+  private changed: Checkpoint = {};
+  private removed = new Set<string>();
+  private windowStart = Date.now();
+  private rawBytes = 0;
+  /** Poll iterations and window closes run one at a time, in order. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  private constructor(opts: LogPipelineOptions) {
+    this.opts = opts;
+    this.checkpoints = opts.root.openDB<CheckpointEntry, string>({
+      name: 'log-checkpoints',
+      encoding: 'msgpack',
+    });
+    this.minerState = opts.root.openDB<MinerSnapshot, string>({ name: 'log-miners', encoding: 'msgpack' });
+    this.tailer = new LogTailer({ hostRoot: opts.hostRoot, hostGlobs: HOST_GLOBS, logger: opts.logger });
+    this.pool = new LogMiningPool({ threads: opts.miningThreads ?? 1 });
+    this.signals = new LogSignals({ warmupWindows: opts.warmupWindows });
+  }
+
+  /** Restores offsets and miner state committed with the last batch, before reading anything. */
+  static async open(opts: LogPipelineOptions): Promise<LogPipeline> {
+    const p = new LogPipeline(opts);
+    const checkpoint: Checkpoint = {};
+    for (const { key, value } of p.checkpoints.getRange({})) checkpoint[key] = value;
+    p.tailer.restore(checkpoint);
+    let restored = 0;
+    for (const { key, value } of p.minerState.getRange({})) {
+      await p.pool.restore(key, value);
+      restored++;
+    }
+    opts.logger.info(
+      { files: Object.keys(checkpoint).length, miners: restored },
+      'log pipeline restored its state',
+    );
+    return p;
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.chain = this.chain
+        .then(() => this.pollOnce())
+        .then(
+          (more) => this.schedule(more ? 0 : (this.opts.pollIntervalMs ?? 250)),
+          (error: unknown) => {
+            this.opts.logger.error({ err: error }, 'log poll failed; retrying');
+            this.schedule(1000);
+          },
+        );
+    }, delayMs);
+  }
+
+  /** Reads what is new and mines it; true when more is waiting. */
+  private async pollOnce(): Promise<boolean> {
+    const r = await this.tailer.poll();
+    Object.assign(this.changed, r.changed);
+    for (const k of r.removed) {
+      this.removed.add(k);
+      delete this.changed[k];
+    }
+    if (r.records.length > 0) await this.process(r.records);
+    return r.more;
+  }
+
+  private async process(records: LogRecord[]): Promise<void> {
+    const byStream = new Map<string, LogRecord[]>();
+    for (const rec of records) {
+      this.rawBytes += rec.text.length + 1;
+      let list = byStream.get(rec.stream.id);
+      if (!list) byStream.set(rec.stream.id, (list = []));
+      list.push(rec);
+    }
+    const now = Date.now();
+    await Promise.all(
+      [...byStream.entries()].map(async ([id, recs]) => {
+        const key = recs[0]!.stream;
+        const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
+        if (securityKind) {
+          const detector = this.securityDetector(id, securityKind);
+          if (detector)
+            for (const rec of recs) for (const s of detector.processLine(rec.text)) this.opts.emit(s);
+          return;
+        }
+        const lines = recs.map((r) => r.text);
+        const result = await this.pool.mine(id, lines);
+        const state = this.stream(
+          id,
+          key.kind === 'container' ? this.containerSubject(key) : this.hostSubject(),
+        );
+        const byId = new Map(result.templates.map((t) => [t.id, t]));
+        for (let i = 0; i < lines.length; i++) {
+          const t = byId.get(result.templateIds[i]!)!;
+          state.window.add(lines[i]!, t.id, t.template, t.isNew);
+          if (t.isNew) state.newTemplates = true;
+        }
+        state.bytes += lines.reduce((s, l) => s + l.length + 1, 0);
+        state.lastSeenMs = now;
+      }),
+    );
+  }
+
+  private securityDetector(id: string, kind: 'auth' | 'audit'): SecurityLogDetector | undefined {
+    if (!this.opts.ruleSet) return undefined;
+    let d = this.security.get(id);
+    if (!d) {
+      d = createSecurityLogDetector(kind, this.opts.ruleSet, { node: this.opts.node });
+      this.security.set(id, d);
+    }
+    return d;
+  }
+
+  private containerSubject(key: Extract<LogRecord['stream'], { kind: 'container' }>): Subject {
+    const subject: Subject = {
+      kind: 'container',
+      node: this.opts.node,
+      namespace: key.namespace,
+      pod: key.pod,
+      container: key.container,
+    };
+    const workload = this.opts.podMeta?.(key.podUid)?.workload;
+    if (workload) subject.workload = workload;
+    return subject;
+  }
+
+  private hostSubject(): Subject {
+    return { kind: 'node', node: this.opts.node };
+  }
+
+  private stream(id: string, subject: Subject): StreamState {
+    let s = this.streams.get(id);
+    if (!s) {
+      s = {
+        subject,
+        window: new WindowAccumulator(subject, this.windowStart),
+        sent: new Map(),
+        lastSeenMs: Date.now(),
+        bytes: 0,
+        newTemplates: false,
+      };
+      this.streams.set(id, s);
+    } else if (!s.subject.workload && subject.workload) {
+      s.subject = subject;
+    }
+    return s;
+  }
+
+  /** Ends the window: per-stream summaries, log signals (emitted), and the state to commit with the batch. */
+  closeWindow(endMs = Date.now()): Promise<LogWindow> {
+    const run = this.chain.then(() => this.close(endMs));
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async close(endMs: number): Promise<LogWindow> {
+    const logs: LogStreamInit[] = [];
+    const snapshots: Array<[string, MinerSnapshot]> = [];
+    for (const [id, s] of this.streams) {
+      if (endMs - s.lastSeenMs > FORGET_AFTER_MS) {
+        this.streams.delete(id);
+        this.signals.forget(id);
+        continue;
+      }
+      const w = s.window.close(endMs);
+      for (const signal of this.signals.observe(id, w)) this.opts.emit(signal);
+      if (s.newTemplates) {
+        const snap = await this.pool.snapshot(id);
+        if (snap) snapshots.push([id, snap]);
+      }
+      if (w.lines > 0) {
+        const templates: Array<{ id: string; text: string }> = [];
+        for (const t of w.templates) {
+          if (s.sent.get(t.id) === t.template) continue;
+          s.sent.set(t.id, t.template);
+          templates.push({ id: t.id, text: t.template });
+        }
+        logs.push({
+          subject: subjectToWire(s.subject),
+          stream: s.subject.kind === 'node' ? id.replace(/^host:/, '') : 'container',
+          templates,
+          counts: w.templates.map((t) => ({ templateId: t.id, count: t.count })),
+          exemplars: [...w.errorExemplars, ...w.templates.flatMap((t) => t.exemplars.slice(0, 1))].slice(
+            0,
+            5,
+          ),
+          lines: BigInt(w.lines),
+          bytes: BigInt(s.bytes),
+        });
+      }
+      s.window = new WindowAccumulator(s.subject, endMs);
+      s.bytes = 0;
+      s.newTemplates = false;
+    }
+    const changed = this.changed;
+    const removed = [...this.removed];
+    this.changed = {};
+    this.removed = new Set();
+    const rawBytes = this.rawBytes;
+    this.rawBytes = 0;
+    this.windowStart = endMs;
+    return {
+      logs,
+      rawBytes,
+      alsoWrite: () => {
+        for (const [k, v] of Object.entries(changed)) this.checkpoints.put(k, v);
+        for (const k of removed) this.checkpoints.remove(k);
+        for (const [k, snap] of snapshots) this.minerState.put(k, snap);
+      },
+    };
+  }
+
+  stats() {
+    return { ...this.tailer.stats(), streams: this.streams.size };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.chain.catch(() => {});
+    await this.tailer.close();
+    await this.pool.close();
+  }
+}
