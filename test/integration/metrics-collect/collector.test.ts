@@ -327,3 +327,49 @@ describe('metric collection on other hosts', () => {
     c.close();
   });
 });
+
+describe('container discovery', () => {
+  it('walks the cgroupfs driver layout (kubepods/<qos>/pod<uid>/<id>)', () => {
+    const host = mkdtempSync(join(tmpdir(), 'vigil-collect-cgroupfs-'));
+    try {
+      const uid = '12345678-1234-1234-1234-123456789abc';
+      const id = 'ef'.repeat(32);
+      const cg = join(host, 'sys/fs/cgroup');
+      mkdirSync(join(cg, 'kubepods/burstable', `pod${uid}`, id), { recursive: true });
+      writeFileSync(join(cg, 'cgroup.controllers'), 'cpu io memory pids\n');
+      writeFileSync(join(cg, 'kubepods/burstable', `pod${uid}`, id, 'memory.current'), '4096\n');
+      mkdirSync(join(host, 'var/log/pods', `web_front-0_${uid}`), { recursive: true });
+      mkdirSync(join(host, 'var/log/containers'), { recursive: true });
+      writeFileSync(join(host, 'var/log/containers', `front-0_web_nginx-${id}.log`), '');
+      const { logger } = recordingLogger();
+      const c = createMetricCollector({ hostRoot: host, node: 'n', logger });
+      const s = new RecordingSink();
+      c.sample(s, 0);
+      expect(s.one('container.memory.current_bytes')).toMatchObject({
+        value: 4096,
+        meta: { subject: { namespace: 'web', pod: 'front-0', container: 'nginx' } },
+      });
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+
+  it('names a container by its id prefix until its log link appears, then by its name', () => {
+    const { logger } = recordingLogger();
+    const links = join(root, 'var/log/containers');
+    const api = `api-7d4f9-x2x9q_shop_api-${'a1'.repeat(32)}.log`;
+    rmSync(join(links, api));
+    const c = createMetricCollector({ hostRoot: root, node: 'n', logger });
+    const names = (t: number) => {
+      const s = new RecordingSink();
+      c.sample(s, t);
+      return s.named('container.memory.current_bytes').map((r) => r.meta.subject?.container);
+    };
+    expect(names(0)).toContain('a1a1a1a1a1a1');
+    writeFileSync(join(links, api), '');
+    // The name directory is read again at most every 5 s.
+    expect(names(1000)).toContain('a1a1a1a1a1a1');
+    expect(names(6000)).toContain('api');
+    c.close();
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFlatKeyed, parseIoStat } from '../../../agent/sources/metrics/cgroup-files.ts';
+import { keyedValue, parseFlatKeyed, parseIoStat } from '../../../agent/sources/metrics/cgroup-files.ts';
 import { classifyCgroupDir } from '../../../agent/sources/metrics/cgroup-names.ts';
 import { parseContainerLogLink, parsePodLogDir } from '../../../agent/sources/metrics/pod-directory.ts';
 import { parseLimit } from '../../../agent/sources/metrics/small-file.ts';
@@ -12,6 +12,16 @@ describe('cgroup v2 files', () => {
     expect(m.get('oom_kill')).toBe(1);
     expect(m.get('max')).toBe(5);
     expect(parseFlatKeyed('usage_usec 123\nnr_periods 7\n').get('nr_periods')).toBe(7);
+  });
+
+  it('finds one key of a flat keyed file exactly, not a key it is the prefix of', () => {
+    const events = 'low 0\nhigh 0\nmax 5\noom 1\noom_kill 3\noom_group_kill 9\n';
+    expect(keyedValue(events, 'oom_kill')).toBe(3);
+    expect(keyedValue(events, 'oom')).toBe(1);
+    expect(keyedValue(events, 'low')).toBe(0);
+    expect(keyedValue(events, 'kill')).toBeUndefined();
+    expect(keyedValue('usage_usec 42', 'usage_usec')).toBe(42);
+    expect(keyedValue('nr_periods x\n', 'nr_periods')).toBeUndefined();
   });
 
   it('sums read and write bytes of io.stat over devices', () => {
