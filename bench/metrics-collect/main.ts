@@ -41,13 +41,17 @@ function measure(name: string, containers: number, collector: MetricCollector): 
   };
   let now = Date.now();
   // Warm-up: JIT, first readings of every counter, the pod-name directory.
-  for (let i = 0; i < 20; i++) collector.sample(sink, (now += 1000));
+  for (let i = 0; i < 20; i++) {
+    now += 1000;
+    collector.sample(sink, now);
+  }
   const wall: number[] = [];
   series = 0;
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < SAMPLES; i++) {
+    now += 1000;
     const t0 = process.hrtime.bigint();
-    collector.sample(sink, (now += 1000));
+    collector.sample(sink, now);
     wall.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
   const cpu = process.cpuUsage(cpu0);
