@@ -250,13 +250,16 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
   // A single pod that is OOM-killed again and again, or after a memory trend, leaks.
   for (const c of cands.values()) {
     if (c.level !== 'pod' || c.hint.fault !== 'oom_kill') continue;
-    const ooms = c.groups.filter((g) => g.kind === 'pod.oom_killed').reduce((n, g) => n + g.count, 0);
+    const oomGroups = c.groups.filter((g) => g.kind === 'pod.oom_killed');
+    const ooms = oomGroups.reduce((n, g) => n + g.count, 0);
+    // Two reports of one kill arrive seconds apart; kills after a restart and regrowth are spread out.
+    const spread = Math.max(...oomGroups.map((g) => g.lastMs)) - Math.min(...oomGroups.map((g) => g.firstMs));
     const trendFirst = Math.min(
       ...c.groups.filter((g) => faultHint(g).fault === 'memory_leak').map((g) => g.firstMs),
       Number.POSITIVE_INFINITY,
     );
     const oomFirst = Math.min(...c.groups.filter((g) => g.kind === 'pod.oom_killed').map((g) => g.firstMs));
-    if (ooms > 1 || oomFirst - trendFirst >= 5 * 60_000) c.fault = 'memory_leak';
+    if ((ooms > 1 && spread >= 20_000) || oomFirst - trendFirst >= 5 * 60_000) c.fault = 'memory_leak';
   }
 
   // 4. Changes not tied to a candidate yet but touching the incident's workloads or nodes.
