@@ -17,8 +17,10 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: '' },
     lines: { type: 'string', default: '2000000' },
     'poll-bytes': { type: 'string', default: String(512 * 1024) },
-    seconds: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '15' },
     consumer: { type: 'string', default: 'count' },
+    // Internal: one many-files scenario in a fresh process (so its RSS is its own), JSON to stdout.
+    scenario: { type: 'string', default: '' },
   },
 });
 
@@ -231,6 +233,22 @@ async function manyFiles(
 const f1 = (n: number) => n.toFixed(1);
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
 
+/** Runs `manyFiles` in a child process so each scenario's peak RSS is its own. */
+function manyFilesIsolated(files: number, rate: number, seconds: number, cap: number): FilesRow {
+  const r = spawnSync(process.execPath, [import.meta.filename, '--scenario', `${files},${rate},${seconds},${cap}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(r.stdout) as FilesRow;
+}
+
+if (args.scenario !== '') {
+  const [files, rate, seconds, cap] = args.scenario.split(',').map(Number) as [number, number, number, number];
+  process.stdout.write(`${JSON.stringify(await manyFiles(files, rate, seconds, cap))}\n`);
+  process.exit(0);
+}
+
 if (args.only === '' || args.only === 'throughput') {
   const rows = await throughput(Number(args.lines), args.consumer, Number(args['poll-bytes']));
   results.throughput = { consumer: args.consumer, rows };
@@ -249,11 +267,12 @@ if (args.only === '' || args.only === 'throughput') {
 if (args.only === '' || args.only === 'files') {
   const s = Number(args.seconds);
   const rows = [
-    await manyFiles(100, 100, s, 1024),
-    await manyFiles(1000, 10, Math.round(s * 1.5), 1024),
-    await manyFiles(1000, 10, s, 256),
-    // No writes at all: the fixed cost of watching 1,000 files (discovery + adaptive polling).
-    await manyFiles(1000, 0, s, 1024),
+    manyFilesIsolated(100, 100, s, 1024),
+    manyFilesIsolated(1000, 10, Math.round(s * 1.5), 1024),
+    manyFilesIsolated(1000, 10, s, 256),
+    // No writes at all: the fixed cost of watching files (discovery + adaptive polling).
+    manyFilesIsolated(100, 0, s, 1024),
+    manyFilesIsolated(1000, 0, s, 1024),
   ];
   results.files = rows;
   console.log(

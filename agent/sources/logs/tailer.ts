@@ -275,7 +275,8 @@ export class LogTailer {
     let f = this.files.get(key);
     if (f !== undefined && f.state === 'done') {
       // The same inode again: unchanged → stays done; grown → read on; different content → a new file.
-      const sameContent = st.size >= f.readPos && this.sameLeadingBytes(d.path, f.fp);
+      const sameContent =
+        st.size === f.readPos || (st.size > f.readPos && this.sameLeadingBytes(d.path, f.fp));
       if (!sameContent) {
         this.counters.inodeReuses++;
         this.forget(f);
@@ -460,8 +461,26 @@ export class LogTailer {
         f.fd = fd;
         f.closeFd();
       }
+      if (f.state === 'rotated') this.relocate(f);
       return false;
     }
+  }
+
+  /** A rotated file we could not reopen at its last path: find it by inode again, or count it lost. */
+  private relocate(f: TrackedFile): void {
+    const moved = locateByInode(dirname(f.path), f.dev, f.ino);
+    if (moved !== null) {
+      // Found (possibly at the same path after a transient error): retry at its next turn.
+      if (moved !== f.path) this.checkpointDirty = true;
+      f.path = moved;
+      f.wantsOpen = true;
+      return;
+    }
+    const unread = Math.max(0, f.size - f.commitOffset());
+    this.counters.filesLost++;
+    this.counters.bytesLost += unread;
+    this.logger?.warn({ path: f.path, unread }, 'rotated log file vanished before it was read to its end');
+    this.forget(f);
   }
 
   /** Closes the least recently read descriptor, preferring live files (rotated ones are draining). */
@@ -479,6 +498,8 @@ export class LogTailer {
     this.counters.fdEvictions++;
     this.evicted.add(victim.key);
     this.closeFile(victim);
+    // A rotated file is still being drained: reopen it (by its located path) at its next turn.
+    if (victim.state === 'rotated') victim.wantsOpen = true;
   }
 
   private touch(f: TrackedFile): void {
