@@ -398,3 +398,20 @@ describe('rollback planning', () => {
     });
   });
 });
+
+describe('notify targets', () => {
+  it('parses Alertmanager and PagerDuty targets and names what is wrong', async () => {
+    const { parseNotifyTargets } = await import('../../../aggregator/notify/targets.ts');
+    expect(
+      parseNotifyTargets(
+        'alertmanager=http://am:9093/hook, pagerduty=abc@https://events.pagerduty.com/v2/enqueue',
+      ),
+    ).toEqual([
+      { format: 'alertmanager', url: 'http://am:9093/hook' },
+      { format: 'pagerduty', url: 'https://events.pagerduty.com/v2/enqueue', routingKey: 'abc' },
+    ]);
+    expect(() => parseNotifyTargets('slack=http://x')).toThrow(/must start with alertmanager= or pagerduty=/);
+    expect(() => parseNotifyTargets('pagerduty=https://x')).toThrow(/routing-key/);
+    expect(() => parseNotifyTargets('alertmanager=ftp://x')).toThrow(/not an http\(s\) URL/);
+  });
+});
