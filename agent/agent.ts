@@ -18,6 +18,7 @@ import { type DropStats, Outbox } from './buffer/outbox.ts';
 import { loadRuleSet, SHIPPED_RULES_DIR } from './detect/security/rule-loader.ts';
 import { formatRuleLoadError } from './detect/security/rule-types.ts';
 import { LogPipeline, type LogWindow } from './pipeline/log-pipeline.ts';
+import { MetricPipeline } from './pipeline/metric-pipeline.ts';
 import type { AgentConfig } from './settings.ts';
 import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { createMetricCollector } from './sources/metrics/collector.ts';
@@ -49,7 +50,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   collectDefaultMetrics({ register: registry, prefix: 'vigil_agent_' });
   const store = openLmdb(join(config.stateDir, 'agent.mdb'), logger);
   const outbox = new Outbox(store.root, { maxBytes: config.outboxMaxBytes });
-  const digests = new DigestAccumulator();
+  const detection = config.metricDetection
+    ? new MetricPipeline({ node: config.node, emit: (s) => emit(s), logger })
+    : undefined;
+  const digests = new DigestAccumulator(
+    detection ? (k, n, v, m) => detection.observe(k, n, v, m) : undefined,
+  );
   const collector = config.systemMetrics
     ? createMetricCollector({ hostRoot: config.hostRoot, node: config.node, logger })
     : undefined;
@@ -180,6 +186,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const fastTimer = setInterval(() => {
     try {
       collector?.sample(digests);
+      void detection?.flush();
     } catch (error) {
       logger.warn({ err: error }, 'sampling failed');
     }
@@ -249,6 +256,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         clearInterval(fastTimer);
         clearInterval(windowTimer);
         collector?.close();
+        await detection?.close();
         await kube?.stop();
         await closeWindow();
         await logs?.stop();

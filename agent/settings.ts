@@ -85,6 +85,13 @@ export const agentSettings = {
     schema: number().min(0.1).max(3600),
     default: 1,
   }),
+  metricDetection: setting({
+    flag: 'metric-detection',
+    env: 'VIGIL_METRIC_DETECTION',
+    description: 'Score node and container metrics with streaming detectors and exhaustion forecasts',
+    schema: boolean(),
+    default: true,
+  }),
   logs: setting({
     flag: 'logs',
     env: 'VIGIL_LOGS',

@@ -24,12 +24,21 @@ export interface SampleMeta {
   capacity?: number;
 }
 
+/** Sees every raw sample (the detectors score samples; the summary ships only digests). */
+export type SampleListener = (key: string, name: string, value: number, meta: SampleMeta) => void;
+
 export class DigestAccumulator {
   private series = new Map<string, Accumulator>();
+  private readonly listener: SampleListener | undefined;
+
+  constructor(listener?: SampleListener) {
+    this.listener = listener;
+  }
 
   add(name: string, value: number, meta: SampleMeta = {}): void {
     if (!Number.isFinite(value)) return;
     const key = seriesKey(name, meta);
+    this.listener?.(key, name, value, meta);
     let acc = this.series.get(key);
     if (!acc) {
       acc = {
@@ -80,7 +89,7 @@ export class DigestAccumulator {
   }
 }
 
-function seriesKey(name: string, meta: SampleMeta): string {
+export function seriesKey(name: string, meta: SampleMeta): string {
   const s = meta.subject;
   const subject = s
     ? `${s.kind}/${s.node ?? ''}/${s.namespace ?? ''}/${s.pod ?? ''}/${s.container ?? ''}`
