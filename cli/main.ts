@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Vigil's single entry point: `npm run vigil -- <command>`. Each command lives in its own file under
-// cli/commands/ and registers itself on the commander program; this file only lists them.
+// cli/commands/ and registers itself on the commander program; only the command being run is loaded.
 import { Command } from 'commander';
 import { VERSION } from '../common/version.ts';
 import { registerCommands } from './commands/index.ts';
@@ -10,6 +10,6 @@ const program = new Command('vigil')
   .version(VERSION)
   .showHelpAfterError();
 
-registerCommands(program);
+await registerCommands(program, process.argv[2]);
 
 await program.parseAsync(process.argv);

@@ -1,31 +1,26 @@
 import type { Command } from 'commander';
-import { register as agent } from './agent.ts';
-import { register as aggregator } from './aggregator.ts';
-import { register as approve } from './approve.ts';
-import { register as demo } from './demo.ts';
-import { register as detectLog } from './detect-log.ts';
-import { register as detectSeries } from './detect-series.ts';
-import { register as incidents } from './incidents.ts';
-import { register as nodes } from './nodes.ts';
-import { register as sim } from './sim.ts';
-import { register as templates } from './templates.ts';
-import { register as watch } from './watch.ts';
 
-// One line per command; each command file exports `register(program)`.
-const commands: Array<(program: Command) => void> = [
-  agent,
-  aggregator,
-  demo,
-  nodes,
-  detectLog,
-  detectSeries,
-  templates,
-  sim,
-  incidents,
-  watch,
-  approve,
-];
+type Loader = () => Promise<{ register(program: Command): void }>;
 
-export function registerCommands(program: Command): void {
-  for (const register of commands) register(program);
+// One line per command: its name and its file, which exports `register(program)`. Files load lazily, so a
+// command pays only for its own imports (the Kubernetes client alone costs about a second of CPU), which
+// matters for the measured one-shot commands such as `templates` and `detect-series`.
+const commands: Record<string, Loader> = {
+  agent: () => import('./agent.ts'),
+  aggregator: () => import('./aggregator.ts'),
+  demo: () => import('./demo.ts'),
+  nodes: () => import('./nodes.ts'),
+  'detect-log': () => import('./detect-log.ts'),
+  'detect-series': () => import('./detect-series.ts'),
+  templates: () => import('./templates.ts'),
+  sim: () => import('./sim.ts'),
+  incidents: () => import('./incidents.ts'),
+  watch: () => import('./watch.ts'),
+  approve: () => import('./approve.ts'),
+};
+
+/** Registers the named command only, or every command (for help and unknown names). */
+export async function registerCommands(program: Command, wanted?: string): Promise<void> {
+  const loaders = wanted !== undefined && commands[wanted] ? [commands[wanted]] : Object.values(commands);
+  for (const module of await Promise.all(loaders.map((load) => load()))) module.register(program);
 }
