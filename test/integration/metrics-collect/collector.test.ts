@@ -155,6 +155,11 @@ describe('metric collection on a constructed cgroup v2 node', () => {
     expect(
       sink.one('container.memory.current_bytes', container('d4d4d4d4d4d4')).meta.capacity,
     ).toBeUndefined();
+    // Working set = memory.current − inactive_file (30 % of the fixture's usage).
+    expect(sink.one('container.memory.working_set_bytes', container('api'))).toMatchObject({
+      value: 104_857_600 - 31_457_280,
+      meta: { capacity: 268_435_456 },
+    });
     expect(sink.one('container.pids.current', container('api'))).toMatchObject({
       value: 12,
       meta: { capacity: 100 },

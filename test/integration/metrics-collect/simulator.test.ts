@@ -58,7 +58,13 @@ describe('metric collection on a simulated node', () => {
     for (const s of named) expect(s.meta.subject?.container).not.toMatch(/^[0-9a-f]{12}$/);
     // What the simulator does not write (yet) is switched off with one warning each, nothing else.
     expect(new Set(warnings().map((l) => l.source))).toEqual(
-      new Set(['proc.sys.kernel.pid_max', 'proc.sys.kernel.threads-max', 'conntrack', 'cgroup.pids.max']),
+      new Set([
+        'proc.sys.kernel.pid_max',
+        'proc.sys.kernel.threads-max',
+        'conntrack',
+        'cgroup.pids.max',
+        'cgroup.memory.stat',
+      ]),
     );
     collector.close();
   });
