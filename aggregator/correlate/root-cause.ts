@@ -53,6 +53,21 @@ const ROLLOUT_SYMPTOMS = new Set([
   'error_rate',
 ]);
 
+/** Failures that say "this does not work" without pointing at a resource of the pod itself. */
+const GENERIC_FAILURES = new Set([
+  'crash_loop',
+  'restart',
+  'error_logs',
+  'readiness_failing',
+  'log_silence',
+  'error_rate',
+]);
+
+function splitObject(object: string): { namespace: string; name: string } {
+  const [, namespace = '', name = ''] = object.split('/');
+  return { namespace, name };
+}
+
 function podObject(ns: string, name: string): string {
   return `Pod/${ns}/${name}`;
 }
@@ -169,6 +184,41 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
         pc.dependency = dependency;
         pc.dependencyReason = `its Service ${ns}/${name}: ${reason}`;
       }
+    }
+  }
+
+  // 2b. A Service whose every backing pod fails is down as a whole. Generic failures (crash loops, restarts,
+  // errors) then describe the Service; resource faults (an OOM kill, a full disk) stay with the pod.
+  const seenServices = new Set<string>();
+  for (const pc of [...cands.values()]) {
+    if (pc.level !== 'pod' || pc.hint.security) continue;
+    const { namespace, name } = splitObject(pc.object);
+    for (const svc of topology.servicesForPod(namespace, name)) {
+      const key = `${svc.namespace}/${svc.name}`;
+      if (seenServices.has(key)) continue;
+      seenServices.add(key);
+      const members = topology.podsForService(svc.namespace, svc.name);
+      const memberCands = members.map((p) => cands.get(podObject(p.namespace, p.name)));
+      const failing = members.filter((p, i) => !p.ready || (memberCands[i] && !memberCands[i].hint.symptom));
+      if (members.length === 0 || failing.length < members.length) continue;
+      const generic = memberCands.filter(
+        (m): m is Candidate => m !== undefined && GENERIC_FAILURES.has(m.hint.fault),
+      );
+      if (generic.length === 0) continue;
+      const prior = Math.max(...generic.map((m) => m.hint.prior));
+      const c = ensure(
+        `Service/${key}`,
+        'service',
+        { fault: 'dependency_down', prior, symptom: false, security: false },
+        Math.min(...generic.map((m) => m.firstMs)),
+      );
+      c.hint = better(c.hint, { fault: 'dependency_down', prior, symptom: false, security: false });
+      c.fault ??= 'dependency_down';
+      c.absorb = Math.max(c.absorb, 1);
+      for (const m of generic) if (!c.groups.includes(m.groups[0] as SignalGroup)) c.groups.push(...m.groups);
+      c.extraReasons.push(
+        `all ${members.length} pod(s) behind Service ${key} are failing: the service is down`,
+      );
     }
   }
 

@@ -173,6 +173,34 @@ describe('correlation', () => {
     expect(ranked[0]?.reasons.join(' ')).toMatch(/rollout .* before the onset/);
   });
 
+  it('names a Service down when every pod behind it fails and no caller said so yet', () => {
+    const topo = new StaticTopology();
+    topo.addWorkload({
+      namespace: 'shop',
+      app: 'inventory-db',
+      kind: 'StatefulSet',
+      replicas: 1,
+      nodes: ['node-1'],
+      port: 5432,
+    });
+    topo.setNode('node-1', {});
+    const pod = topo.pod('shop', 'inventory-db-0');
+    if (pod) pod.ready = false;
+    const subject = podSubject('shop', 'inventory-db-0', 'node-1', 'StatefulSet/inventory-db');
+    const c = correlate(topo, [
+      signal('pod.restarted', subject, 26, { severity: 'warning' }),
+      signal('pod.crash_loop', subject, 40, { severity: 'error' }),
+    ]);
+    const ranked = rankRootCauses(c.list()[0] as NonNullable<ReturnType<Correlator['list']>[0]>, {
+      topology: topo,
+      changes: [],
+    });
+    expect(ranked[0]).toMatchObject({ kind: 'dependency_down', object: 'Service/shop/inventory-db' });
+    expect(ranked[0]?.reasons.join(' ')).toMatch(
+      /all 1 pod\(s\) behind Service shop\/inventory-db are failing/,
+    );
+  });
+
   it('keeps unrelated faults in separate incidents', () => {
     const { topo } = shop();
     topo.addWorkload({ namespace: 'billing', app: 'ledger', replicas: 1, nodes: ['node-2'], port: 9000 });
