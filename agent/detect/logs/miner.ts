@@ -24,6 +24,8 @@ export interface MinerOptions {
   maxChildren?: number;
   /** Templates per miner; when full, lines that match nothing count towards the overflow template. */
   maxTemplates?: number;
+  /** Templates per tree leaf (bounds the scan per line); a full leaf sends unmatched lines to overflow. */
+  maxLeafTemplates?: number;
   /** Lines after which a template no longer generalises; differing lines start a sibling. */
   stableAfter?: number;
   /** Distinct words in one position that turn sibling templates into one template with `<*>` there. */
@@ -38,6 +40,7 @@ export const DEFAULT_MINER_OPTIONS: Readonly<ResolvedMinerOptions> = Object.free
   prefixTokens: 2,
   maxChildren: 100,
   maxTemplates: 5000,
+  maxLeafTemplates: 512,
   stableAfter: 5,
   siblingVariety: 5,
 });
@@ -123,6 +126,7 @@ function validateOptions(opts: MinerOptions | undefined): ResolvedMinerOptions {
     ['prefixTokens', 0],
     ['maxChildren', 1],
     ['maxTemplates', 1],
+    ['maxLeafTemplates', 1],
     ['stableAfter', 1],
     ['siblingVariety', 2],
   ];
@@ -171,7 +175,7 @@ export class TemplateMiner {
       }
       return { templateId: result.id, template: this.textOf(result), isNew: false };
     }
-    if (!leaf || full) {
+    if (!leaf || full || (leaf.clusters?.length ?? 0) >= this.options.maxLeafTemplates) {
       this.overflowCount++;
       return { templateId: OVERFLOW_TEMPLATE_ID, template: OVERFLOW_TEMPLATE, isNew: false };
     }
@@ -352,16 +356,19 @@ export class TemplateMiner {
     let bestSim = -1;
     let bestWild = -1;
     const stableAfter = this.options.stableAfter;
+    const n = tokens.length;
+    // Differences a line may have and still reach the threshold: stop comparing a template beyond that.
+    const allowed = n - Math.ceil(this.options.similarity * n - 1e-9);
     for (let k = 0; k < clusters.length; k++) {
       const c = clusters[k]!;
       const t = c.tokens;
-      const n = t.length;
       let same = 0;
+      let diff = 0;
       let rejected = false;
       for (let i = 0; i < n; i++) {
         const tt = t[i]!;
         if (tt === WILDCARD || tt === tokens[i]) same++;
-        else if (c.enumLike[i] || c.count >= stableAfter) {
+        else if (c.enumLike[i] || c.count >= stableAfter || ++diff > allowed) {
           rejected = true;
           break;
         }

@@ -106,6 +106,14 @@ describe('TemplateMiner', () => {
     expect(m.add('alpha end').templateId).toBe(ids[0]);
   });
 
+  it('bounds the templates of one tree leaf, counting the rest as overflow', () => {
+    const m = new TemplateMiner({ maxLeafTemplates: 2 });
+    const rest = ['alpha bravo charlie', 'delta echo foxtrot', 'golf hotel india'];
+    const ids = rest.map((w) => m.add(`job runs ${w}`).templateId);
+    expect(ids[2]).toBe(OVERFLOW_TEMPLATE_ID);
+    expect(m.add('other shape of line here').templateId).not.toBe(OVERFLOW_TEMPLATE_ID);
+  });
+
   it('rejects invalid options with the option path in the message', () => {
     expect(() => new TemplateMiner({ similarity: 0 })).toThrow(/options.similarity/);
     expect(() => new TemplateMiner({ maxTemplates: 0 })).toThrow(/options.maxTemplates/);
