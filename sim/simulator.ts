@@ -1,7 +1,8 @@
 // The simulator as a library: starts the API server, the controllers, the node views and the scenario
 // engine on one batched timer. The demo, end-to-end tests, benchmarks and the `sim` CLI import this.
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.ts';
@@ -247,7 +248,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     for (const [uid, info] of podDirsToRemove) {
       if (info.atWall > wall) continue;
-      rmSync(info.dir, { recursive: true, force: true });
+      void rm(info.dir, { recursive: true, force: true });
       podDirsToRemove.delete(uid);
     }
   };
@@ -297,7 +298,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         logLines: engine.linesWritten,
         logBytes: bytes,
         rotations,
-        objects: 0,
+        objects: store.size(),
         resourceVersion: store.currentVersion(),
       };
     },
@@ -306,6 +307,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       stopped = true;
       clearInterval(timer);
       await server.close();
+      await atomic.idle();
       for (const w of writers.values()) w.close();
       logBytesBase = 0;
       logger.info({ scenario: scenario.name }, 'sim stopped');

@@ -78,7 +78,24 @@ export class Kubelet {
       this.syncPod(pod, now, dt);
     }
     for (const rt of this.deps.runtimes.onNode(this.model.name)) {
-      if (!seen.has(rt.uid)) this.deps.runtimes.remove(rt.uid);
+      if (seen.has(rt.uid)) continue;
+      // The pod was deleted: its containers are stopped, as the kubelet reports with `Killing`.
+      const ref = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: rt.name, namespace: rt.namespace, uid: rt.uid },
+      };
+      for (const c of rt.containers) {
+        if (c.phase !== 'running') continue;
+        this.deps.events.record(ref, {
+          type: 'Normal',
+          reason: 'Killing',
+          message: `Stopping container ${c.name}`,
+          source: this.source,
+          fieldPath: `spec.containers{${c.name}}`,
+        });
+      }
+      this.deps.runtimes.remove(rt.uid);
     }
     this.evictUnderPressure(now);
   }

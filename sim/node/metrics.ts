@@ -2,7 +2,6 @@
 // `<root>/<node>/`: proc/{meminfo,stat,loadavg,pressure/*,sys/fs/file-nr,net/dev}, a cgroup v2 tree
 // for the pods (kubepods.slice/...), and `.sim/statfs.json` standing in for statfs(2), which cannot
 // be faked through files (fields as Node's fs.statfs returns them, keyed by mount point).
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodRuntime } from '../controllers/runtime.ts';
 import type { AtomicWriter } from './atomic.ts';
@@ -309,14 +308,10 @@ export class NodeMetricsWriter {
     // Scopes of exited containers and slices of deleted pods disappear, as cgroups do.
     for (const s of [...this.scopes]) {
       if (live.has(s)) continue;
-      rmSync(s, { recursive: true, force: true });
-      this.writer.forget(s);
+      this.writer.remove(s);
       this.scopes.delete(s);
       const slice = s.slice(0, s.lastIndexOf('/'));
-      if (!live.has(slice)) {
-        rmSync(slice, { recursive: true, force: true });
-        this.writer.forget(slice);
-      }
+      if (!live.has(slice)) this.writer.remove(slice);
     }
   }
 }

@@ -85,16 +85,23 @@ describe('shipped scenarios', () => {
       join(s.nodeRoot(db.spec.nodeName ?? ''), 'sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice'),
     ).find((d) => d.includes((db.metadata.uid ?? '').replace(/-/g, '_')));
     expect(slice).toBeDefined();
-    const events = readFileSync(
-      join(
-        s.nodeRoot(db.spec.nodeName ?? ''),
-        'sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice',
-        slice ?? '',
-        'memory.events',
-      ),
-      'utf8',
+    // Metric files are rewritten about once a second, so poll for the kill to show up.
+    await waitFor(
+      'oom_kill 1 in the pod slice memory.events',
+      () =>
+        /^oom_kill 1$/m.test(
+          readFileSync(
+            join(
+              s.nodeRoot(db.spec.nodeName ?? ''),
+              'sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice',
+              slice ?? '',
+              'memory.events',
+            ),
+            'utf8',
+          ),
+        ),
+      10_000,
     );
-    expect(events).toMatch(/^oom_kill 1$/m);
   });
 
   it('bad-rollout: the new ReplicaSet crash-loops with back-off and a panic in its log', async () => {
