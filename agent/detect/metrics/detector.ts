@@ -1,5 +1,5 @@
 // Per-series streaming anomaly detector. Fixed-size state (~1.5 KB: EWMA statistics, a 48-slot daily profile,
-// a 48-slot time-of-day spike memory, an 8-block envelope of recent extremes); learns online, no look-ahead.
+// a 48-slot time-of-day spike memory, a 16-block envelope of recent extremes); learns online, no look-ahead.
 // Three views of "unusual", each scored as a ratio to its own threshold (1 = at threshold):
 //   spike     one-step residual against a fast EWMA level, in units of a robust residual spread;
 //   shift     a short EWMA of the value against the slow baseline (slow level + daily profile when it is
@@ -75,7 +75,8 @@ const EXCURSION_SIGMAS = 2;
 const EXCURSION_SLOWDOWN = 0.3;
 /** Buckets either side searched for a same-time-of-day spike (jobs start a little early or late). */
 const DAY_PEAK_SPAN = 2;
-const ENVELOPE_BLOCKS = 8;
+/** 16 × 64 samples: a record must beat more than one daily cycle at 5-minute sampling (a nightly job's size varies). */
+const ENVELOPE_BLOCKS = 16;
 const ENVELOPE_BLOCK = 64;
 /** A new record must exceed the old one by this share of the old record's distance from the baseline. */
 const ENVELOPE_MARGIN = 0.1;
