@@ -1,19 +1,8 @@
 // Parsers for the cgroup v2 interface files the collector reads (Documentation/admin-guide/cgroup-v2.rst).
 
-/** Flat keyed files (`memory.events`, `cpu.stat`): one `key value` pair per line. */
-export function parseFlatKeyed(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp <= 0) continue;
-    const v = Number(line.slice(sp + 1));
-    if (Number.isFinite(v)) out.set(line.slice(0, sp), v);
-  }
-  return out;
-}
-
 /**
- * One value of a flat keyed file without building a map: the hot path reads three keys of `cpu.stat` and
+ * One value of a flat keyed file (`memory.events`, `cpu.stat`, `memory.stat`: one `key value` pair per
+ * line), found without building a map: the hot path reads three keys of `cpu.stat` and
  * one of `memory.events` per container per second.
  */
 export function keyedValue(text: string, key: string): number | undefined {

@@ -59,11 +59,6 @@ export class KubepodsTree {
   }
 }
 
-/** Every pod and container under `kubepodsPath`, listed now. */
-export function listPodCgroups(kubepodsPath: string): PodCgroup[] {
-  return new KubepodsTree(kubepodsPath).list(0);
-}
-
 function listContainers(podPath: string): ContainerCgroup[] {
   const containers: ContainerCgroup[] = [];
   for (const entry of subdirs(podPath)) {

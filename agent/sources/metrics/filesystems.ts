@@ -27,7 +27,7 @@ export interface StatfsFields {
   ffree: number;
 }
 
-export const SimStatfsSchema = z.record(
+const SimStatfsSchema = z.record(
   z.string(),
   z.object({
     bsize: z.number(),

@@ -59,12 +59,6 @@ export class SmallFileReader {
     return text;
   }
 
-  /** The first number in the file (`memory.current`, `pids.max`, `nf_conntrack_count`); `max` is Infinity. */
-  readNumber(path: string, keepOpen = false): number | undefined {
-    const text = this.read(path, keepOpen);
-    return text === undefined ? undefined : parseLimit(text);
-  }
-
   /** Closes the descriptors no read used since the previous sweep. */
   sweep(): void {
     for (const [path, k] of this.kept) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyedValue, parseFlatKeyed, parseIoStat } from '../../../agent/sources/metrics/cgroup-files.ts';
+import { keyedValue, parseIoStat } from '../../../agent/sources/metrics/cgroup-files.ts';
 import { classifyCgroupDir } from '../../../agent/sources/metrics/cgroup-names.ts';
 import { parseContainerLogLink, parsePodLogDir } from '../../../agent/sources/metrics/pod-directory.ts';
 import { parseLimit } from '../../../agent/sources/metrics/small-file.ts';
@@ -7,13 +7,6 @@ import { parseLimit } from '../../../agent/sources/metrics/small-file.ts';
 const ID = 'ab'.repeat(32);
 
 describe('cgroup v2 files', () => {
-  it('reads flat keyed files such as memory.events and cpu.stat', () => {
-    const m = parseFlatKeyed('low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\noom_group_kill 0\n');
-    expect(m.get('oom_kill')).toBe(1);
-    expect(m.get('max')).toBe(5);
-    expect(parseFlatKeyed('usage_usec 123\nnr_periods 7\n').get('nr_periods')).toBe(7);
-  });
-
   it('finds one key of a flat keyed file exactly, not a key it is the prefix of', () => {
     const events = 'low 0\nhigh 0\nmax 5\noom 1\noom_kill 3\noom_group_kill 9\n';
     expect(keyedValue(events, 'oom_kill')).toBe(3);
