@@ -1,0 +1,216 @@
+// The two log tailing scenarios as functions, so other benchmarks (the integrator's end-to-end one) can
+// run them with their own consumer, e.g. the template miner: `throughput(lines, () => minerConsumer())`.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LogTailer } from '../../agent/sources/logs/tailer.ts';
+import type { LogRecord } from '../../agent/sources/logs/types.ts';
+
+/** What the tailer feeds. The integrator plugs the miner in here; `count` is the placeholder. */
+export type Consumer = (records: LogRecord[]) => void;
+
+export type ConsumerFactory = () => { consume: Consumer; result: () => number };
+
+export const consumers: Record<'count' | 'text', ConsumerFactory> = {
+  count: () => {
+    let n = 0;
+    return {
+      consume: (rs) => {
+        n += rs.length;
+      },
+      result: () => n,
+    };
+  },
+  // Touches every message (as any real consumer must): total characters.
+  text: () => {
+    let n = 0;
+    return {
+      consume: (rs) => {
+        for (const r of rs) n += r.text.length;
+      },
+      result: () => n,
+    };
+  },
+};
+
+function podFile(hostRoot: string, pod: string): string {
+  const dir = join(hostRoot, 'var/log/pods', `bench_${pod}_${pod}-uid`, 'app');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, '0.log');
+}
+
+export interface ThroughputRow {
+  run: number;
+  lines: number;
+  records: number;
+  mb: number;
+  wallS: number;
+  cpuS: number;
+  linesPerSec: number;
+  linesPerCpuSec: number;
+  mbPerSec: number;
+  rssMb: number;
+  rssBaseMb: number;
+  wcCpuS: number;
+  wcLinesPerCpuSec: number;
+  wcMbPerCpuSec: number;
+}
+
+/** `wc -l` on the file: its CPU seconds (user + sys) from /usr/bin/time, and its line count. */
+function wc(path: string): { lines: number; cpuS: number } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', 'wc', '-l', path], { encoding: 'utf8' });
+  const [user, sys] = r.stderr.trim().split(/\s+/).slice(-2).map(Number) as [number, number];
+  return { lines: Number(r.stdout.trim().split(/\s+/)[0]), cpuS: user + sys };
+}
+
+/** One big CRI file → tail → parse → consumer, three runs, with `wc -l` on the same file each run. */
+export async function throughput(
+  lineCount: number,
+  makeConsumer: ConsumerFactory,
+  pollBytes: number,
+): Promise<ThroughputRow[]> {
+  const hostRoot = mkdtempSync(join(tmpdir(), 'vigil-bench-logs-'));
+  try {
+    const path = podFile(hostRoot, 'big');
+    spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures.ts'), path, String(lineCount)], {
+      stdio: 'inherit',
+    });
+    const bytes = statSync(path).size;
+    const physical = wc(path).lines;
+    const rows: ThroughputRow[] = [];
+    for (let run = 1; run <= 3; run++) {
+      // wc -l over a cached file takes ~0.05 CPU s: time 10 passes so /usr/bin/time's 10 ms grain does not matter.
+      let wcCpuS = 0;
+      for (let i = 0; i < 10; i++) wcCpuS += wc(path).cpuS;
+      wcCpuS /= 10;
+      const { consume, result } = makeConsumer();
+      const tailer = new LogTailer({ hostRoot, hostGlobs: [] });
+      const rssBase = process.memoryUsage.rss();
+      let rss = rssBase;
+      let records = 0;
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      let lines = 0;
+      while (lines < physical) {
+        const res = await tailer.poll(pollBytes);
+        consume(res.records);
+        records += res.records.length;
+        lines = tailer.stats().lines;
+        rss = Math.max(rss, process.memoryUsage.rss());
+      }
+      const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuS = (cpu.user + cpu.system) / 1e6;
+      result();
+      await tailer.close();
+      rows.push({
+        run,
+        lines,
+        records,
+        mb: bytes / 1e6,
+        wallS,
+        cpuS,
+        linesPerSec: lines / wallS,
+        linesPerCpuSec: lines / cpuS,
+        mbPerSec: bytes / 1e6 / wallS,
+        rssMb: rss / 1e6,
+        rssBaseMb: rssBase / 1e6,
+        wcCpuS,
+        wcLinesPerCpuSec: physical / wcCpuS,
+        wcMbPerCpuSec: bytes / 1e6 / wcCpuS,
+      });
+    }
+    return rows;
+  } finally {
+    rmSync(hostRoot, { recursive: true, force: true });
+  }
+}
+
+export interface FilesRow {
+  files: number;
+  perFileRate: number;
+  totalRate: number;
+  maxOpenFiles: number;
+  seconds: number;
+  written: number;
+  read: number;
+  cpuPercent: number;
+  cpuUsPerLine: number;
+  rssMb: number;
+}
+
+/** `files` files appended at `perFileRate` lines/s each by a child process; the tailer's CPU and RSS. */
+export async function manyFiles(
+  files: number,
+  perFileRate: number,
+  seconds: number,
+  maxOpenFiles: number,
+): Promise<FilesRow> {
+  const hostRoot = mkdtempSync(join(tmpdir(), 'vigil-bench-files-'));
+  try {
+    const paths: string[] = [];
+    for (let i = 0; i < files; i++) {
+      const p = podFile(hostRoot, `p${i}`);
+      writeFileSync(p, '');
+      paths.push(p);
+    }
+    const tailer = new LogTailer({ hostRoot, hostGlobs: [], maxOpenFiles });
+    await tailer.poll();
+    const child = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, 'writer-child.ts'),
+        JSON.stringify(paths),
+        String(perFileRate),
+        String(seconds),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    let finished = false;
+    void exited.then(() => {
+      finished = true;
+    });
+    let read = 0;
+    let rss = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    // The agent's loop: poll every 200 ms, at once again while a poll reports more.
+    while (!finished) {
+      const res = await tailer.poll();
+      read += res.records.length;
+      rss = Math.max(rss, process.memoryUsage.rss());
+      if (!res.more) await new Promise((r) => setTimeout(r, 200));
+    }
+    const wallMs = Date.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const written = Number(out.trim());
+    for (let i = 0; i < 20 && read < written; i++) {
+      read += (await tailer.poll()).records.length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await tailer.close();
+    const cpuUs = cpu.user + cpu.system;
+    return {
+      files,
+      perFileRate,
+      totalRate: files * perFileRate,
+      maxOpenFiles,
+      seconds: wallMs / 1000,
+      written,
+      read,
+      cpuPercent: (cpuUs / 1000 / wallMs) * 100,
+      cpuUsPerLine: written > 0 ? cpuUs / written : 0,
+      rssMb: rss / 1e6,
+    };
+  } finally {
+    rmSync(hostRoot, { recursive: true, force: true });
+  }
+}
