@@ -38,6 +38,11 @@ export interface IncidentEngineDeps {
   auditFile?: string;
   /** Resolved incidents are kept this long for the API (default 24 h). */
   keepResolvedMs?: number;
+  /**
+   * A big incident (more than 50 groups) is re-ranked at most this often during a storm; the rest waits for
+   * the next tick (default 1000 ms). Small incidents are re-ranked on every new group.
+   */
+  rankIntervalMs?: number;
 }
 
 export interface EngineStats {
@@ -88,6 +93,8 @@ class Engine implements IncidentEngine {
   readonly #dirty = new Set<string>();
   /** Objects Vigil itself changed (a rollout restart makes a new revision): never blamed as a cause. */
   readonly #ownChanges: Array<{ object: string; timeMs: number }> = [];
+  readonly #lastRank = new Map<string, number>();
+  readonly #needsRank = new Set<string>();
   #signals = 0;
   #opened = 0;
 
@@ -139,8 +146,15 @@ class Engine implements IncidentEngine {
         this.#rank(r.incident);
         this.#emitChange(r.incident, 'opened');
       } else if (r.newGroup || r.merged.length > 0) {
-        this.#rank(r.incident);
-        this.#emitChange(r.incident, 'updated');
+        const inc = r.incident;
+        const interval = this.#deps.rankIntervalMs ?? 1000;
+        if (inc.groups.length <= 50 || now - (this.#lastRank.get(inc.id) ?? 0) >= interval) {
+          this.#rank(inc);
+          this.#emitChange(inc, 'updated');
+        } else {
+          this.#needsRank.add(inc.id);
+          this.#dirty.add(inc.id);
+        }
       } else {
         // A repeat only bumps counts: announced with the next tick, not once per signal.
         this.#dirty.add(r.incident.id);
@@ -164,6 +178,11 @@ class Engine implements IncidentEngine {
       this.#dirty.delete(inc.id);
       this.#emitChange(inc, 'resolved');
     }
+    for (const id of this.#needsRank) {
+      const inc = this.#correlator.get(id);
+      if (inc && inc.status !== 'resolved') this.#rank(inc);
+    }
+    this.#needsRank.clear();
     for (const id of this.#dirty) {
       const inc = this.#correlator.get(id);
       if (inc && inc.status !== 'resolved') this.#emitChange(inc, 'updated');
@@ -244,6 +263,8 @@ class Engine implements IncidentEngine {
   }
 
   #rank(incident: Incident): void {
+    this.#lastRank.set(incident.id, this.#clock());
+    if (this.#lastRank.size > 10_000) this.#lastRank.delete(this.#lastRank.keys().next().value ?? '');
     const before = incident.rootCauses[0];
     const lookback = 30 * 60_000;
     const ours = (c: ChangeEvent) =>
