@@ -249,4 +249,65 @@ describe('shipped scenarios', () => {
     );
     expect(timeouts.length).toBeGreaterThan(0);
   });
+
+  it('disk-fill: DiskPressure with its taint, statfs free space collapsing, and an Evicted pod', async () => {
+    const { sim: s } = await run('disk-fill', 8);
+    const NODE = resourceByKind('Node');
+    const POD = resourceByKind('Pod');
+    const evicted = await waitFor(
+      'an evicted pod on node-2',
+      () =>
+        s.store
+          .peek<Pod>(POD, { namespace: 'shop' })
+          .find((p) => p.status?.reason === 'Evicted' && p.spec.nodeName === 'node-2'),
+      40_000,
+    );
+    expect(evicted.status?.phase).toBe('Failed');
+    expect(evicted.status?.message).toMatch(/^The node was low on resource: ephemeral-storage\./);
+    const node = s.store.get<Node>(NODE, undefined, 'node-2');
+    expect(node.status?.conditions?.find((c) => c.type === 'DiskPressure')?.status).toBe('True');
+    expect((node.spec.taints ?? []).map((t) => t.key)).toContain('node.kubernetes.io/disk-pressure');
+    const statfs = await waitFor('statfs below 10% free', () => {
+      const st = JSON.parse(readFileSync(join(s.nodeRoot('node-2'), '.sim/statfs.json'), 'utf8'))['/'] as {
+        blocks: number;
+        bfree: number;
+      };
+      return st.bfree / st.blocks < 0.1 ? st : undefined;
+    });
+    expect(statfs.bfree).toBeGreaterThanOrEqual(0);
+  });
+
+  it('dependency-down: the database crash-loops and callers log connection errors naming it', async () => {
+    const { sim: s } = await run('dependency-down', 8);
+    const POD = resourceByKind('Pod');
+    await waitFor(
+      'inventory-db-0 restarting with exit 1',
+      () =>
+        s.store.tryGet<Pod>(POD, 'shop', 'inventory-db-0')?.status?.containerStatuses?.[0]?.lastState
+          .terminated?.exitCode === 1,
+      40_000,
+    );
+    const errors = await waitFor('caller errors', () => {
+      const lines = s.nodes.flatMap((n) => grepLogs(s.root, n, /inventory-db:5432/));
+      return lines.length > 5 ? lines : undefined;
+    });
+    expect(errors.every((l) => / stderr F /.test(l))).toBe(true);
+  });
+
+  it('memory-leak: cart pods are OOM-killed repeatedly while their memory climbs', async () => {
+    const { sim: s } = await run('memory-leak', 8);
+    const POD = resourceByKind('Pod');
+    await waitFor(
+      'a cart pod OOM-killed twice',
+      () =>
+        s.store
+          .peek<Pod>(POD, { namespace: 'shop', labels: [{ op: 'eq', key: 'app', value: 'cart' }] })
+          .some(
+            (p) =>
+              (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2 &&
+              p.status?.containerStatuses?.[0]?.lastState.terminated?.reason === 'OOMKilled',
+          ),
+      60_000,
+    );
+  });
 });
