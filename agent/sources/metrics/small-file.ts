@@ -5,14 +5,19 @@
 //   their content: 1 system call per read instead of 4 (open, read, read to see EOF, close). Files of a
 //   regular filesystem (a simulated node) are replaced by rename, so an open descriptor would go stale:
 //   those are opened per read;
-// - a read that does not fill the buffer is taken as the end of the file (a regular file at EOF, or a
-//   seq_file, which fills the caller's buffer with every record that fits), which saves the second read;
+// - a short read of under 2 KiB is taken as the end of the file, which saves the read that would return 0
+//   for the small files that make up nearly all reads. It is safe because a seq_file read that is not at
+//   the end returns at least one page minus one record (its buffer is a page or more, and it stops early
+//   only when the next record does not fit), and these files' records are lines far shorter than 2 KiB.
+//   Larger files (/proc/net/dev with many interfaces, a big mount table) are read until a read returns 0;
 // - descriptors not used during a sample are closed by `sweep` (a container that ended), and at most
 //   `maxOpen` are kept, past which files are opened per read.
 import { closeSync, openSync, readSync } from 'node:fs';
 
 const INITIAL_BYTES = 16 * 1024;
 const DEFAULT_MAX_OPEN = 4096;
+/** A short read below this many bytes is the end of the file (see above). */
+const SURELY_LAST_READ_BYTES = 2048;
 
 interface Kept {
   fd: number;
@@ -85,7 +90,8 @@ export class SmallFileReader {
         const room = this.buffer.length - length;
         const n = readSync(fd, this.buffer, length, room, length);
         length += n;
-        if (n < room) break;
+        if (n === 0 || (n < room && n < SURELY_LAST_READ_BYTES)) break;
+        if (n < room) continue;
         const bigger = Buffer.allocUnsafe(this.buffer.length * 2);
         this.buffer.copy(bigger, 0, 0, length);
         this.buffer = bigger;
