@@ -15,8 +15,7 @@ import { openLmdb } from '../common/store/lmdb.ts';
 import { VERSION } from '../common/version.ts';
 import { SummarySchema } from '../proto/gen/vigil/v1/summary_pb.js';
 import { type DropStats, Outbox } from './buffer/outbox.ts';
-import { loadRuleSet, SHIPPED_RULES_DIR } from './detect/security/rule-loader.ts';
-import { formatRuleLoadError } from './detect/security/rule-types.ts';
+import { startSecurityDetectors } from './detect/security/security-detectors.ts';
 import { LogPipeline, type LogWindow } from './pipeline/log-pipeline.ts';
 import { MetricPipeline } from './pipeline/metric-pipeline.ts';
 import type { AgentConfig } from './settings.ts';
@@ -167,35 +166,23 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   // Windows close one at a time, in order, even if a close is slow.
   let windowChain: Promise<number> = Promise.resolve(0);
   function closeWindow(): Promise<number> {
-    windowChain = windowChain.then(async () => {
-      // The log window first: its signals join this batch, and its offsets commit with it.
-      const logWindow = await logs?.closeWindow();
-      const hasSignals = pendingSignals.length > 0;
-      const seq = await outbox.append((drops) => encode(drops, logWindow), {
-        value: hasSignals ? 'high' : 'low',
-        ...(logWindow ? { alsoWrite: logWindow.alsoWrite } : {}),
+    // A failed window must not poison the ones after it.
+    windowChain = windowChain
+      .catch(() => 0)
+      .then(async () => {
+        // The log window first: its signals join this batch, and its offsets commit with it.
+        const logWindow = await logs?.closeWindow();
+        const hasSignals = pendingSignals.length > 0;
+        const seq = await outbox.append((drops) => encode(drops, logWindow), {
+          value: hasSignals ? 'high' : 'low',
+          ...(logWindow ? { alsoWrite: logWindow.alsoWrite } : {}),
+        });
+        metrics.batches.inc();
+        connection.notify();
+        return seq;
       });
-      metrics.batches.inc();
-      connection.notify();
-      return seq;
-    });
     return windowChain;
   }
-
-  // Node and container metrics from <hostRoot>: synchronous file reads of a few ms, straight into the window.
-  const fastTimer = setInterval(() => {
-    try {
-      collector?.sample(digests);
-      void detection?.flush();
-    } catch (error) {
-      logger.warn({ err: error }, 'sampling failed');
-    }
-  }, config.metricsIntervalSeconds * 1000);
-  const windowTimer = setInterval(() => {
-    closeWindow().catch((error: unknown) =>
-      logger.error({ err: error }, 'could not store the window summary'),
-    );
-  }, config.windowSeconds * 1000);
 
   const kc = loadKubeConfig(config.kubeconfig, logger);
   const kube = kc ? new KubeWatcher({ kc, node: config.node, emit: (s) => emit(s), logger }) : undefined;
@@ -203,9 +190,20 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     ?.start()
     .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes watch did not start; retrying'));
 
-  const ruleSet = config.security ? loadRuleSet([SHIPPED_RULES_DIR, ...config.rulePaths]) : undefined;
-  for (const e of ruleSet?.errors ?? [])
-    logger.error({ problem: formatRuleLoadError(e) }, 'security rule rejected');
+  // Shipped and user rules (hot-reloaded), auth/audit detectors for the log pipeline, and the /proc scanner.
+  const security = config.security
+    ? startSecurityDetectors({
+        node: config.node,
+        hostRoot: config.hostRoot,
+        rulePaths: config.rulePaths,
+        procIntervalMs: config.procScanSeconds * 1000,
+        resolveContainer: (id) => kube?.podByContainerId(id),
+        onSignals: (signals) => {
+          for (const s of signals) emit(s);
+        },
+        logger,
+      })
+    : undefined;
   const logs = config.logs
     ? await LogPipeline.open({
         root: store.root,
@@ -214,7 +212,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         logger,
         emit: (s) => emit(s),
         podMeta: (uid) => kube?.podByUid(uid),
-        ...(ruleSet ? { ruleSet } : {}),
+        ...(security ? { security } : {}),
         warmupWindows: Math.ceil(config.logWarmupSeconds / config.windowSeconds),
       })
     : undefined;
@@ -228,6 +226,22 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     }
     pendingSignals.push(signal);
   }
+
+  // Node and container metrics from <hostRoot>: synchronous file reads of a few ms, straight into the window.
+  // Timers start last, once every source they drive exists.
+  const fastTimer = setInterval(() => {
+    try {
+      collector?.sample(digests);
+      void detection?.flush();
+    } catch (error) {
+      logger.warn({ err: error }, 'sampling failed');
+    }
+  }, config.metricsIntervalSeconds * 1000);
+  const windowTimer = setInterval(() => {
+    closeWindow().catch((error: unknown) =>
+      logger.error({ err: error }, 'could not store the window summary'),
+    );
+  }, config.windowSeconds * 1000);
 
   const health: HealthServer = await startHealthServer({
     port: config.httpPort,
@@ -260,6 +274,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         await kube?.stop();
         await closeWindow();
         await logs?.stop();
+        security?.close();
         const delivered = await connection.drain(config.shutdownGraceSeconds * 1000);
         logger.info(
           { delivered, pending: outbox.count },

@@ -113,6 +113,14 @@ export const agentSettings = {
     schema: boolean(),
     default: true,
   }),
+  procScanSeconds: setting({
+    flag: 'proc-scan-seconds',
+    env: 'VIGIL_PROC_SCAN_SECONDS',
+    description:
+      'How often <host-root>/proc is scanned for runtime threats (0 = off); shorter-lived processes can be missed',
+    schema: number().min(0).max(3600),
+    default: 5,
+  }),
   rulePaths: setting({
     flag: 'rules',
     env: 'VIGIL_RULES',

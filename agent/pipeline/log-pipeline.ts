@@ -14,8 +14,7 @@ import type { MinerSnapshot } from '../detect/logs/miner.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
 import { LogSignals } from '../detect/logs/signals.ts';
 import { WindowAccumulator } from '../detect/logs/window.ts';
-import { createSecurityLogDetector, type SecurityLogDetector } from '../detect/security/log-detector.ts';
-import type { RuleSet } from '../detect/security/rule-types.ts';
+import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
 import { LogTailer } from '../sources/logs/tailer.ts';
 import type { Checkpoint, CheckpointEntry, LogRecord } from '../sources/logs/types.ts';
@@ -49,7 +48,8 @@ export interface LogPipelineOptions {
   logger: Logger;
   emit: (signal: Signal) => void;
   podMeta?: (uid: string) => PodMeta | undefined;
-  ruleSet?: RuleSet;
+  /** Security detectors for host auth and Kubernetes audit logs (rules hot-reload inside them). */
+  security?: { auth: SecurityLogDetector; audit: SecurityLogDetector };
   /** Windows each container stream only learns from before it may signal. */
   warmupWindows: number;
   miningThreads?: number;
@@ -82,7 +82,6 @@ export class LogPipeline {
   private readonly checkpoints: Database<CheckpointEntry, string>;
   private readonly minerState: Database<MinerSnapshot, string>;
   private readonly streams = new Map<string, StreamState>();
-  private readonly security = new Map<string, SecurityLogDetector>();
   private changed: Checkpoint = {};
   private removed = new Set<string>();
   private windowStart = Date.now();
@@ -168,7 +167,7 @@ export class LogPipeline {
         const key = recs[0]!.stream;
         const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
         if (securityKind) {
-          const detector = this.securityDetector(id, securityKind);
+          const detector = this.opts.security?.[securityKind];
           if (detector)
             for (const rec of recs) for (const s of detector.processLine(rec.text)) this.opts.emit(s);
           return;
@@ -189,16 +188,6 @@ export class LogPipeline {
         state.lastSeenMs = now;
       }),
     );
-  }
-
-  private securityDetector(id: string, kind: 'auth' | 'audit'): SecurityLogDetector | undefined {
-    if (!this.opts.ruleSet) return undefined;
-    let d = this.security.get(id);
-    if (!d) {
-      d = createSecurityLogDetector(kind, this.opts.ruleSet, { node: this.opts.node });
-      this.security.set(id, d);
-    }
-    return d;
   }
 
   private containerSubject(key: Extract<LogRecord['stream'], { kind: 'container' }>): Subject {

@@ -20,6 +20,8 @@ export class KubeWatcher {
   private readonly pods: ResilientInformer<V1Pod>;
   private readonly nodeInformer: ResilientInformer<V1Node>;
   private readonly byUid = new Map<string, PodMeta>();
+  /** Runtime container id (without the `containerd://` scheme) → pod and container name. */
+  private readonly byContainerId = new Map<string, { namespace: string; pod: string; container: string }>();
   private readonly flaps = new ReadinessFlapTracker();
 
   constructor(opts: {
@@ -44,6 +46,13 @@ export class KubeWatcher {
       const workload = workloadOf(pod);
       if (workload) meta.workload = workload;
       this.byUid.set(uid, meta);
+      for (const c of [
+        ...(pod.status?.containerStatuses ?? []),
+        ...(pod.status?.initContainerStatuses ?? []),
+      ]) {
+        const id = c.containerID?.replace(/^[a-z]+:\/\//, '');
+        if (id) this.byContainerId.set(id, { namespace: meta.namespace, pod: meta.pod, container: c.name });
+      }
     };
     const onPod = (pod: V1Pod, old?: V1Pod) => {
       remember(pod);
@@ -61,6 +70,10 @@ export class KubeWatcher {
       onUpdate: onPod,
       onDelete: (pod) => {
         if (pod.metadata?.uid) this.byUid.delete(pod.metadata.uid);
+        for (const c of pod.status?.containerStatuses ?? []) {
+          const id = c.containerID?.replace(/^[a-z]+:\/\//, '');
+          if (id) this.byContainerId.delete(id);
+        }
         this.flaps.forget(pod);
       },
     });
@@ -95,6 +108,11 @@ export class KubeWatcher {
   /** Metadata of a pod on this node, by UID (log paths and cgroups carry the UID). */
   podByUid(uid: string): PodMeta | undefined {
     return this.byUid.get(uid);
+  }
+
+  /** Pod and container of a runtime container id (as cgroup paths carry it). */
+  podByContainerId(id: string): { namespace: string; pod: string; container: string } | undefined {
+    return this.byContainerId.get(id);
   }
 
   get podCount(): number {

@@ -124,7 +124,8 @@ describe('container logs through the agent', () => {
       await pause(20);
     }
     await pause(3000); // rotateWait and a few windows
-    expect(await agent.kill('SIGTERM')).toBe(0);
+    const code = await agent.kill('SIGTERM');
+    expect(code, JSON.stringify(agent.lines.slice(-4))).toBe(0);
     expect(await agg.kill('SIGTERM')).toBe(0);
     expect(await countedLines(aggDir, 'api-1')).toBe(total);
     rmSync(host, { recursive: true, force: true });
