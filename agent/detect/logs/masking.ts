@@ -194,6 +194,15 @@ export function maskToken(text: string, start: number, end: number): string {
     return s - start === end - e && s > start
       ? text.slice(start, s) + WILDCARD + text.slice(e, end)
       : text.slice(start, end);
+  // A quoted word inside a message is an inserted name (`service 'sparkDriver' started`), unless it is an enum.
+  if (
+    s > start &&
+    isQuote(text.charCodeAt(s - 1)) &&
+    e < end &&
+    text.charCodeAt(e) === text.charCodeAt(s - 1)
+  ) {
+    if (!isEnumWord(text, s, e)) return text.slice(start, s) + WILDCARD + text.slice(e, end);
+  }
   if (isVariableValue(text, s, e)) {
     // Keyed values keep their keys: `uid=0` → `uid=<*>`, `<memory:1024,` → `<memory:<*>,`.
     const vs = skipKeys(text, s, e);
@@ -213,6 +222,20 @@ export function maskToken(text: string, start: number, end: number): string {
       return text.slice(start, vs) + WILDCARD + text.slice(ve, end);
   }
   return text.slice(start, end);
+}
+
+function isQuote(c: number): boolean {
+  return c === 34 || c === 39 || c === 96;
+}
+
+function isEnumWord(text: string, s: number, e: number): boolean {
+  let letters = 0;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) letters++;
+    else if (c !== 95) return false;
+  }
+  return letters >= 2;
 }
 
 function isKeyStart(c: number): boolean {

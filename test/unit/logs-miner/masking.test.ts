@@ -43,6 +43,12 @@ describe('maskLine', () => {
     expect(mask('delete blk_1 blk_2 blk_3 now')).toBe('delete <*> now');
   });
 
+  it('masks quoted names inside a message but keeps quoted enums and key values', () => {
+    expect(mask("started service 'sparkDriver' on port 4040.")).toBe("started service '<*>' on port <*>.");
+    expect(mask('state "RUNNING" reached')).toBe('state "RUNNING" reached');
+    expect(mask('controller="deployment" synced')).toBe('controller="deployment" synced');
+  });
+
   it('drops a parenthesised annotation made only of values and units', () => {
     expect(mask('1190 bytes (1.16 KB) sent')).toBe(mask('0 bytes sent'));
     expect(mask('took 5 ms (retry 2)')).toBe('took <*> (retry <*>)');
