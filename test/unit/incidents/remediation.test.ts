@@ -415,3 +415,34 @@ describe('notify targets', () => {
     expect(() => parseNotifyTargets('alertmanager=ftp://x')).toThrow(/not an http\(s\) URL/);
   });
 });
+
+describe('agent command channel', () => {
+  it('matches results by id and fails pending commands when the stream closes', async () => {
+    const { createAgentChannel } = await import('../../../aggregator/remediate/agent-channel.ts');
+    const { CommandSchema } = await import('../../../proto/gen/vigil/v1/gateway_pb.js');
+    const channel = createAgentChannel({ graceMs: 50 });
+    const sent: string[] = [];
+    channel.onSession('node-1', (msg) => {
+      if (msg.msg.case === 'command') sent.push(msg.msg.value.id);
+      return true;
+    });
+    const command = create(CommandSchema, {
+      id: 'act-1',
+      action: 'logs.free_disk',
+      deadlineMs: BigInt(Date.now() + 1000),
+    });
+    const first = channel.sendToAgent('node-1', command);
+    channel.onCommandResult(
+      'node-1',
+      create(CommandResultSchema, { id: 'act-1', status: CommandStatus.SUCCEEDED }),
+    );
+    await expect(first).resolves.toMatchObject({ id: 'act-1', status: CommandStatus.SUCCEEDED });
+
+    const second = channel.sendToAgent('node-1', create(CommandSchema, { ...command, id: 'act-2' }));
+    channel.onSession('node-1', undefined);
+    await expect(second).rejects.toThrow(/closed before the command result arrived/);
+    await expect(channel.sendToAgent('node-1', command)).rejects.toThrow(/not connected/);
+    expect(sent).toEqual(['act-1', 'act-2']);
+    expect(channel.pending()).toBe(0);
+  });
+});
