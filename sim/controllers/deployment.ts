@@ -103,8 +103,12 @@ export function reconcileDeployments(store: Store, events: EventRecorder, clock:
     const podsOf = (rs: Workload): Pod[] => pods.filter((p) => isOwnedBy(p, rs));
     const readyOf = (rs: Workload): number => podsOf(rs).filter(isReady).length;
 
+    // Objects from peek() are the store's own (and its watch history's): never mutate them; track
+    // this pass's scaling decisions on the side instead.
+    const scaled = new Map<string, number>();
+    const replicasOf = (rs: Workload): number => scaled.get(rs.metadata.name) ?? rs.spec.replicas ?? 0;
     const scaleRs = (rs: Workload, replicas: number): void => {
-      const current = rs.spec.replicas ?? 0;
+      const current = replicasOf(rs);
       if (current === replicas) return;
       const fresh = store.get<Workload>(RS, ns, rs.metadata.name);
       fresh.spec.replicas = replicas;
@@ -113,7 +117,7 @@ export function reconcileDeployments(store: Store, events: EventRecorder, clock:
         'deployment.kubernetes.io/desired-replicas': String(desired),
       };
       store.update(RS, fresh);
-      rs.spec.replicas = replicas;
+      scaled.set(rs.metadata.name, replicas);
       events.record(d, {
         type: 'Normal',
         reason: 'ScalingReplicaSet',
@@ -135,20 +139,20 @@ export function reconcileDeployments(store: Store, events: EventRecorder, clock:
           false,
         );
         if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
-        const oldsActive = olds.filter((rs) => (rs.spec.replicas ?? 0) > 0);
+        const oldsActive = olds.filter((rs) => replicasOf(rs) > 0);
         if (oldsActive.length === 0) {
           scaleRs(newRs, desired);
         } else {
           // Scale up the new ReplicaSet within the surge budget.
-          const total = owned.reduce((s, rs) => s + (rs.spec.replicas ?? 0), 0);
+          const total = owned.reduce((s, rs) => s + replicasOf(rs), 0);
           const room = desired + maxSurge - total;
-          if (room > 0) scaleRs(newRs, Math.min(desired, (newRs.spec.replicas ?? 0) + room));
+          if (room > 0) scaleRs(newRs, Math.min(desired, replicasOf(newRs) + room));
           // Scale down old ones: unhealthy replicas first, then as far as availability allows.
           const available = owned.reduce((s, rs) => s + readyOf(rs), 0);
           let canRemove = available - (desired - maxUnavailable);
           for (const rs of oldsActive) {
-            const unhealthy = Math.max(0, (rs.spec.replicas ?? 0) - readyOf(rs));
-            let next = (rs.spec.replicas ?? 0) - unhealthy;
+            const unhealthy = Math.max(0, replicasOf(rs) - readyOf(rs));
+            let next = replicasOf(rs) - unhealthy;
             if (canRemove > 0) {
               const take = Math.min(canRemove, next);
               next -= take;
@@ -163,7 +167,7 @@ export function reconcileDeployments(store: Store, events: EventRecorder, clock:
     // Clean up history beyond revisionHistoryLimit (oldest empty ReplicaSets first).
     const limit = d.spec.revisionHistoryLimit ?? 10;
     const empty = olds
-      .filter((rs) => (rs.spec.replicas ?? 0) === 0 && podsOf(rs).length === 0)
+      .filter((rs) => replicasOf(rs) === 0 && podsOf(rs).length === 0)
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of empty.slice(0, Math.max(0, empty.length - limit)))
       store.delete(RS, ns, rs.metadata.name);
