@@ -1,7 +1,7 @@
 // The simulator as a library: starts the API server, the controllers, the node views and the scenario
 // engine on one batched timer. The demo, end-to-end tests, benchmarks and the `sim` CLI import this.
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const authLogs = new Map<string, AuthLog>();
   const metrics = new Map<string, NodeMetricsWriter>();
   for (const m of models) {
+    // A fresh cluster gets fresh node trees: a reused root must not carry logs of an earlier run
+    // (same seed, same uids, same file names).
+    rmSync(nodeRoot(m.name), { recursive: true, force: true });
     mkdirSync(join(nodeRoot(m.name), 'var', 'log', 'pods'), { recursive: true });
     writers.set(
       m.name,
