@@ -70,10 +70,21 @@ export interface StatfsResult {
   error?: string;
 }
 
-/** statfs of a host mount point seen below hostRoot. */
-export function statfsMount(hostRoot: string, mountPoint: string): StatfsResult {
+/** overlayfs: the root filesystem of a container. */
+export const OVERLAYFS_MAGIC = 0x794c7630;
+
+/**
+ * statfs of a host mount point seen below hostRoot. If the host's / is not mounted at hostRoot (only
+ * hostRoot/proc, /sys and /var/log are), `<hostRoot><mountPoint>` is a directory of the agent's own container
+ * and statfs would measure the container's overlay instead of the host's disk: that is refused.
+ */
+export function statfsMount(hostRoot: string, mountPoint: string, hostType: string): StatfsResult {
   try {
     const s = statfsSync(join(hostRoot, mountPoint));
+    if (s.type === OVERLAYFS_MAGIC && hostType !== 'overlay')
+      return {
+        error: `${join(hostRoot, mountPoint)} is an overlay, not the host's ${hostType} filesystem: mount the host's / at hostRoot`,
+      };
     const usage = usageFromStatfs(mountPoint, s);
     return usage ? { usage } : {};
   } catch (error) {

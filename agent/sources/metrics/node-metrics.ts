@@ -209,7 +209,7 @@ export class NodeMetrics {
       // A mount point that cannot be stat'ed is warned about once and retried only now and then.
       const source = `statfs:${m.mountPoint}`;
       if (!this.gate.shouldTry(source, nowMs)) continue;
-      const r = statfsMount(this.hostRoot, m.mountPoint);
+      const r = statfsMount(this.hostRoot, m.mountPoint, m.type);
       if (r.usage) {
         out.push(r.usage);
         this.gate.ok(source);
