@@ -13,6 +13,7 @@
 //   distinct words: a small set of words is a set of constants, many words are a variable. Within a leaf for
 //   any position; across leaves for the routing positions (a variable word among the leading tokens), then
 //   only when the variants share at least 3 other constant tokens.
+import { flattenJsonLine } from './json-line.ts';
 import { maskLine, WILDCARD } from './masking.ts';
 
 export interface MinerOptions {
@@ -160,7 +161,7 @@ export class TemplateMiner {
   /** Mines one line: returns the template it belongs to now. */
   add(line: string): AddResult {
     this.lineCount++;
-    const tokens = maskLine(line, this.tokens);
+    const tokens = maskLine(flattenJsonLine(line), this.tokens);
     const full = this.byId.size >= this.options.maxTemplates;
     const leaf = this.leafFor(tokens, !full);
     const best = leaf ? this.bestMatch(leaf, tokens) : undefined;
