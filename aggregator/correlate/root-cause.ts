@@ -230,6 +230,8 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
     let best: { event: ChangeEvent; gapMs: number } | undefined;
     for (const ch of relevantChanges) {
       if (ch.object !== object) continue;
+      // A first revision is the workload's creation: nothing was changed that a rollback could undo.
+      if (ch.kind === 'rollout' && topology.revisions(object).length === 1) continue;
       const gapMs = onset - ch.timeMs;
       if (!best || Math.abs(gapMs) < Math.abs(best.gapMs)) best = { event: ch, gapMs };
     }
