@@ -224,14 +224,16 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
 
   // 3. Workloads: a fault shared by several replicas (or following the workload's own change) is the workload's.
   const relevantChanges = ctx.changes.filter(
-    (ch) => ch.timeMs >= onset - lookback && ch.timeMs <= onset + 60_000,
+    (ch) =>
+      ch.timeMs >= onset - lookback &&
+      ch.timeMs <= onset + 60_000 &&
+      // A first revision is the workload's creation: nothing changed that a rollback could undo.
+      !(ch.kind === 'rollout' && topology.revisions(ch.object).length === 1),
   );
   const changeFor = (object: string): { event: ChangeEvent; gapMs: number } | undefined => {
     let best: { event: ChangeEvent; gapMs: number } | undefined;
     for (const ch of relevantChanges) {
       if (ch.object !== object) continue;
-      // A first revision is the workload's creation: nothing was changed that a rollback could undo.
-      if (ch.kind === 'rollout' && topology.revisions(object).length === 1) continue;
       const gapMs = onset - ch.timeMs;
       if (!best || Math.abs(gapMs) < Math.abs(best.gapMs)) best = { event: ch, gapMs };
     }
