@@ -18,6 +18,7 @@ import { type DropStats, Outbox } from './buffer/outbox.ts';
 import { startSecurityDetectors } from './detect/security/security-detectors.ts';
 import { LogPipeline, type LogWindow } from './pipeline/log-pipeline.ts';
 import { MetricPipeline } from './pipeline/metric-pipeline.ts';
+import { CommandExecutor } from './remediate/command-executor.ts';
 import type { AgentConfig } from './settings.ts';
 import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { createMetricCollector } from './sources/metrics/collector.ts';
@@ -132,6 +133,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     info: { kernel: release(), cpus: String(cpus().length), memoryBytes: String(totalmem()) },
     outbox,
     logger,
+    onCommand: (command) => commands.handle(command),
     onEvent: (e) => {
       if (e.type === 'acked') metrics.acked.inc();
       else if (e.type === 'rejected') metrics.rejected.inc();
@@ -189,6 +191,17 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   kube
     ?.start()
     .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes watch did not start; retrying'));
+
+  const commands = new CommandExecutor({
+    root: store.root,
+    node: config.node,
+    hostRoot: config.hostRoot,
+    logger,
+    ...(kc ? { kc } : {}),
+    livePodUids: () => kube?.liveUids(),
+    containerId: (ns, pod, container) => kube?.containerIdOf(ns, pod, container),
+    allowProcessKill: config.allowProcessKill,
+  });
 
   // Shipped and user rules (hot-reloaded), auth/audit detectors for the log pipeline, and the /proc scanner.
   const security = config.security

@@ -136,6 +136,14 @@ export const agentSettings = {
     default: [],
     defaultText: 'none',
   }),
+  allowProcessKill: setting({
+    flag: 'allow-process-kill',
+    env: 'VIGIL_ALLOW_PROCESS_KILL',
+    description:
+      'Let the aggregator ask this agent to kill a runaway host process (off: such commands are rejected)',
+    schema: boolean(),
+    default: false,
+  }),
   kubeconfig: setting({
     flag: 'kubeconfig',
     env: 'VIGIL_KUBECONFIG',

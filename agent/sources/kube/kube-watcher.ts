@@ -115,6 +115,19 @@ export class KubeWatcher {
     return this.byContainerId.get(id);
   }
 
+  /** UIDs of this node's pods, or undefined before the first list (unknown is not "none"). */
+  liveUids(): Set<string> | undefined {
+    return this.synced ? new Set(this.byUid.keys()) : undefined;
+  }
+
+  /** Runtime id of a pod's container (the first container when none is named). */
+  containerIdOf(namespace: string, pod: string, container?: string): string | undefined {
+    for (const [id, c] of this.byContainerId) {
+      if (c.namespace === namespace && c.pod === pod && (!container || c.container === container)) return id;
+    }
+    return undefined;
+  }
+
   get podCount(): number {
     return this.byUid.size;
   }
