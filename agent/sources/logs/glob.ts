@@ -54,7 +54,8 @@ interface CompiledSegment {
 export class GlobPattern {
   readonly source: string;
   private readonly segments: CompiledSegment[];
-  private readonly listings = new Map<string, Listing>();
+  /** Per segment index: directory → its cached, filtered listing. */
+  private readonly listings: Array<Map<string, Listing>>;
   private walks = 0;
 
   constructor(pattern: string) {
@@ -67,6 +68,7 @@ export class GlobPattern {
         regexp: WILDCARD.test(s) && s !== '**' ? globSegmentToRegExp(s) : null,
         globstar: s === '**',
       }));
+    this.listings = this.segments.map(() => new Map<string, Listing>());
   }
 
   /**
@@ -76,7 +78,7 @@ export class GlobPattern {
   walk(root: string, out: GlobMatch[] = []): GlobMatch[] {
     const walk = ++this.walks;
     if (this.segments.length > 0) this.walkFrom(root, 0, out);
-    for (const [dir, l] of this.listings) if (l.seen !== walk) this.listings.delete(dir);
+    for (const level of this.listings) for (const [dir, l] of level) if (l.seen !== walk) level.delete(dir);
     return out;
   }
 
@@ -92,8 +94,8 @@ export class GlobPattern {
     try {
       const st = statSync(dir, { throwIfNoEntry: false });
       if (st === undefined || !st.isDirectory()) return null;
-      const key = `${index}:${dir}`;
-      const cached = this.listings.get(key);
+      const level = this.listings[index] as Map<string, Listing>;
+      const cached = level.get(dir);
       if (
         cached !== undefined &&
         cached.mtimeMs === st.mtimeMs &&
@@ -105,7 +107,7 @@ export class GlobPattern {
       }
       const listedAtMs = Date.now();
       const children = this.select(dir, readdirSync(dir, { withFileTypes: true }), index, segment);
-      this.listings.set(key, { mtimeMs: st.mtimeMs, ino: st.ino, listedAtMs, children, seen: this.walks });
+      level.set(dir, { mtimeMs: st.mtimeMs, ino: st.ino, listedAtMs, children, seen: this.walks });
       return { children, stable: false };
     } catch {
       return null;

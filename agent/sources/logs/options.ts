@@ -26,8 +26,11 @@ export const tailerOptionsSchema = z.object({
   /** Empty include list = everything. Patterns use `*` and `?`. Exclude wins over include. */
   include: filterSchema.default({ namespaces: [], pods: [], containers: [] }),
   exclude: filterSchema.default({ namespaces: [], pods: [], containers: [] }),
-  /** How often the directory tree is listed. Polling is the truth (watches are unreliable on hostPath). */
-  discoveryIntervalMs: z.number().int().min(10).max(1000).default(500),
+  /**
+   * How often the directory tree is listed. Polling is the truth (watches are unreliable on hostPath). A new
+   * file is read at the first poll after the next listing: 800 ms + a 200 ms poll loop = within a second.
+   */
+  discoveryIntervalMs: z.number().int().min(10).max(1000).default(800),
   /** Cap on file descriptors held open; idle files are closed and reopened (inode-checked) when they grow. */
   maxOpenFiles: z.number().int().min(2).default(1024),
   /** A message (after CRI/docker reassembly) longer than this is cut with `…[truncated N bytes]`. */
