@@ -10,6 +10,7 @@
 // One decision per episode: after a detection, detections are held off and the baseline re-learns quickly.
 
 import { type CounterState, counterRate } from './counter.ts';
+import { createLikelihoodState, LIKELIHOOD_STATE, likelihoodStep } from './likelihood.ts';
 
 export type AnomalyKind = 'spike' | 'level_shift' | 'trend';
 
@@ -63,8 +64,8 @@ export interface SeriesDetector {
 
 const SEASON_BUCKETS = 48;
 /** Layout of `serialize()`: a version number, then SCALARS - 1 numbers, then the fixed arrays. */
-const STATE_VERSION = 1;
-const SCALARS = 29;
+const STATE_VERSION = 2;
+const SCALARS = 30;
 /** Per-visit decay of the time-of-day spike memory (one visit per day) and the margin to beat it by. */
 const DAY_PEAK_DECAY = 0.95;
 const DAY_PEAK_MARGIN = 1.5;
@@ -78,6 +79,7 @@ const DAY_PEAK_SPAN = 2;
 /** 16 × 64 samples: a record must beat more than one daily cycle at 5-minute sampling (a nightly job's size varies). */
 const ENVELOPE_BLOCKS = 16;
 const ENVELOPE_BLOCK = 64;
+const STATE_LENGTH = SCALARS + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS + LIKELIHOOD_STATE;
 /** A new record must exceed the old one by this share of the old record's distance from the baseline. */
 const ENVELOPE_MARGIN = 0.1;
 /** …and by this many sigmas of the baseline spread. */
@@ -102,6 +104,15 @@ const PEAK_DECAY = 2 ** (-1 / PEAK_HALF_LIFE);
 /** Peaks are remembered up to this multiple of the z threshold, so one wild sample cannot mute the rest. */
 const PEAK_CAP = 3;
 const PEAK_MARGIN = 1.0;
+
+/** Surprise fed to the likelihood stage saturates at this many sigmas (one wild sample counts as 1). */
+const SURPRISE_CAP = 6;
+/** Samples of surprise history before the likelihood stage may decide (a fixed count, not a share of the series). */
+const LIKELIHOOD_MIN_SAMPLES = 300;
+/** Upper-tail probability the short-term surprise must reach: 1e-5 (HTM's usual 1 − 1e-5), as a Gaussian z. */
+const LIKELIHOOD_Z = 4.265;
+/** A time-of-day bucket is "special" when its spike memory exceeds this multiple of the all-day average. */
+const SPECIAL_HOUR = 2;
 
 export const DETECTOR_DEFAULTS = {
   mode: 'gauge',
@@ -177,6 +188,8 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
   let bucketSum = 0;
   let bucketCount = 0;
   let seasonalOn = false;
+  const likelihood = createLikelihoodState();
+  let dayPeakTypical = 0; // mean of dayPeak over the day, refreshed at each bucket change
 
   function bucketOf(timeMs: number): number {
     const phase = (((timeMs % period) + period) % period) / period;
@@ -238,6 +251,9 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
     if (b !== bucketIndex) {
       foldBucket();
       dayPeak[b] = (dayPeak[b] as number) * DAY_PEAK_DECAY;
+      let sum = 0;
+      for (const peak of dayPeak) sum += peak;
+      dayPeakTypical = sum / SEASON_BUCKETS;
       bucketIndex = b;
       bucketSum = 0;
       bucketCount = 0;
@@ -304,7 +320,21 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
         );
     }
     const insideEnvelope = x <= envHi && x >= envLo;
-    const ratio = Math.max(spikeRatio * (insideEnvelope ? INSIDE_DAMP : 1), shiftRatio, envRatio);
+    // Likelihood view: per-sample surprise (0..1) is the larger of the one-step residual and the departure
+    // from the baseline; the part of a spike that this hour usually shows (a nightly job, when that hour
+    // stands out from the rest of the day) is not surprising. Fires when its short-term mean is in the far
+    // tail of its own long-term distribution: a change of texture, not one sample.
+    const usualHere = Math.max(0, dailyPeak - SPECIAL_HOUR * dayPeakTypical) / sigmaSpike;
+    const spikeSurprise = Math.min(Math.max(0, Math.abs(zSpike) - usualHere), SURPRISE_CAP) / SURPRISE_CAP;
+    const levelSurprise = Math.min(Math.abs(dev) / sigmaBase, SURPRISE_CAP) / SURPRISE_CAP;
+    const surprise = n > 1 ? Math.max(spikeSurprise, levelSurprise) : 0;
+    const likelihoodRatio = likelihoodStep(likelihood, surprise, LIKELIHOOD_MIN_SAMPLES) / LIKELIHOOD_Z;
+    const ratio = Math.max(
+      spikeRatio * (insideEnvelope ? INSIDE_DAMP : 1),
+      shiftRatio,
+      envRatio,
+      likelihoodRatio,
+    );
     const score = n > warmup ? ratioToScore(ratio) : 0;
 
     let kind: AnomalyKind | undefined;
@@ -427,20 +457,22 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       blockSlot,
       counter?.lastValue ?? Number.NaN,
       counter?.lastTimeMs ?? Number.NaN,
+      dayPeakTypical,
     ];
-    const out = new Float64Array(SCALARS + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS);
+    const out = new Float64Array(STATE_LENGTH);
     out.set(scalars, 0);
     out.set(season, SCALARS);
     out.set(seasonSeen, SCALARS + SEASON_BUCKETS);
     out.set(dayPeak, SCALARS + 2 * SEASON_BUCKETS);
     out.set(blockMax, SCALARS + 3 * SEASON_BUCKETS);
     out.set(blockMin, SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS);
+    out.set(likelihood, STATE_LENGTH - LIKELIHOOD_STATE);
     return out;
   }
 
   /** Loads a state written by `serialize()` (same layout version), e.g. after an agent restart. */
   function restore(state: Float64Array): void {
-    if (state.length !== SCALARS + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS || state[0] !== STATE_VERSION)
+    if (state.length !== STATE_LENGTH || state[0] !== STATE_VERSION)
       throw new RangeError(`detector state must be a version ${STATE_VERSION} state from serialize()`);
     let i = 1;
     const next = () => state[i++] as number;
@@ -474,13 +506,20 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
     const counterValue = next();
     const counterTime = next();
     counter = Number.isNaN(counterValue) ? undefined : { lastValue: counterValue, lastTimeMs: counterTime };
+    dayPeakTypical = next();
     season.set(state.subarray(SCALARS, SCALARS + SEASON_BUCKETS));
     seasonSeen.set(state.subarray(SCALARS + SEASON_BUCKETS, SCALARS + 2 * SEASON_BUCKETS));
     dayPeak.set(state.subarray(SCALARS + 2 * SEASON_BUCKETS, SCALARS + 3 * SEASON_BUCKETS));
     blockMax.set(
       state.subarray(SCALARS + 3 * SEASON_BUCKETS, SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS),
     );
-    blockMin.set(state.subarray(SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS));
+    blockMin.set(
+      state.subarray(
+        SCALARS + 3 * SEASON_BUCKETS + ENVELOPE_BLOCKS,
+        SCALARS + 3 * SEASON_BUCKETS + 2 * ENVELOPE_BLOCKS,
+      ),
+    );
+    likelihood.set(state.subarray(STATE_LENGTH - LIKELIHOOD_STATE));
   }
 
   if (state !== undefined) restore(state);

@@ -310,4 +310,23 @@ describe('shipped scenarios', () => {
       60_000,
     );
   });
+
+  it('image-pull-failure: the new pods stay Pending in ImagePullBackOff while the old ones serve', async () => {
+    const { sim: s } = await run('image-pull-failure', 8);
+    const POD = resourceByKind('Pod');
+    const stuck = await waitFor(
+      'a cart pod in ImagePullBackOff',
+      () =>
+        s.store
+          .peek<Pod>(POD, { namespace: 'shop' })
+          .find((p) => p.status?.containerStatuses?.[0]?.state.waiting?.reason === 'ImagePullBackOff'),
+      40_000,
+    );
+    expect(stuck.status?.phase).toBe('Pending');
+    expect(stuck.spec.containers[0]?.image).toBe('shop/cart:4.2.0-rc1');
+    const old = s.store
+      .peek<Pod>(POD, { namespace: 'shop' })
+      .filter((p) => p.spec.containers[0]?.image === 'shop/cart:4.1.0');
+    expect(old.length).toBeGreaterThanOrEqual(3);
+  });
 });
