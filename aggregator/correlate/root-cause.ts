@@ -215,6 +215,7 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
       c.hint = better(c.hint, { fault: 'dependency_down', prior, symptom: false, security: false });
       c.fault ??= 'dependency_down';
       c.absorb = Math.max(c.absorb, 1);
+      for (const p of members) c.pods.add(podObject(p.namespace, p.name));
       for (const m of generic) if (!c.groups.includes(m.groups[0] as SignalGroup)) c.groups.push(...m.groups);
       c.extraReasons.push(
         `all ${members.length} pod(s) behind Service ${key} are failing: the service is down`,
@@ -299,6 +300,18 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
       }
     } else {
       c.extraReasons.push(`${c.pods.size} replicas show ${hint.fault}`);
+    }
+  }
+  // A Service is down because its workload fails: when one workload's replicas are all the Service's pods,
+  // the workload is the cause and the Service's outage its consequence.
+  for (const w of cands.values()) {
+    if (w.level !== 'workload' || w.pods.size < 2) continue;
+    for (const svc of cands.values()) {
+      if (svc.level !== 'service' || svc.absorb < 1 || svc.pods.size === 0) continue;
+      if (![...svc.pods].every((p) => w.pods.has(p))) continue;
+      svc.absorb = 0;
+      w.absorb = Math.max(w.absorb, 1);
+      w.extraReasons.push(`every pod behind ${svc.object} belongs to it and fails`);
     }
   }
   // A single pod that is OOM-killed again and again, or after a memory trend, leaks.

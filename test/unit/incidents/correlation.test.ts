@@ -201,6 +201,42 @@ describe('correlation', () => {
     );
   });
 
+  it('does not blame a workload for being created (a first revision is no rollout)', () => {
+    const topo = new StaticTopology();
+    const nodes = ['node-1', 'node-2'];
+    const pods = topo.addWorkload({
+      namespace: 'shop',
+      app: 'payments',
+      replicas: 2,
+      nodes,
+      port: 8443,
+      revision: 1,
+    });
+    topo.addRevision({
+      workload: 'Deployment/shop/payments',
+      revision: 1,
+      images: ['shop/payments:1.0.0'],
+      createdMs: T0,
+    });
+    topo.addChange({
+      kind: 'rollout',
+      object: 'Deployment/shop/payments',
+      timeMs: T0,
+      description: 'revision 1',
+    });
+    const c = correlate(
+      topo,
+      pods.map((p, i) =>
+        signal('pod.crash_loop', podSubject('shop', p, nodes[i] ?? ''), 20, { severity: 'error' }),
+      ),
+    );
+    const ranked = rankRootCauses(c.list()[0] as NonNullable<ReturnType<Correlator['list']>[0]>, {
+      topology: topo,
+      changes: topo.changes(0),
+    });
+    expect(ranked[0]).toMatchObject({ kind: 'crash_loop', object: 'Deployment/shop/payments' });
+  });
+
   it('keeps unrelated faults in separate incidents', () => {
     const { topo } = shop();
     topo.addWorkload({ namespace: 'billing', app: 'ledger', replicas: 1, nodes: ['node-2'], port: 9000 });
