@@ -5,7 +5,10 @@ import { agentSettings } from '../agent/settings.ts';
 import { aggregatorSettings } from '../aggregator/settings.ts';
 import { type Settings, settingsTable } from '../common/config/settings.ts';
 
-export const SETTINGS_SECTIONS: Record<string, Settings> = { agent: agentSettings, aggregator: aggregatorSettings };
+export const SETTINGS_SECTIONS: Record<string, Settings> = {
+  agent: agentSettings,
+  aggregator: aggregatorSettings,
+};
 
 export function withSettingsTables(readme: string): string {
   let out = readme;

@@ -157,9 +157,9 @@ export class LogPipeline {
     const byStream = new Map<string, LogRecord[]>();
     for (const rec of records) {
       this.rawBytes += rec.text.length + 1;
-      let list = byStream.get(rec.stream.id);
-      if (!list) byStream.set(rec.stream.id, (list = []));
-      list.push(rec);
+      const list = byStream.get(rec.stream.id);
+      if (list) list.push(rec);
+      else byStream.set(rec.stream.id, [rec]);
     }
     const now = Date.now();
     await Promise.all(
