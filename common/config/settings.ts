@@ -142,8 +142,7 @@ function defaultText(s: Setting): string {
 /** Markdown table of the settings, for the README. */
 export function settingsTable(settings: Settings): string {
   const rows = Object.entries(settings).map(
-    ([key, s]) =>
-      `| \`--${s.flag}\` | \`${s.env}\` | \`${key}\` | ${defaultText(s)} | ${s.description} |`,
+    ([key, s]) => `| \`--${s.flag}\` | \`${s.env}\` | \`${key}\` | ${defaultText(s)} | ${s.description} |`,
   );
   return [
     '| flag | env var | file key | default | meaning |',
