@@ -183,7 +183,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       Promise.all(
         list.map(
           (c) =>
-            new Promise((ok) => (c.exitCode !== null ? ok(null) : (c.once('exit', ok), c.kill('SIGTERM')))),
+            new Promise((ok) => {
+              if (c.exitCode !== null) return ok(null);
+              c.once('exit', ok);
+              c.kill('SIGTERM');
+            }),
         ),
       );
     await exits(children.slice(1)); // agents first, so their last windows reach the aggregator
