@@ -254,10 +254,18 @@ export class TemplateMiner {
       const tokens = t.template === '' ? [] : t.template.split(' ');
       const cluster = miner.create(tokens, t.count, t.id);
       if (t.values) cluster.values = new Map(t.values.map(([pos, words]) => [pos, new Set(words)]));
-      for (const route of t.routes) miner.register(cluster, miner.nodeAt(tokens.length, route), [...route]);
+      // Early snapshots had a single `route`; a template without any route is re-routed by its text.
+      const legacy = (t as { route?: string[] }).route;
+      const routes = t.routes ?? (legacy ? [legacy] : [miner.routeOf(tokens)]);
+      for (const route of routes) miner.register(cluster, miner.nodeAt(tokens.length, route), [...route]);
     }
     for (const [from, to] of snapshot.aliases) miner.aliases.set(from, to);
     return miner;
+  }
+
+  private routeOf(tokens: readonly string[]): string[] {
+    this.leafFor(tokens, true);
+    return this.route.slice();
   }
 
   private create(tokens: string[], count: number, id: string | undefined): Cluster {

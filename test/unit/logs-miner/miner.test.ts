@@ -90,6 +90,15 @@ describe('TemplateMiner', () => {
     expect(b.snapshot()).toEqual(a.snapshot());
   });
 
+  it('restores a snapshot whose templates carry no routes by re-routing their text', () => {
+    const a = new TemplateMiner();
+    const ids = mine(a, ['disk sda1 is 91% full', 'worker pool resized to 8']);
+    const snap = JSON.parse(JSON.stringify(a.snapshot())) as MinerSnapshot;
+    for (const t of snap.templates) delete (t as Partial<typeof t>).routes;
+    const b = TemplateMiner.restore(snap);
+    expect(mine(b, ['disk sda2 is 95% full', 'worker pool resized to 16'])).toEqual(ids);
+  });
+
   it('assigns ids deterministically', () => {
     const lines = ['a 1', 'b c 2', 'a 3', 'd e f'];
     expect(mine(new TemplateMiner(), lines)).toEqual(mine(new TemplateMiner(), lines));
