@@ -301,6 +301,14 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
     } else {
       c.extraReasons.push(`${c.pods.size} replicas show ${hint.fault}`);
     }
+    if (shared) {
+      // Like a node for its pods, a workload explains the symptoms its replicas share.
+      const all = topology
+        .nodes()
+        .flatMap((n) => topology.podsOnNode(n.name))
+        .filter((p) => p.workload === w).length;
+      c.absorb = Math.max(c.absorb, Math.min(1, c.pods.size / Math.max(all, c.pods.size)));
+    }
   }
   // A Service is down because its workload fails: when one workload's replicas are all the Service's pods,
   // the workload is the cause and the Service's outage its consequence.
