@@ -1,6 +1,7 @@
 // Finds the container cgroups of the kubepods tree: kubepods → [qos] → pod → container, reading only
 // directory names. The pod level is listed every sample, so a new pod is seen at once; the containers of a
-// known pod are listed again every few seconds, or at once when one of them was found gone.
+// known pod are listed again every 10 s, every sample while it has none yet (a pod slice is made before
+// its containers), or at once when one of them was found gone (a restart makes a new container cgroup).
 import { type Dirent, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { classifyCgroupDir } from './cgroup-names.ts';
@@ -16,7 +17,7 @@ export interface ContainerCgroup {
   path: string;
 }
 
-const CONTAINERS_REFRESH_MS = 5_000;
+const CONTAINERS_REFRESH_MS = 10_000;
 
 interface CachedPod {
   pod: PodCgroup;
@@ -35,7 +36,8 @@ export class KubepodsTree {
     const next = new Map<string, CachedPod>();
     const visit = (uid: string, path: string) => {
       const cached = this.cache.get(path);
-      if (cached && nowMs - cached.listedAtMs < CONTAINERS_REFRESH_MS) next.set(path, cached);
+      if (cached && cached.pod.containers.length > 0 && nowMs - cached.listedAtMs < CONTAINERS_REFRESH_MS)
+        next.set(path, cached);
       else next.set(path, { pod: { uid, path, containers: listContainers(path) }, listedAtMs: nowMs });
     };
     for (const entry of subdirs(this.root)) {

@@ -77,6 +77,8 @@ export class ContainerMetrics {
   private generation = 0;
   private readonly seen = new Map<ContainerFile, number>();
   private readonly missed = new Map<ContainerFile, number>();
+  /** Files whose source is on during this sample (decided once per sample, not once per read). */
+  private readonly enabled = new Set<ContainerFile>();
 
   constructor(o: ContainerMetricsOptions) {
     this.cgroupRoot = join(o.hostRoot, 'sys', 'fs', 'cgroup');
@@ -100,6 +102,8 @@ export class ContainerMetrics {
     const tree = this.tree;
     this.seen.clear();
     this.missed.clear();
+    this.enabled.clear();
+    for (const f of CONTAINER_FILES) if (this.gate.shouldTry(`cgroup.${f}`, nowMs)) this.enabled.add(f);
     this.generation++;
     for (const pod of tree.list(nowMs)) {
       const name = this.names.pod(pod.uid, nowMs);
@@ -108,7 +112,7 @@ export class ContainerMetrics {
         : { kind: 'pod', node: this.node, pod: pod.uid };
       // memory.events is hierarchical: the pod's count keeps the OOM kills of containers whose cgroup is
       // already gone (the killed container is replaced by a new one with a fresh counter).
-      const podEvents = this.read('memory.events', join(pod.path, 'memory.events'), nowMs);
+      const podEvents = this.read('memory.events', join(pod.path, 'memory.events'));
       if (podEvents !== undefined)
         sink.add('pod.memory.oom_kills', keyedValue(podEvents, 'oom_kill') ?? 0, {
           subject: podSubject,
@@ -136,12 +140,12 @@ export class ContainerMetrics {
   /** Samples one container; false when its cgroup is gone. */
   private container(sink: MetricSink, nowMs: number, dir: string, t: Tracked): boolean {
     const subject = t.subject;
-    const current = this.number('memory.current', t.paths['memory.current'], nowMs);
+    const current = this.number('memory.current', t.paths['memory.current']);
     // The cgroup went away since it was listed: the container ended; nothing more to read.
     if (current === undefined && !existsSync(dir)) return false;
     if (nowMs - t.limitsReadAtMs >= LIMITS_REFRESH_MS) {
-      t.memoryMax = finiteCapacity(this.number('memory.max', t.paths['memory.max'], nowMs));
-      t.pidsMax = finiteCapacity(this.number('pids.max', t.paths['pids.max'], nowMs));
+      t.memoryMax = finiteCapacity(this.number('memory.max', t.paths['memory.max']));
+      t.pidsMax = finiteCapacity(this.number('pids.max', t.paths['pids.max']));
       t.limitsReadAtMs = nowMs;
     }
     if (current !== undefined)
@@ -157,7 +161,7 @@ export class ContainerMetrics {
         t.workingSetReadAtMs === Number.NEGATIVE_INFINITY
           ? nowMs - Math.floor(Math.random() * WORKING_SET_EVERY_MS)
           : nowMs;
-      const stat = this.read('memory.stat', t.paths['memory.stat'], nowMs);
+      const stat = this.read('memory.stat', t.paths['memory.stat']);
       const inactiveFile = stat === undefined ? undefined : keyedValue(stat, 'inactive_file');
       // What the kubelet evicts on and cAdvisor calls the working set: usage minus reclaimable file cache.
       if (inactiveFile !== undefined)
@@ -167,11 +171,11 @@ export class ContainerMetrics {
           t.memoryMax !== undefined ? { subject, capacity: t.memoryMax } : { subject },
         );
     }
-    const events = this.read('memory.events', t.paths['memory.events'], nowMs);
+    const events = this.read('memory.events', t.paths['memory.events']);
     if (events !== undefined)
       sink.add('container.memory.oom_kills', keyedValue(events, 'oom_kill') ?? 0, { subject });
 
-    const cpu = this.read('cpu.stat', t.paths['cpu.stat'], nowMs);
+    const cpu = this.read('cpu.stat', t.paths['cpu.stat']);
     if (cpu !== undefined) {
       const usage = keyedValue(cpu, 'usage_usec');
       if (usage !== undefined && t.cpu.update(usage, nowMs))
@@ -189,7 +193,7 @@ export class ContainerMetrics {
       }
     }
 
-    const io = this.read('io.stat', t.paths['io.stat'], nowMs);
+    const io = this.read('io.stat', t.paths['io.stat']);
     if (io !== undefined) {
       const b = parseIoStat(io);
       if (t.readBytes.update(b.readBytes, nowMs))
@@ -198,7 +202,7 @@ export class ContainerMetrics {
         sink.add('container.io.write_bytes_per_s', t.writeBytes.rate, { subject });
     }
 
-    const pids = this.number('pids.current', t.paths['pids.current'], nowMs);
+    const pids = this.number('pids.current', t.paths['pids.current']);
     if (pids !== undefined)
       sink.add(
         'container.pids.current',
@@ -208,16 +212,16 @@ export class ContainerMetrics {
     return true;
   }
 
-  private read(file: ContainerFile, path: string, nowMs: number): string | undefined {
-    if (!this.gate.shouldTry(`cgroup.${file}`, nowMs)) return undefined;
+  private read(file: ContainerFile, path: string): string | undefined {
+    if (!this.enabled.has(file)) return undefined;
     const text = this.files.read(path, this.keepOpen);
     const tally = text === undefined ? this.missed : this.seen;
     tally.set(file, (tally.get(file) ?? 0) + 1);
     return text;
   }
 
-  private number(file: ContainerFile, path: string, nowMs: number): number | undefined {
-    const text = this.read(file, path, nowMs);
+  private number(file: ContainerFile, path: string): number | undefined {
+    const text = this.read(file, path);
     return text === undefined ? undefined : parseLimit(text);
   }
 

@@ -10,12 +10,15 @@
 //   the end returns at least one page minus one record (its buffer is a page or more, and it stops early
 //   only when the next record does not fit), and these files' records are lines far shorter than 2 KiB.
 //   Larger files (/proc/net/dev with many interfaces, a big mount table) are read until a read returns 0;
-// - descriptors not used during a sample are closed by `sweep` (a container that ended), and at most
-//   `maxOpen` are kept, past which files are opened per read.
+// - descriptors left unused for `IDLE_SWEEPS` samples are closed by `sweep` (a container that ended; files
+//   read only every few seconds stay open), and at most `maxOpen` are kept, past which files are opened
+//   per read.
 import { closeSync, openSync, readSync } from 'node:fs';
 
 const INITIAL_BYTES = 16 * 1024;
 const DEFAULT_MAX_OPEN = 4096;
+/** More than the longest period between two reads of one file (memory.max and pids.max: 10 s at 1 s). */
+const IDLE_SWEEPS = 30;
 /** A short read below this many bytes is the end of the file (see above). */
 const SURELY_LAST_READ_BYTES = 2048;
 
@@ -64,10 +67,10 @@ export class SmallFileReader {
     return text;
   }
 
-  /** Closes the descriptors no read used since the previous sweep. */
+  /** Ends a sample: closes the descriptors no read used during the last `IDLE_SWEEPS` samples. */
   sweep(): void {
     for (const [path, k] of this.kept) {
-      if (k.generation === this.generation) continue;
+      if (this.generation - k.generation < IDLE_SWEEPS) continue;
       this.kept.delete(path);
       closeQuietly(k.fd);
     }

@@ -39,6 +39,16 @@ describe('files kept open on real kernel pseudo-filesystems', () => {
     r.close();
   });
 
+  it('keeps a descriptor across samples that do not read it, and closes it after 30 idle samples', () => {
+    const r = new SmallFileReader();
+    r.read('/proc/loadavg', true);
+    r.sweep(); // the end of the sample that read it
+    for (let i = 0; i < 29; i++) r.sweep();
+    expect(r.openFiles).toBe(1);
+    r.sweep();
+    expect(r.openFiles).toBe(0);
+  });
+
   it('reads a /proc file larger than a page to its end, opened per read and kept open', () => {
     // A seq_file hands out about a page per read: stopping at the first short read would truncate it.
     const text = readFileSync('/proc/self/maps', 'latin1');
