@@ -361,6 +361,7 @@ export class LogTailer {
   private detach(f: TrackedFile): void {
     f.state = 'rotated';
     f.eofSinceMs = -1;
+    f.nextReadMs = 0; // drain now, whatever its quiet-file delay was
     this.markChanged();
     const moved = locateByInode(dirname(f.path), f.dev, f.ino);
     if (moved !== null) {
