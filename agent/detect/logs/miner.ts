@@ -147,6 +147,7 @@ export class TemplateMiner {
   /** Live templates by token count, for merges across tree leaves. */
   private readonly byLength = new Map<number, Set<Cluster>>();
   private nextSeq = 1;
+  private structural = 0;
   private lineCount = 0;
   private overflowCount = 0;
   private mergeCount = 0;
@@ -206,6 +207,16 @@ export class TemplateMiner {
     const out: TemplateInfo[] = [];
     for (const c of this.byId.values()) out.push({ id: c.id, template: this.textOf(c), count: c.count });
     return out;
+  }
+
+  /**
+   * Grows whenever a template is created, generalised or merged (not on counts alone): a caller that persists
+   * snapshots can skip streams whose value did not move since the last one (counts and remembered words then
+   * lag, which only
+   * delays `stableAfter` by a few lines after a restore).
+   */
+  get changes(): number {
+    return this.structural;
   }
 
   stats(): MinerStats {
@@ -284,6 +295,7 @@ export class TemplateMiner {
     };
     for (const t of tokens) if (t === WILDCARD) cluster.wildcards++;
     this.byId.set(cluster.id, cluster);
+    this.structural++;
     let same = this.byLength.get(tokens.length);
     if (!same) {
       same = new Set();
@@ -415,7 +427,10 @@ export class TemplateMiner {
         this.valuesGrew = true;
       }
     }
-    if (changed) c.text = undefined;
+    if (changed) {
+      c.text = undefined;
+      this.structural++;
+    }
     return changed;
   }
 
@@ -438,6 +453,7 @@ export class TemplateMiner {
       this.register(keep, leaf, drop.routes[i]!);
     }
     this.mergeCount++;
+    this.structural++;
   }
 
   // A template that generalised can become identical to a sibling: fold the younger into the older.

@@ -41,6 +41,8 @@ export interface MineBatchResult {
   templates: BatchTemplate[];
   /** Lines of this batch that hit the template cap. */
   overflow: number;
+  /** The miner's `changes` after this batch (see TemplateMiner.changes): unchanged → no need to re-snapshot. */
+  changes: number;
 }
 
 const minerOptions = ((workerData as { minerOptions?: MinerOptions } | undefined)?.minerOptions ??
@@ -82,6 +84,7 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
     templateIds: ids,
     templates: [...touched.values()],
     overflow: miner.stats().overflow - before,
+    changes: miner.changes,
   };
 }
 

@@ -25,6 +25,10 @@ describe('LogMiningPool (real piscina worker threads)', () => {
     const again = await pool.mine('ns/pod/app', ['GET /c 404 ok']);
     expect(again.templateIds[0]).toBe(res.templateIds[0]);
     expect(again.templates[0]?.isNew).toBe(false);
+    // Nothing was created or generalised: a caller need not snapshot this stream again.
+    expect(again.changes).toBe(res.changes);
+    const moved = await pool.mine('ns/pod/app', ['a brand new line']);
+    expect(moved.changes).toBeGreaterThan(res.changes);
   });
 
   it('keeps one miner per stream', async () => {
