@@ -211,9 +211,8 @@ export class TemplateMiner {
 
   /**
    * Grows whenever a template is created, generalised or merged (not on counts alone): a caller that persists
-   * snapshots can skip streams whose value did not move since the last one (counts and remembered words then
-   * lag, which only
-   * delays `stableAfter` by a few lines after a restore).
+   * snapshots can skip streams whose value did not move since the last one. Counts and remembered words then
+   * lag in the stored snapshot, which after a restore only delays `stableAfter` and sibling merges a little.
    */
   get changes(): number {
     return this.structural;
