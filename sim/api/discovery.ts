@@ -77,3 +77,50 @@ export function apiResourceList(group: string, version: string): Record<string, 
     resources,
   };
 }
+
+/**
+ * A minimal OpenAPI v3 index and per-group-version documents. They carry no schemas, only what kubectl
+ * checks before `apply`/`create -f`: that PATCH of each kind accepts the `fieldValidation` query
+ * parameter, so kubectl validates on the server (which accepts) instead of downloading schemas.
+ */
+export function openApiV3Index(): Record<string, unknown> {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const { group, versions } of groupVersions()) {
+    for (const v of versions) {
+      const key = group ? `apis/${group}/${v}` : `api/${v}`;
+      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=vigil-sim` };
+    }
+  }
+  return { paths };
+}
+
+export function openApiV3Document(group: string, version: string): Record<string, unknown> | undefined {
+  const types = RESOURCE_TYPES.filter((t) => t.group === group && t.version === version);
+  if (types.length === 0) return undefined;
+  const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  const paths: Record<string, unknown> = {};
+  for (const t of types) {
+    const item = t.namespaced
+      ? `${prefix}/namespaces/{namespace}/${t.plural}/{name}`
+      : `${prefix}/${t.plural}/{name}`;
+    const gvk = { group, version, kind: t.kind };
+    const op = (verb: string) => ({
+      operationId: `${verb}${t.kind}`,
+      'x-kubernetes-action': verb,
+      'x-kubernetes-group-version-kind': gvk,
+      parameters: [
+        { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } },
+        { name: 'dryRun', in: 'query', schema: { type: 'string', uniqueItems: true } },
+        { name: 'fieldManager', in: 'query', schema: { type: 'string', uniqueItems: true } },
+      ],
+      responses: { '200': { description: 'OK' } },
+    });
+    paths[item] = { get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
+  }
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion },
+    paths,
+    components: { schemas: {} },
+  };
+}

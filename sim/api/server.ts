@@ -3,7 +3,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/log.ts';
-import { apiGroup, apiGroupList, apiResourceList, coreVersions, SERVER_VERSION } from './discovery.ts';
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  coreVersions,
+  openApiV3Document,
+  openApiV3Index,
+  SERVER_VERSION,
+} from './discovery.ts';
 import { budgetState, isPodReady } from './disruption.ts';
 import {
   ApiError,
@@ -513,6 +521,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/openapi/v3') return send(res, 200, openApiV3Index());
+    if (url.pathname.startsWith('/openapi/v3/')) {
+      const parts = url.pathname.slice('/openapi/v3/'.length).split('/');
+      const doc =
+        parts[0] === 'api'
+          ? openApiV3Document('', parts[1] ?? '')
+          : openApiV3Document(parts[1] ?? '', parts[2] ?? '');
+      return doc ? send(res, 200, doc) : send(res, 404, notFoundPage(url.pathname));
+    }
     const r = route(url.pathname);
     const method = req.method ?? 'GET';
     switch (r.type) {

@@ -1,5 +1,8 @@
 // Fidelity against a client no one here wrote: the real kubectl v1.35 drives the simulator and the
 // cluster must change the way a real one would.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestSim, type TestSim, waitFor } from './support.ts';
 
@@ -240,6 +243,33 @@ describe('kubectl against the simulator', () => {
     expect(r.stdout).toMatch(/^nodes\s+no\s+v1\s+false\s+Node$/m);
     const short = await t.kubectl('get', 'deploy,po', '-n', 'shop', '-o', 'name');
     expect(short.stdout).toContain('deployment.apps/web');
+  });
+
+  it('applies a manifest, then re-applies a changed image as a rolling update', async () => {
+    t = await startTestSim();
+    const sim = t;
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-apply-'));
+    const file = join(dir, 'hello.yaml');
+    const manifest = (image: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hello\n  namespace: shop\nspec:\n  replicas: 2\n  selector:\n    matchLabels: { app: hello }\n  template:\n    metadata:\n      labels: { app: hello }\n    spec:\n      containers:\n        - { name: hello, image: "${image}" }\n`;
+    try {
+      writeFileSync(file, manifest('hello:1'));
+      expect((await sim.kubectl('apply', '-f', file)).stdout.trim()).toBe('deployment.apps/hello created');
+      writeFileSync(file, manifest('hello:2'));
+      expect((await sim.kubectl('apply', '-f', file)).stdout.trim()).toBe('deployment.apps/hello configured');
+      expect(
+        (await sim.kubectl('rollout', 'status', 'deployment/hello', '-n', 'shop', '--timeout=60s')).code,
+      ).toBe(0);
+      const d = await json<{
+        metadata: { annotations: Record<string, string> };
+        spec: { template: { spec: { containers: Array<{ image: string }> } } };
+      }>(sim, 'get', 'deployment', 'hello', '-n', 'shop');
+      expect(d.spec.template.spec.containers[0]?.image).toBe('hello:2');
+      expect(d.metadata.annotations['deployment.kubernetes.io/revision']).toBe('2');
+      expect(d.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toContain('hello:2');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers unknown objects with the API server NotFound status', async () => {
