@@ -71,7 +71,9 @@ interface StreamState {
   sent: Map<string, string>;
   lastSeenMs: number;
   bytes: number;
+  /** The miner's state changed in this window and must be persisted with the batch. */
   newTemplates: boolean;
+  minerChanges: number;
 }
 
 export class LogPipeline {
@@ -182,7 +184,11 @@ export class LogPipeline {
         for (let i = 0; i < lines.length; i++) {
           const t = byId.get(result.templateIds[i]!)!;
           state.window.add(lines[i]!, t.id, t.template, t.isNew);
-          if (t.isNew) state.newTemplates = true;
+        }
+        // Any change of the miner's state (a new template, one that generalised, a merge) must be persisted.
+        if (result.changes !== state.minerChanges) {
+          state.minerChanges = result.changes;
+          state.newTemplates = true;
         }
         state.bytes += lines.reduce((s, l) => s + l.length + 1, 0);
         state.lastSeenMs = now;
@@ -217,6 +223,7 @@ export class LogPipeline {
         lastSeenMs: Date.now(),
         bytes: 0,
         newTemplates: false,
+        minerChanges: -1,
       };
       this.streams.set(id, s);
     } else if (!s.subject.workload && subject.workload) {
