@@ -15,7 +15,7 @@ export interface TailCounters {
   partialsCut: number;
   /** Unterminated last lines emitted when a rotated or deleted file was let go. */
   unterminatedFlushed: number;
-  /** Files seen replaced at their path (rename rotation). */
+  /** Files that left their path by a rename within their directory (rename rotation). */
   rotations: number;
   /** Same inode shrank below our offset (copytruncate or truncation). */
   copytruncates: number;

@@ -242,10 +242,7 @@ export class LogTailer {
       const previous = this.byPath.get(d.path);
       if (previous !== undefined && previous !== key) {
         const old = this.files.get(previous);
-        if (old !== undefined && old.state === 'live') {
-          this.counters.rotations++;
-          this.detach(old);
-        }
+        if (old !== undefined && old.state === 'live') this.detach(old);
       }
       this.byPath.set(d.path, key);
       this.track(d, key, st, first, now);
@@ -365,6 +362,8 @@ export class LogTailer {
     this.markChanged();
     const moved = locateByInode(dirname(f.path), f.dev, f.ino);
     if (moved !== null) {
+      // Renamed within its directory: a rotation (whether or not the new file already exists).
+      if (moved !== f.path) this.counters.rotations++;
       f.path = moved;
       if (f.fd < 0) f.wantsOpen = true;
       return;
