@@ -35,6 +35,8 @@ const LIMITS_REFRESH_MS = 10_000;
  * working set it yields feeds minute-scale forecasts: read every 5 s per container, spread over the period.
  */
 const WORKING_SET_EVERY_MS = 5_000;
+/** A pause container uses a few hundred KiB; a workload with one process under 4 MiB is not worth watching. */
+const SANDBOX_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface ContainerMetricsOptions {
   hostRoot: string;
@@ -54,6 +56,8 @@ interface Tracked {
   pidsMax: number | undefined;
   limitsReadAtMs: number;
   workingSetReadAtMs: number;
+  /** No log link names it although its pod is known: the sandbox, or a container that just started. */
+  unnamedInNamedPod: boolean;
   generation: number;
   cpu: CounterCell;
   periods: CounterCell;
@@ -121,12 +125,14 @@ export class ContainerMetrics {
         let t = this.tracked.get(c.path);
         // A container first seen before its log link exists is named again until it has a name.
         if (!t || (name && t.subject.namespace === undefined) || t.subject.container === c.id.slice(0, 12)) {
+          const container = this.names.container(c.id, nowMs);
           const subject: Subject = {
             ...podSubject,
             kind: 'container',
-            container: this.names.container(c.id, nowMs) ?? c.id.slice(0, 12),
+            container: container ?? c.id.slice(0, 12),
           };
           t = t ? { ...t, subject } : newTracked(c.path, subject);
+          t.unnamedInNamedPod = name !== undefined && container === undefined;
           this.tracked.set(c.path, t);
         }
         t.generation = this.generation;
@@ -143,6 +149,12 @@ export class ContainerMetrics {
     const current = this.number('memory.current', t.paths['memory.current']);
     // The cgroup went away since it was listed: the container ended; nothing more to read.
     if (current === undefined && !existsSync(dir)) return false;
+    // The pod sandbox ("pause") has no log link, one process and a few hundred KiB. It is no workload, and
+    // its 8 series per pod would only bloat the summary: skipped, as the kubelet's stats summary skips it.
+    if (t.unnamedInNamedPod && current !== undefined && current < SANDBOX_MAX_BYTES) {
+      const pids = this.number('pids.current', t.paths['pids.current']);
+      if (pids !== undefined && pids <= 1) return true;
+    }
     if (nowMs - t.limitsReadAtMs >= LIMITS_REFRESH_MS) {
       t.memoryMax = finiteCapacity(this.number('memory.max', t.paths['memory.max']));
       t.pidsMax = finiteCapacity(this.number('pids.max', t.paths['pids.max']));
@@ -284,6 +296,7 @@ function newTracked(dir: string, subject: Subject): Tracked {
     pidsMax: undefined,
     limitsReadAtMs: Number.NEGATIVE_INFINITY,
     workingSetReadAtMs: Number.NEGATIVE_INFINITY,
+    unnamedInNamedPod: false,
     generation: 0,
     cpu: new CounterCell(),
     periods: new CounterCell(),
