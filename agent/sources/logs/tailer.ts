@@ -20,7 +20,10 @@ export interface PollResult {
   records: LogRecord[];
   /** Every tracked file's entry, as of the end of `records`. Read-only: it may be the previous poll's object. */
   checkpoint: Checkpoint;
-  /** Entries that changed in this poll, and keys that disappeared (for per-key stores). */
+  /**
+   * Entries that changed since the previous poll, and keys that disappeared (for per-key stores). Relative
+   * to the previous poll: when several polls go into one batch, merge theirs (later wins).
+   */
   changed: Checkpoint;
   removed: string[];
   /** True when the byte budget ran out with data left: poll again without waiting. */
