@@ -87,6 +87,7 @@ export interface ApiServer {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const DEFAULT_WATCH_TIMEOUT_S = 1800;
+const MAX_WATCH_BUFFER_BYTES = 16 * 1024 * 1024;
 
 function userOf(req: IncomingMessage): { user: string; groups: string[] } {
   const auth = req.headers.authorization ?? '';
@@ -452,6 +453,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         table && type !== 'ERROR' && type !== 'BOOKMARK'
           ? toTable(t, [object as KubeObject], store.resourceVersion, 'Object', now())
           : object;
+      if (res.writableEnded) return;
+      // A watcher that stops reading is cut off (as the real server drops slow watchers) instead of
+      // buffering without bound; it resumes from its last resourceVersion.
+      if (res.writableLength > MAX_WATCH_BUFFER_BYTES) {
+        logger.warn({ resource: t.plural, buffered: res.writableLength }, 'sim api dropped a slow watcher');
+        res.end();
+        return;
+      }
       res.write(`${JSON.stringify({ type, object: obj })}\n`);
     };
     const deliver = (e: StoreEvent): void => {
