@@ -1,7 +1,6 @@
 // The per-node agent: sources feed a window; every window becomes one summary in the LMDB outbox, and the
 // gateway connection streams the outbox to the aggregator.
 import { randomUUID } from 'node:crypto';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -22,6 +21,7 @@ import { CommandExecutor } from './remediate/command-executor.ts';
 import type { AgentConfig } from './settings.ts';
 import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { createMetricCollector } from './sources/metrics/collector.ts';
+import { nodeInventory } from './sources/node/inventory.ts';
 import { DigestAccumulator } from './summarize/digest.ts';
 import { GatewayConnection } from './transport/gateway-connection.ts';
 
@@ -130,7 +130,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     node: config.node,
     agentVersion: VERSION,
     instanceId: randomUUID(),
-    info: { kernel: release(), cpus: String(cpus().length), memoryBytes: String(totalmem()) },
+    info: await nodeInventory(),
     outbox,
     logger,
     onCommand: (command) => commands.handle(command),

@@ -106,8 +106,6 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           '0',
           '--window-seconds',
           '2',
-          '--system-metrics',
-          'false',
         ],
         join(logs, `agent-${node}.log`),
       ),
