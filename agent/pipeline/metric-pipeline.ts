@@ -85,6 +85,9 @@ export class MetricPipeline {
     const run = this.chain.then(async () => {
       const result = await this.pool.process(batch);
       for (const d of result.detections) {
+        // Usage falling is not worth a signal on its own (a crash or a stall shows in pod and log signals, and
+        // a stalled counter file reads as a drop to zero); rising usage is what exhausts a node.
+        if (d.update.value < d.update.expected) continue;
         const id = this.identities.get(d.series);
         const s = id && anomalySignal(id, d.timeMs, d.update);
         if (s) this.opts.emit(s);
