@@ -160,7 +160,7 @@ export class TrackedFile {
     if (n === 0) return 0;
     if (this.verifiedPoll !== io.pollId) {
       this.verifiedPoll = io.pollId;
-      if (this.fp.length > 0 && this.readPos >= this.fp.length && !this.startsWithFingerprint(io)) {
+      if (this.fp.length > 0 && !this.startsWithFingerprint(io)) {
         return TRUNCATED;
       }
     }
