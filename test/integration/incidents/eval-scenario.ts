@@ -1,9 +1,13 @@
 // Runs one shipped scenario end to end in this process (simulator, one agent per node, aggregator, the
 // informer-backed topology and the incident engine) and prints what the engine made of it as JSON.
-// Usage: npx node test/integration/incidents/eval-scenario.ts <scenario> [speed]
+// Usage: npx node test/integration/incidents/eval-scenario.ts <scenario> [speed] [policy.yaml] [--approve-all]
+// With a policy, remediation runs against the simulator (KubeExecutor); --approve-all approves every action
+// that waits for approval, as a person at `vigil approve` would.
 import { KubeConfig } from '@kubernetes/client-node';
 import { createIncidentEngine } from '../../../aggregator/correlate/engine.ts';
 import { matchesGroundTruth, toScenarioVocabulary } from '../../../aggregator/correlate/vocabulary.ts';
+import { KubeExecutor } from '../../../aggregator/remediate/kube-executor.ts';
+import { loadPolicy } from '../../../aggregator/remediate/policy.ts';
 import { KubeTopology } from '../../../aggregator/state/kube-topology.ts';
 import { signalFromWire } from '../../../common/signal-wire.ts';
 import { startSimulator } from '../../../sim/simulator.ts';
@@ -23,7 +27,29 @@ kc.loadFromFile(sim.kubeconfigPath);
 const topology = new KubeTopology(kc, quietLogger);
 await topology.start();
 const agg = await inProcessAggregator();
-const engine = createIncidentEngine({ topology, logger: quietLogger });
+const policyFile = process.argv[4]?.endsWith('.yaml') ? process.argv[4] : undefined;
+const approveAll = process.argv.includes('--approve-all');
+const engine = createIncidentEngine({
+  topology,
+  logger: quietLogger,
+  ...(policyFile
+    ? {
+        policy: {
+          ...loadPolicy(policyFile),
+          guardrails: { ...loadPolicy(policyFile).guardrails, verifySeconds: 20 },
+        },
+        kube: new KubeExecutor(kc),
+      }
+    : {}),
+  correlation: { quietMs: 20_000 },
+});
+const actionLog: string[] = [];
+engine.on('action', (a) => {
+  actionLog.push(
+    `${((Date.now() - (faultMs || Date.now())) / 1000).toFixed(1)}s ${a.type} ${a.target.object} ${a.mode} ${a.status}${a.verification ? ` ${a.verification}` : ''}: ${a.message}`,
+  );
+  if (approveAll && a.status === 'pending_approval') void engine.approve(a.id, 'eval');
+});
 let signals = 0;
 const kinds = new Map<string, number>();
 agg.registry.on('summary', (node, _seq, summary) => {
@@ -50,7 +76,7 @@ sim.events.on('fault', () => {
 });
 const durationMs = (((sim.scenario as { durationSeconds?: number }).durationSeconds ?? 90) * 1000) / speed;
 const timer = setInterval(() => engine.tick(), 1000);
-await new Promise((r) => setTimeout(r, durationMs + 5000));
+await new Promise((r) => setTimeout(r, durationMs + (policyFile ? 30_000 : 5000)));
 clearInterval(timer);
 const expected = sim.groundTruth.rootCause;
 const incidents = engine.incidents().filter((i) => !i.resolvedBy?.startsWith('merged'));
@@ -69,6 +95,11 @@ process.stdout.write(
         .slice(0, 3)
         .map((c) => ({ ...toScenarioVocabulary(c), score: c.score, reasons: c.reasons })),
       detectSeconds: match && faultMs ? (match.openedMs - faultMs) / 1000 : null,
+      resolved:
+        match?.status === 'resolved'
+          ? { by: match.resolvedBy, seconds: ((match.resolvedMs ?? 0) - faultMs) / 1000 }
+          : null,
+      actions: actionLog,
       all: incidents.map((i) => ({
         id: i.id,
         signals: i.signalCount,
