@@ -17,7 +17,11 @@ function glob(pattern: string): RegExp {
 export class GuardrailState {
   readonly #config: Guardrails;
   readonly #topology: Topology;
-  readonly #lastByTarget = new Map<string, number>();
+  /** Per target: when it was last acted on, by which incident and with which action types. */
+  readonly #lastByTarget = new Map<
+    string,
+    { timeMs: number; incidentId: string; types: Map<string, number> }
+  >();
   #recent: number[] = [];
   readonly #perIncident = new Map<string, number>();
   readonly #protected: RegExp[];
@@ -59,13 +63,24 @@ export class GuardrailState {
         if (label) return block('protected-node', `node ${t.node} has ${label}`);
       }
     }
+    // The same action on the same target, or any action on it for another incident, waits out the cooldown;
+    // the next step of one incident's escalation ladder on the same target does not.
     const last = this.#lastByTarget.get(t.object);
     const cooldownMs = this.#config.cooldownSeconds * 1000;
-    if (last !== undefined && now - last < cooldownMs) {
-      return block(
-        'cooldown',
-        `${t.object} was acted on ${Math.round((now - last) / 1000)} s ago (cooldown ${this.#config.cooldownSeconds} s)`,
-      );
+    if (last) {
+      const sameType = last.types.get(action.type);
+      const at =
+        sameType !== undefined && now - sameType < cooldownMs
+          ? sameType
+          : last.incidentId !== action.incidentId
+            ? last.timeMs
+            : undefined;
+      if (at !== undefined && now - at < cooldownMs) {
+        return block(
+          'cooldown',
+          `${t.object} was acted on ${Math.round((now - at) / 1000)} s ago (cooldown ${this.#config.cooldownSeconds} s)`,
+        );
+      }
     }
     const windowMs = this.#config.rateLimit.perSeconds * 1000;
     const recent = this.#recent.filter((ms) => now - ms < windowMs);
@@ -100,7 +115,10 @@ export class GuardrailState {
 
   /** Records an action that ran (or was sent), for cooldown, rate limit and the per-incident cap. */
   record(action: RemediationAction, now: number): void {
-    this.#lastByTarget.set(action.target.object, now);
+    const last = this.#lastByTarget.get(action.target.object);
+    const types = last?.types ?? new Map<string, number>();
+    types.set(action.type, now);
+    this.#lastByTarget.set(action.target.object, { timeMs: now, incidentId: action.incidentId, types });
     const windowMs = this.#config.rateLimit.perSeconds * 1000;
     this.#recent = this.#recent.filter((ms) => now - ms < windowMs);
     this.#recent.push(now);

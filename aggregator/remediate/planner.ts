@@ -10,7 +10,7 @@ import { type ActionExecutor, FINAL_STATUSES, type RemediationAction } from './a
 import type { AuditTrail } from './audit.ts';
 import { GuardrailState } from './guardrails.ts';
 import { matchRule, modeFor, type Policy, type PolicyRule } from './policy.ts';
-import { resolveTargets } from './targets.ts';
+import { parseObject, resolveTargets } from './targets.ts';
 
 export interface PlannerDeps {
   policy: Policy;
@@ -145,13 +145,20 @@ export class RemediationPlanner {
       const inc = incident(a.incidentId);
       // Healed when the incident resolved, or no signal arrived in the second half of the verification window.
       const quietSince = now - verifyMs / 2;
-      const healed = !inc || inc.status === 'resolved' || lastSignalMs(a.incidentId) < quietSince;
+      const quiet = !inc || inc.status === 'resolved' || lastSignalMs(a.incidentId) < quietSince;
+      // One-shot signals (a node condition) go quiet whatever happens: the target must also look healthy.
+      const health = targetHealthy(a.target.object, this.#deps.topology);
+      const healed = quiet && health !== false;
       a.verification = healed ? 'healed' : 'not_healed';
       a.updatedMs = now;
       this.#audit(
         a,
         'verified',
-        healed ? 'the incident’s signals stopped after the action' : 'signals continued after the action',
+        healed
+          ? 'the incident’s signals stopped after the action'
+          : quiet
+            ? `signals stopped but ${a.target.object} is still unhealthy`
+            : 'signals continued after the action',
         'vigil',
       );
       this.#deps.onAction?.(a, a.incidentId);
@@ -362,6 +369,28 @@ export class RemediationPlanner {
       ...(guardrail ? { guardrail } : {}),
     });
   }
+}
+
+/** Whether the topology shows the target healthy again; undefined when it cannot tell (e.g. a replaced pod). */
+export function targetHealthy(object: string, topology: Topology): boolean | undefined {
+  const { kind, namespace, name } = parseObject(object);
+  if (kind === 'Pod') return topology.pod(namespace, name)?.ready;
+  if (kind === 'Node') {
+    const node = topology.node(name);
+    if (!node) return undefined;
+    const pressure = Object.entries(node.conditions).some(
+      ([type, status]) => type !== 'Ready' && status === 'True',
+    );
+    return node.ready && !pressure;
+  }
+  if (kind === 'Deployment' || kind === 'StatefulSet' || kind === 'DaemonSet') {
+    const pods = topology
+      .nodes()
+      .flatMap((n) => topology.podsOnNode(n.name))
+      .filter((p) => p.workload === object);
+    return pods.length === 0 ? undefined : pods.every((p) => p.ready);
+  }
+  return undefined;
 }
 
 export class ActionNotFoundError extends Error {

@@ -446,3 +446,36 @@ describe('agent command channel', () => {
     expect(channel.pending()).toBe(0);
   });
 });
+
+describe('verification', () => {
+  it('does not call a node healed while it is still NotReady, and escalates to the next action', async () => {
+    const topo = new StaticTopology().addNode('node-1').addNode('node-2').addNode('node-3');
+    topo.setNode('node-3', { ready: false, conditions: { Ready: 'Unknown' } });
+    let now = T0;
+    const kube = new RecordingExecutor();
+    const engine = createIncidentEngine({
+      topology: topo,
+      logger,
+      clock: () => now,
+      kube,
+      policy: parsePolicy(`
+defaultMode: auto
+guardrails: { verifySeconds: 60, minHealthyFraction: 0.5 }
+rules: [{ name: nnr, match: { kinds: [node_not_ready] }, actions: [{ type: node.cordon }, { type: node.drain }] }]`),
+    });
+    engine.ingestSignals([
+      signal('node.condition', { kind: 'node', node: 'node-3' }, 0, {
+        severity: 'critical',
+        explanation: 'node node-3: Ready=Unknown (NodeStatusUnknown)',
+        evidence: { attributes: { condition: 'Ready', status: 'Unknown' } },
+      }),
+    ]);
+    await engine.idle();
+    now += 61_000;
+    engine.tick(now);
+    await engine.idle();
+    expect(kube.done.map((a) => a.type)).toEqual(['node.cordon', 'node.drain']);
+    expect(engine.actions()[0]?.verification).toBe('not_healed');
+    expect(engine.audit({ decision: 'verified' })[0]?.reason).toMatch(/still unhealthy/);
+  });
+});
