@@ -1,7 +1,7 @@
 // A load generator process: `count` simulated agents, each a real gRPC client with its own connection,
 // speaking the real agent protocol (hello, batches with sequence numbers, acks). Each sends one realistic
 // summary per second. Protocol on stdout: {"ready":n} once all are welcomed, then {"result":…} after
-// `measureMs` of measuring, with ack latencies in milliseconds.
+// `measureMs` of measuring (after the parent writes a line to stdin), with ack latencies in milliseconds.
 import { create, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from '../../common/grpc/adapter.ts';
@@ -94,6 +94,8 @@ for (let i = 0; i < count; i++) {
 }
 while (welcomed < count) await new Promise((r) => setTimeout(r, 50));
 process.stdout.write(`${JSON.stringify({ ready: count })}\n`);
+// All generators start sending together: wait for the parent's "go" line.
+await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
 
 // Every agent sends once a second, phases spread evenly over the second; a late tick catches up, so the
 // offered rate stays exactly one batch per agent per second while the generator keeps up.

@@ -102,12 +102,13 @@ async function run(agents: number): Promise<Row> {
         String(measureMs),
       ],
       {
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['pipe', 'pipe', 'inherit'],
       },
     ),
   );
   const its = gens.map(lines);
   await Promise.all(its.map(nextJson)); // ready
+  for (const g of gens) g.stdin!.write('go\n');
   // Warm-up happens inside the generators (2 s); measure the aggregator over the same window.
   await new Promise((r) => setTimeout(r, 2000));
   const cpu0 = cpuSeconds(agg.pid!);
