@@ -1,5 +1,7 @@
 // The aggregator process: gRPC server (agent gateway + integration API), node registry, LMDB store, and
 // the health/metrics endpoint.
+
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { addService } from '../common/grpc/adapter.ts';
@@ -8,11 +10,20 @@ import { type HealthServer, startHealthServer } from '../common/http/health-serv
 import { loadKubeConfig } from '../common/kube/config.ts';
 import type { Logger } from '../common/log.ts';
 import { AgentGatewayService } from '../proto/gen/vigil/v1/gateway_pb.js';
+import { IncidentService } from '../proto/gen/vigil/v1/incidents_pb.js';
 import { IntegrationService } from '../proto/gen/vigil/v1/integration_pb.js';
+import { incidentHandlers } from './api/incidents.ts';
 import { integrationHandlers } from './api/integration.ts';
+import { createIncidentEngine, type IncidentEngine } from './correlate/engine.ts';
 import { gatewayHandlers } from './ingest/gateway.ts';
 import { createGatewayMetrics } from './ingest/gateway-metrics.ts';
+import { Notifier } from './notify/notifier.ts';
+import { parseNotifyTargets } from './notify/targets.ts';
+import { createAgentChannel } from './remediate/agent-channel.ts';
+import { KubeExecutor } from './remediate/kube-executor.ts';
+import { loadPolicy } from './remediate/policy.ts';
 import type { AggregatorConfig } from './settings.ts';
+import { EmptyTopology } from './state/empty-topology.ts';
 import { KubeTopology } from './state/kube-topology.ts';
 import { NodeRegistry } from './state/node-registry.ts';
 import { AggregatorStore } from './store/aggregator-store.ts';
@@ -24,6 +35,7 @@ export interface Aggregator {
   readonly store: AggregatorStore;
   /** The cluster as seen through the Kubernetes API, when one is reachable. */
   readonly topology: KubeTopology | undefined;
+  readonly incidents: IncidentEngine;
   stop(): Promise<void>;
 }
 
@@ -66,6 +78,32 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     ?.start()
     .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes informers did not start; retrying'));
 
+  // Incidents: correlation, root cause, remediation (Kubernetes actions and agent commands), notifications.
+  const channel = createAgentChannel();
+  const incidents = createIncidentEngine({
+    topology: topology ?? new EmptyTopology(),
+    logger: logger.child({ component: 'incidents' }),
+    ...(config.policyFile ? { policy: loadPolicy(config.policyFile) } : {}),
+    ...(kc ? { kube: new KubeExecutor(kc) } : {}),
+    sendToAgent: channel.sendToAgent,
+    ...(config.notify
+      ? {
+          notifier: new Notifier({
+            targets: parseNotifyTargets(config.notify),
+            logger: logger.child({ component: 'notify' }),
+            externalURL: config.externalUrl,
+          }),
+        }
+      : {}),
+    correlation: {
+      windowMs: config.incidentWindowSeconds * 1000,
+      quietMs: config.incidentQuietSeconds * 1000,
+    },
+    auditFile: join(config.stateDir, 'audit.jsonl'),
+  });
+  registry.on('summary', (node, _seq, summary) => incidents.ingest(node, summary));
+  const ticker = setInterval(() => incidents.tick(), 1000);
+
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxBatchBytes + 64 * 1024,
     'grpc.keepalive_time_ms': 60_000,
@@ -80,11 +118,14 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
       logger,
       metrics: gatewayMetrics,
       maxBatchBytes: config.maxBatchBytes,
+      onSession: channel.onSession,
+      onCommandResult: channel.onCommandResult,
     }),
   );
   addService(server, IntegrationService, integrationHandlers({ registry, watchSkipped }), {
     onMalformed: () => malformedApi.inc(),
   });
+  addService(server, IncidentService, incidentHandlers(incidents), { onMalformed: () => malformedApi.inc() });
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.grpcHost}:${config.grpcPort}`, serverCredentials(config), (err, port) =>
       err ? reject(err) : resolve(port),
@@ -106,9 +147,13 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     registry,
     store,
     topology,
+    incidents,
     stop() {
       stopping ??= (async () => {
         serving = false;
+        clearInterval(ticker);
+        await incidents.idle();
+        incidents.stop();
         // Finish in-flight calls for a moment, then cut the streams (agents reconnect elsewhere or later).
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {

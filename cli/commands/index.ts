@@ -14,6 +14,7 @@ const commands: Record<string, Loader> = {
   'detect-series': () => import('./detect-series.ts'),
   templates: () => import('./templates.ts'),
   sim: () => import('./sim.ts'),
+  scenario: () => import('./scenario.ts'),
   incidents: () => import('./incidents.ts'),
   watch: () => import('./watch.ts'),
   approve: () => import('./approve.ts'),
