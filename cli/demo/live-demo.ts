@@ -12,6 +12,11 @@ import { createClient } from '../../common/grpc/adapter.ts';
 import type { Signal } from '../../common/signal.ts';
 import { signalFromWire } from '../../common/signal-wire.ts';
 import {
+  IncidentService,
+  ListActionsRequestSchema,
+  ListIncidentsRequestSchema,
+} from '../../proto/gen/vigil/v1/incidents_pb.js';
+import {
   IntegrationService,
   ListNodesRequestSchema,
   type WatchEvent,
@@ -83,6 +88,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         join(dir, 'aggregator'),
         '--kubeconfig',
         sim.kubeconfigPath,
+        '--policy',
+        resolve('policies/default.yaml'),
+        '--incident-quiet-seconds',
+        '20',
       ],
       join(logs, 'aggregator.log'),
     ),
@@ -113,6 +122,44 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
 
   const client = createClient(IntegrationService, `127.0.0.1:${grpcPort}`);
+  const incidentClient = createClient(IncidentService, `127.0.0.1:${grpcPort}`);
+  const approveHint = `npm run vigil -- approve <action-id> --aggregator 127.0.0.1:${grpcPort}`;
+
+  /** Incidents with their root cause, reasons and remediation: the story the demo is about. */
+  const incidentPanel = async (): Promise<string> => {
+    try {
+      const deadline = Date.now() + 2000;
+      const [res, acts] = await Promise.all([
+        incidentClient.listIncidents(create(ListIncidentsRequestSchema, { includeResolved: true }), {
+          deadline,
+        }),
+        incidentClient.listActions(create(ListActionsRequestSchema, {}), { deadline }),
+      ]);
+      if (res.incidents.length === 0) return '(none yet)';
+      return res.incidents
+        .map((i) => {
+          const top = i.rootCauses[0];
+          const lines = [
+            `[${i.status.toUpperCase()}] ${i.id}  ${i.title}  — ${i.signalCount} signals on ${i.nodes.length} node(s)`,
+            top
+              ? `  root cause: ${top.kind} ${top.object} (score ${top.score.toFixed(2)})`
+              : '  root cause: (ranking…)',
+            ...(top?.reasons ?? []).slice(0, 3).map((r) => `    because ${r.slice(0, 150)}`),
+            ...i.rootCauses.slice(1, 3).map((c) => `  then: ${c.kind} ${c.object} (${c.score.toFixed(2)})`),
+            ...acts.actions
+              .filter((a) => a.incidentId === i.id)
+              .map(
+                (a) =>
+                  `  action ${a.id}: ${a.type} ${a.target} [${a.mode}] → ${a.status}${a.status === 'pending_approval' ? `  (approve: ${approveHint.replace('<action-id>', a.id)})` : ''}`,
+              ),
+          ];
+          return lines.join('\n');
+        })
+        .join('\n\n');
+    } catch {
+      return '(aggregator not reachable yet)';
+    }
+  };
   const signals: Signal[] = [];
   let signalCount = 0;
   let stopping = false;
@@ -124,7 +171,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       for (const s of e.event.value.signals) {
         signalCount++;
         signals.push(signalFromWire(s));
-        if (signals.length > 12) signals.shift();
+        if (signals.length > 6) signals.shift();
       }
     });
     stream.on('error', () => setTimeout(watch, 1000));
@@ -163,8 +210,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           )
           .join('\n')
       : '(none yet)';
+    const panel = await incidentPanel();
+    const incidentCount = panel.startsWith('(') ? 0 : panel.split('\n\n').length;
     const body =
-      `simulated time +${elapsed}s   signals received: ${signalCount}\n\n${nodes}\n\n` +
+      `simulated time +${elapsed}s   raw signals: ${signalCount}   incidents: ${incidentCount}\n\n${nodes}\n\n` +
+      `incidents:\n${panel}\n\n` +
       `faults injected:\n${faults.length ? faults.join('\n') : '(none yet)'}\n\nlatest signals:\n${feed}\n`;
     if (tty) process.stdout.write(`\x1b[5;1H\x1b[J${body}`);
     else if (force || ticks % 5 === 0) process.stdout.write(`${body}\n`);
@@ -177,6 +227,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     clearInterval(timer);
     await render(true);
     client.close();
+    incidentClient.close();
     const exits = (list: ChildProcess[]) =>
       Promise.all(
         list.map(
