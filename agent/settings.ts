@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { boolean, bytes, type ConfigOf, number, setting } from '../common/config/settings.ts';
-
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+import { kubeconfigSetting, logLevelSetting } from '../common/config/shared-settings.ts';
 
 /** Every agent setting: flag › env › file (`agent:` section) › default. */
 export const agentSettings = {
@@ -56,13 +55,7 @@ export const agentSettings = {
     schema: number().int().min(0).max(65535),
     default: 9100,
   }),
-  logLevel: setting({
-    flag: 'log-level',
-    env: 'VIGIL_LOG_LEVEL',
-    description: 'Log level',
-    schema: z.enum(LEVELS),
-    default: 'info' as const,
-  }),
+  logLevel: logLevelSetting(),
   shutdownGraceSeconds: setting({
     flag: 'shutdown-grace-seconds',
     env: 'VIGIL_SHUTDOWN_GRACE_SECONDS',
@@ -144,13 +137,7 @@ export const agentSettings = {
     schema: boolean(),
     default: false,
   }),
-  kubeconfig: setting({
-    flag: 'kubeconfig',
-    env: 'VIGIL_KUBECONFIG',
-    description:
-      'Kubeconfig file; without one the in-cluster service account is used, and outside a cluster Kubernetes features are off',
-    schema: z.string().min(1),
-  }),
+  kubeconfig: kubeconfigSetting(),
   tlsCa: setting({
     flag: 'tls-ca',
     env: 'VIGIL_TLS_CA',

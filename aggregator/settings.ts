@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { bytes, type ConfigOf, number, setting } from '../common/config/settings.ts';
-
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+import { kubeconfigSetting, logLevelSetting } from '../common/config/shared-settings.ts';
 
 /** Every aggregator setting: flag › env › file (`aggregator:` section) › default. */
 export const aggregatorSettings = {
@@ -47,20 +46,8 @@ export const aggregatorSettings = {
     schema: bytes().pipe(z.number().min(1024)),
     default: 4 * 1024 * 1024,
   }),
-  logLevel: setting({
-    flag: 'log-level',
-    env: 'VIGIL_LOG_LEVEL',
-    description: 'Log level',
-    schema: z.enum(LEVELS),
-    default: 'info' as const,
-  }),
-  kubeconfig: setting({
-    flag: 'kubeconfig',
-    env: 'VIGIL_KUBECONFIG',
-    description:
-      'Kubeconfig file; without one the in-cluster service account is used, and outside a cluster Kubernetes features are off',
-    schema: z.string().min(1),
-  }),
+  logLevel: logLevelSetting(),
+  kubeconfig: kubeconfigSetting(),
   policyFile: setting({
     flag: 'policy',
     env: 'VIGIL_POLICY_FILE',
