@@ -16,6 +16,7 @@ import {
   IncidentSchema,
   type IncidentService,
   IngestEventResponseSchema,
+  IngestScanReportResponseSchema,
   ListActionsResponseSchema,
   ListAuditResponseSchema,
   ListIncidentsResponseSchema,
@@ -26,7 +27,10 @@ import type { IncidentChange, IncidentEngine } from '../correlate/engine.ts';
 import type { Incident } from '../correlate/incident.ts';
 import type { RemediationAction } from '../remediate/action.ts';
 import type { AuditEntry } from '../remediate/audit.ts';
-import type { ChangeEvent } from '../state/topology.ts';
+import { InvalidReportError, parseTrivyReport } from '../security/trivy.ts';
+import { VulnerabilityIndex, vulnerableWorkloadSignal } from '../security/vulnerability-index.ts';
+import { EmptyTopology } from '../state/empty-topology.ts';
+import type { ChangeEvent, Topology } from '../state/topology.ts';
 
 const SEVERITY: Record<Severity, WireSeverity> = {
   info: WireSeverity.INFO,
@@ -140,9 +144,16 @@ const EVENT_KINDS: Record<string, ChangeEvent['kind']> = {
   node: 'node',
 };
 
+/** Where scanner reports go: the index `checkNewRollouts` also reads, and the cluster they are joined to. */
+export interface ScanReportDeps {
+  index: VulnerabilityIndex;
+  topology: Topology;
+}
+
 export function incidentHandlers(
   engine: IncidentEngine,
   clock: () => number = Date.now,
+  scans: ScanReportDeps = { index: new VulnerabilityIndex(), topology: new EmptyTopology() },
 ): ServiceHandlers<typeof IncidentService> {
   const by = (who: string) => who || 'api';
   return {
@@ -269,6 +280,37 @@ export function incidentHandlers(
         description,
       });
       callback(null, create(IngestEventResponseSchema, {}));
+    },
+
+    ingestScanReport(call, callback) {
+      const format = call.request.format || 'trivy';
+      if (format !== 'trivy') {
+        return callback(status(grpc.status.INVALID_ARGUMENT, `format must be "trivy" (got "${format}")`));
+      }
+      let report: ReturnType<typeof parseTrivyReport>;
+      try {
+        report = parseTrivyReport(call.request.report);
+      } catch (error) {
+        if (error instanceof InvalidReportError) {
+          return callback(status(grpc.status.INVALID_ARGUMENT, error.message));
+        }
+        return callback(toStatus(error));
+      }
+      scans.index.add(report);
+      const affected = scans.index.workloadsAffected(scans.topology, report);
+      const now = clock();
+      const signals = affected.flatMap((a) => vulnerableWorkloadSignal(a, now) ?? []);
+      if (signals.length > 0) engine.ingestSignals(signals);
+      callback(
+        null,
+        create(IngestScanReportResponseSchema, {
+          image: report.image,
+          critical: report.counts.CRITICAL,
+          criticalFixable: report.criticalFixable.length,
+          high: report.counts.HIGH,
+          affectedWorkloads: affected.map((a) => a.workload),
+        }),
+      );
     },
 
     listAudit(call, callback) {

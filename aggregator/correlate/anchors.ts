@@ -104,8 +104,9 @@ export function anchorsFor(signal: Signal, topology: Topology, calls: readonly s
     }
   }
   const workload = workloadRef(pod ? { ...s, namespace: pod.namespace, pod: pod.name } : s, topology);
-  // Security signals about a pod are about that pod, not about all its replicas.
-  if (workload && !isSecurity(signal)) identity.add(`workload:${workload}`);
+  // Security signals about a pod are about that pod, not about all its replicas; one about the workload
+  // itself (a vulnerable image it runs) is about every replica.
+  if (workload && (!isSecurity(signal) || s.kind === 'workload')) identity.add(`workload:${workload}`);
   if (s.service) identity.add(`service:${s.namespace ?? 'default'}/${s.service}`);
   if (s.kind === 'source' && s.name) identity.add(`source:${s.name}`);
   if (s.kind === 'user' && s.name) identity.add(`user:${s.name}`);

@@ -765,6 +765,73 @@ export declare type ListAuditResponse = Message<"vigil.v1.ListAuditResponse"> & 
 export declare const ListAuditResponseSchema: GenMessage<ListAuditResponse>;
 
 /**
+ * @generated from message vigil.v1.IngestScanReportRequest
+ */
+export declare type IngestScanReportRequest = Message<"vigil.v1.IngestScanReportRequest"> & {
+  /**
+   * `trivy` (the only format so far; empty means `trivy`).
+   *
+   * @generated from field: string format = 1;
+   */
+  format: string;
+
+  /**
+   * The report as the scanner wrote it (`trivy image --format json`).
+   *
+   * @generated from field: bytes report = 2;
+   */
+  report: Uint8Array;
+};
+
+/**
+ * Describes the message vigil.v1.IngestScanReportRequest.
+ * Use `create(IngestScanReportRequestSchema)` to create a new message.
+ */
+export declare const IngestScanReportRequestSchema: GenMessage<IngestScanReportRequest>;
+
+/**
+ * @generated from message vigil.v1.IngestScanReportResponse
+ */
+export declare type IngestScanReportResponse = Message<"vigil.v1.IngestScanReportResponse"> & {
+  /**
+   * The scanned image (`ArtifactName`).
+   *
+   * @generated from field: string image = 1;
+   */
+  image: string;
+
+  /**
+   * @generated from field: uint32 critical = 2;
+   */
+  critical: number;
+
+  /**
+   * Critical CVEs with a fixed version.
+   *
+   * @generated from field: uint32 critical_fixable = 3;
+   */
+  criticalFixable: number;
+
+  /**
+   * @generated from field: uint32 high = 4;
+   */
+  high: number;
+
+  /**
+   * Workloads running the image now, `Kind/namespace/name`.
+   *
+   * @generated from field: repeated string affected_workloads = 5;
+   */
+  affectedWorkloads: string[];
+};
+
+/**
+ * Describes the message vigil.v1.IngestScanReportResponse.
+ * Use `create(IngestScanReportResponseSchema)` to create a new message.
+ */
+export declare const IngestScanReportResponseSchema: GenMessage<IngestScanReportResponse>;
+
+/**
  * Incidents, remediation actions and the audit trail: served on the aggregator's integration port next to
  * IntegrationService (a separate service so each can be wired and evolved on its own).
  *
@@ -854,6 +921,17 @@ export declare const IncidentService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditRequestSchema;
     output: typeof ListAuditResponseSchema;
+  },
+  /**
+   * A container image scanner report (Trivy JSON): joined to the workloads running that image; workloads with
+   * critical CVEs raise a `security.vulnerable_workload` signal.
+   *
+   * @generated from rpc vigil.v1.IncidentService.IngestScanReport
+   */
+  ingestScanReport: {
+    methodKind: "unary";
+    input: typeof IngestScanReportRequestSchema;
+    output: typeof IngestScanReportResponseSchema;
   },
 }>;
 
