@@ -22,6 +22,7 @@ import { parseNotifyTargets } from './notify/targets.ts';
 import { createAgentChannel } from './remediate/agent-channel.ts';
 import { KubeExecutor } from './remediate/kube-executor.ts';
 import { loadPolicy } from './remediate/policy.ts';
+import { VulnerabilityIndex } from './security/vulnerability-index.ts';
 import type { AggregatorConfig } from './settings.ts';
 import { EmptyTopology } from './state/empty-topology.ts';
 import { KubeTopology } from './state/kube-topology.ts';
@@ -78,10 +79,11 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     ?.start()
     .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes informers did not start; retrying'));
 
+  const emptyTopology = new EmptyTopology();
   // Incidents: correlation, root cause, remediation (Kubernetes actions and agent commands), notifications.
   const channel = createAgentChannel();
   const incidents = createIncidentEngine({
-    topology: topology ?? new EmptyTopology(),
+    topology: topology ?? emptyTopology,
     logger: logger.child({ component: 'incidents' }),
     ...(config.policyFile ? { policy: loadPolicy(config.policyFile) } : {}),
     ...(kc ? { kube: new KubeExecutor(kc) } : {}),
@@ -102,7 +104,17 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     auditFile: join(config.stateDir, 'audit.jsonl'),
   });
   registry.on('summary', (node, _seq, summary) => incidents.ingest(node, summary));
-  const ticker = setInterval(() => incidents.tick(), 1000);
+  // Scanner reports (Trivy) joined to the pods running those images; new rollouts of vulnerable images.
+  const vulnerabilities = new VulnerabilityIndex();
+  const incidentTopology = topology ?? emptyTopology;
+  let ticks = 0;
+  const ticker = setInterval(() => {
+    incidents.tick();
+    if (++ticks % 5 === 0) {
+      const found = vulnerabilities.checkNewRollouts(incidentTopology, Date.now() - 60_000);
+      if (found.length > 0) incidents.ingestSignals(found);
+    }
+  }, 1000);
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxBatchBytes + 64 * 1024,
@@ -125,7 +137,14 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
   addService(server, IntegrationService, integrationHandlers({ registry, watchSkipped }), {
     onMalformed: () => malformedApi.inc(),
   });
-  addService(server, IncidentService, incidentHandlers(incidents), { onMalformed: () => malformedApi.inc() });
+  addService(
+    server,
+    IncidentService,
+    incidentHandlers(incidents, Date.now, { index: vulnerabilities, topology: incidentTopology }),
+    {
+      onMalformed: () => malformedApi.inc(),
+    },
+  );
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.grpcHost}:${config.grpcPort}`, serverCredentials(config), (err, port) =>
       err ? reject(err) : resolve(port),

@@ -266,10 +266,14 @@ export class LogPipeline {
           stream: s.subject.kind === 'node' ? id.replace(/^host:/, '') : 'container',
           templates,
           counts: w.templates.map((t) => ({ templateId: t.id, count: t.count })),
-          exemplars: [...w.errorExemplars, ...w.templates.flatMap((t) => t.exemplars.slice(0, 1))].slice(
-            0,
-            5,
-          ),
+          // Exemplars only where they say something new: a template the aggregator has not seen yet, or error
+          // lines. At a steady state a window is ids and counts (signals carry their own evidence).
+          exemplars: [
+            ...w.errorExemplars.slice(0, 2),
+            ...w.templates
+              .filter((t) => templates.some((d) => d.id === t.id))
+              .flatMap((t) => t.exemplars.slice(0, 1)),
+          ].slice(0, 3),
           lines: BigInt(w.lines),
           bytes: BigInt(s.bytes),
         });
