@@ -18,6 +18,7 @@ const commands: Record<string, Loader> = {
   incidents: () => import('./incidents.ts'),
   watch: () => import('./watch.ts'),
   approve: () => import('./approve.ts'),
+  'scan-report': () => import('./scan-report.ts'),
 };
 
 /** Registers the named command only, or every command (for help and unknown names). */
