@@ -115,6 +115,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           '0',
           '--window-seconds',
           '2',
+          // The scenario's fault comes within a minute: learn the normal log templates for ten seconds, not five
+          // minutes as on a real node.
+          '--log-warmup-seconds',
+          '10',
         ],
         join(logs, `agent-${node}.log`),
       ),

@@ -35,6 +35,9 @@ function statuses(pod: V1Pod | undefined): Map<string, V1ContainerStatus> {
 
 const timeOf = (d: Date | string | undefined, fallback: number) => (d ? new Date(d).getTime() : fallback);
 
+/** On first sight of a pod, an OOM kill this recent is still news. */
+const RECENT_OOM_MS = 10 * 60_000;
+
 export function podSignals(old: V1Pod | undefined, pod: V1Pod, node: string, nowMs: number): Signal[] {
   const out: Signal[] = [];
   const name = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
@@ -44,9 +47,14 @@ export function podSignals(old: V1Pod | undefined, pod: V1Pod, node: string, now
     const subject = podSubject(pod, node, container);
     const restarted = prev !== undefined && s.restartCount > prev.restartCount;
     const terminated = s.lastState?.terminated ?? s.state?.terminated;
+    // A pod seen for the first time (agent start or restart) still reports a recent OOM kill, so an agent
+    // that came up moments after the kill does not miss it; the aggregator folds repeats of a signal.
+    const recentOnFirstSight =
+      prev === undefined && nowMs - timeOf(terminated?.finishedAt, 0) < RECENT_OOM_MS;
     const wasOom =
       terminated?.reason === 'OOMKilled' &&
       (restarted ||
+        recentOnFirstSight ||
         (prev?.state?.terminated?.reason !== 'OOMKilled' && s.state?.terminated?.reason === 'OOMKilled'));
     if (wasOom) {
       out.push({

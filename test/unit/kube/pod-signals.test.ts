@@ -55,6 +55,15 @@ describe('pod signals', () => {
     });
   });
 
+  it('reports a recent OOM kill of a pod it sees for the first time, but not an old one', () => {
+    const killed = pod({
+      restartCount: 1,
+      lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: new Date(100_000) } },
+    });
+    expect(podSignals(undefined, killed, 'n', 130_000).map((x) => x.kind)).toEqual(['pod.oom_killed']);
+    expect(podSignals(undefined, killed, 'n', 100_000 + 3_600_000)).toEqual([]);
+  });
+
   it('reports a plain restart with its reason', () => {
     const s = podSignals(
       pod({ restartCount: 2 }),
