@@ -1,0 +1,104 @@
+// bench/log-pipeline: the agent's whole log path on one CRI file — tail → parse → mine (worker pool) →
+// window summaries → outbox append with the checkpoint in the same LMDB transaction — measured in lines per
+// CPU-second of the whole process (main thread and mining worker together), beside `wc -l` on the same file.
+// Usage: npx node bench/log-pipeline/main.ts [--lines 1000000]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { pino } from 'pino';
+import { Outbox } from '../../agent/buffer/outbox.ts';
+import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
+import { openLmdb } from '../../common/store/lmdb.ts';
+import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+
+const { values } = parseArgs({ options: { lines: { type: 'string', default: '1000000' } } });
+const total = Number(values.lines);
+const logger = pino({ level: 'silent' });
+const work = mkdtempSync(join(tmpdir(), 'vigil-logpipe-'));
+const dir = join(work, 'host/var/log/pods/shop_api-1_0f0e0d0c-0000-4000-8000-000000000001/api');
+mkdirSync(dir, { recursive: true });
+
+// A realistic mix: the Loghub messages of eight systems, repeated, as one container's CRI log.
+const messages: string[] = [];
+for (const ds of ['HDFS', 'Hadoop', 'Spark', 'Zookeeper', 'BGL', 'OpenSSH', 'Apache', 'Linux']) {
+  const text = readFileSync(`../shared/data/loghub2k/${ds}/${ds}_2k.log`, 'utf8');
+  messages.push(...text.split('\n').filter(Boolean));
+}
+const file = join(dir, '0.log');
+const chunk: string[] = [];
+let out = '';
+for (let i = 0; i < total; i++) {
+  chunk.push(
+    `2026-01-01T00:00:00.${String(i % 1e9).padStart(9, '0')}Z stdout F ${messages[i % messages.length]}`,
+  );
+  if (chunk.length === 10_000) {
+    out += `${chunk.join('\n')}\n`;
+    chunk.length = 0;
+  }
+}
+if (chunk.length) out += `${chunk.join('\n')}\n`;
+writeFileSync(file, out);
+const bytes = statSync(file).size;
+const wcStart = process.hrtime.bigint();
+execFileSync('wc', ['-l', file]);
+const wcSeconds = Number(process.hrtime.bigint() - wcStart) / 1e9;
+
+const store = openLmdb(join(work, 'agent.mdb'), logger);
+const outbox = new Outbox(store.root, { maxBytes: 1 << 30 });
+let lines = 0;
+const pipeline = await LogPipeline.open({
+  root: store.root,
+  hostRoot: join(work, 'host'),
+  node: 'bench',
+  logger,
+  emit: () => {},
+  warmupWindows: 30,
+  pollIntervalMs: 1,
+});
+const cpu0 = process.cpuUsage();
+const t0 = process.hrtime.bigint();
+pipeline.start();
+let wire = 0;
+while (lines < total) {
+  await new Promise((r) => setTimeout(r, 500)); // a window every half second of wall time
+  const w = await pipeline.closeWindow();
+  for (const l of w.logs) lines += Number(l.lines);
+  await outbox.append(
+    () => {
+      const bytes = toBinary(SummarySchema, create(SummarySchema, { node: 'bench', logs: w.logs }));
+      wire += bytes.length;
+      return bytes;
+    },
+    { alsoWrite: w.alsoWrite },
+  );
+}
+const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+const rss = process.memoryUsage().rss / 2 ** 20;
+await pipeline.stop();
+await store.root.close();
+rmSync(work, { recursive: true, force: true });
+
+const result = {
+  lines,
+  bytes,
+  cpuSeconds: Number(cpuSeconds.toFixed(2)),
+  wallSeconds: Number(wall.toFixed(2)),
+  linesPerCpuSecond: Math.round(lines / cpuSeconds),
+  mbPerCpuSecond: Number((bytes / 2 ** 20 / cpuSeconds).toFixed(1)),
+  linesPerWallSecond: Math.round(lines / wall),
+  rssMiB: Math.round(rss),
+  wireBytesPerRawByte: Number((wire / bytes).toExponential(2)),
+  wcLinesPerSecond: Math.round(total / wcSeconds),
+};
+for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(22)} ${v}\n`);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(
+  'bench/results/log-pipeline.json',
+  `${JSON.stringify({ bench: 'log-pipeline', date: new Date().toISOString(), ...result }, null, 2)}\n`,
+);
+process.exit(0);
