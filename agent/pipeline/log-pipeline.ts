@@ -92,6 +92,7 @@ export class LogPipeline {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly inflight = new Set<Promise<void>>();
 
   private constructor(opts: LogPipelineOptions) {
     this.opts = opts;
@@ -151,7 +152,13 @@ export class LogPipeline {
       this.removed.add(k);
       delete this.changed[k];
     }
-    if (r.records.length > 0) await this.process(r.records);
+    if (r.records.length > 0) {
+      // Mining runs in the worker while the next poll reads: up to two batches in flight. A stream's batches
+      // are mined in order (the pool chains them), and a window closes only after all of them are counted.
+      const job = this.process(r.records).finally(() => this.inflight.delete(job));
+      this.inflight.add(job);
+      if (this.inflight.size >= 2) await Promise.race(this.inflight);
+    }
     return r.more;
   }
 
@@ -240,6 +247,7 @@ export class LogPipeline {
   }
 
   private async close(endMs: number): Promise<LogWindow> {
+    await Promise.all(this.inflight);
     const logs: LogStreamInit[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
     for (const [id, s] of this.streams) {
@@ -308,6 +316,7 @@ export class LogPipeline {
     this.running = false;
     clearTimeout(this.timer);
     await this.chain.catch(() => {});
+    await Promise.allSettled(this.inflight);
     await this.tailer.close();
     await this.pool.close();
   }
