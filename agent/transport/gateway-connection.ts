@@ -232,6 +232,7 @@ export class GatewayConnection {
     if (!stream || !this.welcomed || this.pumping) return;
     this.pumping = true;
     try {
+      const wasIdle = this.inFlight.size === 0;
       const room = this.opts.maxInFlight - this.inFlight.size;
       if (room <= 0) return;
       const batches = this.opts.outbox.read(this.lastSent, room);
@@ -253,7 +254,8 @@ export class GatewayConnection {
         this.inFlight.set(b.seq, Date.now());
         this.lastSent = b.seq;
       }
-      if (batches.length > 0 && !this.ackTimer?.hasRef()) this.armAckTimer(stream);
+      // Acks re-arm the timer while batches are in flight; the first batch after a quiet spell arms it here.
+      if (wasIdle && batches.length > 0) this.armAckTimer(stream);
     } finally {
       this.pumping = false;
     }

@@ -19,6 +19,11 @@ export interface RegistryEvents {
   node: [state: NodeState];
 }
 
+/** Whether the aggregator has consumed any sequence of this node (stored or refused). */
+function holdsSequence(record: NodeRecord): boolean {
+  return record.batches + record.rejectedBatches > 0;
+}
+
 export class NodeRegistry extends EventEmitter<RegistryEvents> {
   private readonly nodes = new Map<string, NodeState>();
   private nextSession = 1;
@@ -83,10 +88,10 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
     state.connectedSinceMs = now;
     state.sessionId = this.nextSession++;
     this.emit('node', state);
-    // A node with a record but no stored batch yet is still "new" for sequencing.
+    // A node with a record but no consumed batch yet is still "new" for sequencing.
     return {
       sessionId: state.sessionId,
-      isNew: isNew || state.record.batches === 0,
+      isNew: isNew || !holdsSequence(state.record),
       lastSeq: state.record.lastSeq,
     };
   }
@@ -100,7 +105,7 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
 
   judge(node: string, seq: number, droppedBefore: number): SequenceVerdict {
     const record = this.nodes.get(node)?.record;
-    const last = record && record.batches + record.rejectedBatches > 0 ? record.lastSeq : undefined;
+    const last = record && holdsSequence(record) ? record.lastSeq : undefined;
     return judgeSequence(last, seq, droppedBefore);
   }
 

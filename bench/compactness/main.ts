@@ -3,19 +3,12 @@
 // one real agent per node and an aggregator, and sums, over every accepted summary, the bytes on the wire
 // (the encoded summary plus the batch framing) and the raw log bytes the agent read for it.
 // Usage: npx node bench/compactness/main.ts [--scenario default] [--seconds 60] [--speed 1]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { toBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
-import { type Agent, startAgent } from '../../agent/agent.ts';
-import { agentSettings } from '../../agent/settings.ts';
-import { startAggregator } from '../../aggregator/aggregator.ts';
-import { aggregatorSettings } from '../../aggregator/settings.ts';
-import { loadConfig } from '../../common/config/settings.ts';
+import { startLocalCluster } from '../../cli/scenario/local-cluster.ts';
 import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
-import { startSimulator } from '../../sim/simulator.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,24 +18,8 @@ const { values } = parseArgs({
   },
 });
 const logger = pino({ level: 'silent' });
-const work = mkdtempSync(join(tmpdir(), 'vigil-compact-'));
-const sim = await startSimulator({
-  scenario: values.scenario,
-  root: join(work, 'cluster'),
-  speed: Number(values.speed),
-  logger,
-});
-const aggregator = await startAggregator(
-  {
-    ...loadConfig(aggregatorSettings, { section: 'aggregator' }),
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    httpPort: 0,
-    stateDir: join(work, 'agg'),
-    kubeconfig: sim.kubeconfigPath,
-  },
-  logger,
-);
+const cluster = await startLocalCluster({ scenario: values.scenario, speed: Number(values.speed), logger });
+const { sim, aggregator } = cluster;
 const totals = {
   summaries: 0,
   wireBytes: 0,
@@ -64,30 +41,9 @@ aggregator.registry.on('summary', (_node, _seq, s) => {
   totals.signalBytes += toBinary(SummarySchema, { ...s, metrics: [], logs: [] } as typeof s).length;
   totals.metricBytes += toBinary(SummarySchema, { ...s, logs: [], signals: [] } as typeof s).length;
 });
-const agents: Agent[] = [];
-for (const node of sim.nodes) {
-  agents.push(
-    await startAgent(
-      {
-        ...loadConfig(agentSettings, { section: 'agent' }),
-        node,
-        aggregator: `127.0.0.1:${aggregator.grpcPort}`,
-        stateDir: join(work, 'agents', node),
-        hostRoot: sim.nodeRoot(node),
-        kubeconfig: sim.kubeconfigPath,
-        httpPort: 0,
-        procScanSeconds: 0,
-      },
-      logger,
-    ),
-  );
-}
 const seconds = Number(values.seconds);
 await new Promise((r) => setTimeout(r, seconds * 1000));
-for (const a of agents) await a.stop();
-await aggregator.stop();
-await sim.stop();
-rmSync(work, { recursive: true, force: true });
+await cluster.stop();
 
 const nodes = sim.nodes.length;
 const minutes = seconds / 60;

@@ -4,11 +4,11 @@
 // aggregator sees: nodes, signals as they arrive, and the scenario's fault.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { createClient } from '../../common/grpc/adapter.ts';
+import { freePort } from '../../common/net/free-port.ts';
 import type { Signal } from '../../common/signal.ts';
 import { signalFromWire } from '../../common/signal-wire.ts';
 import {
@@ -25,17 +25,6 @@ import {
 import { type FaultEvent, startSimulator } from '../../sim/simulator.ts';
 import { NODE_HEADER, nodeRow } from '../commands/nodes.ts';
 import { table } from '../format.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 function startChild(args: string[], logFile: string): ChildProcess {
   const child = spawn(process.execPath, [resolve('cli/main.ts'), ...args], {
@@ -130,7 +119,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const approveHint = `npm run vigil -- approve <action-id> --aggregator 127.0.0.1:${grpcPort}`;
 
   /** Incidents with their root cause, reasons and remediation: the story the demo is about. */
-  const incidentPanel = async (): Promise<string> => {
+  const incidentPanel = async (): Promise<{ count: number; text: string }> => {
     try {
       const deadline = Date.now() + 2000;
       const [res, acts] = await Promise.all([
@@ -139,8 +128,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         }),
         incidentClient.listActions(create(ListActionsRequestSchema, {}), { deadline }),
       ]);
-      if (res.incidents.length === 0) return '(none yet)';
-      return res.incidents
+      if (res.incidents.length === 0) return { count: 0, text: '(none yet)' };
+      const text = res.incidents
         .map((i) => {
           const top = i.rootCauses[0];
           const lines = [
@@ -160,8 +149,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           return lines.join('\n');
         })
         .join('\n\n');
+      return { count: res.incidents.length, text };
     } catch {
-      return '(aggregator not reachable yet)';
+      return { count: 0, text: '(aggregator not reachable yet)' };
     }
   };
   const signals: Signal[] = [];
@@ -215,10 +205,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           .join('\n')
       : '(none yet)';
     const panel = await incidentPanel();
-    const incidentCount = panel.startsWith('(') ? 0 : panel.split('\n\n').length;
     const body =
-      `simulated time +${elapsed}s   raw signals: ${signalCount}   incidents: ${incidentCount}\n\n${nodes}\n\n` +
-      `incidents:\n${panel}\n\n` +
+      `simulated time +${elapsed}s   raw signals: ${signalCount}   incidents: ${panel.count}\n\n${nodes}\n\n` +
+      `incidents:\n${panel.text}\n\n` +
       `faults injected:\n${faults.length ? faults.join('\n') : '(none yet)'}\n\nlatest signals:\n${feed}\n`;
     if (tty) process.stdout.write(`\x1b[5;1H\x1b[J${body}`);
     else if (force || ticks % 5 === 0) process.stdout.write(`${body}\n`);

@@ -2,18 +2,11 @@
 // with the incident engine, all real (gRPC on loopback, LMDB in a temporary directory, the Kubernetes API
 // of the simulator) but in one process to stay light — and reports what Vigil made of it in the scenario
 // file's own vocabulary.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
-import { type Agent, startAgent } from '../../agent/agent.ts';
-import { agentSettings } from '../../agent/settings.ts';
-import { startAggregator } from '../../aggregator/aggregator.ts';
 import type { Incident } from '../../aggregator/correlate/incident.ts';
 import { matchesGroundTruth, toScenarioVocabulary } from '../../aggregator/correlate/vocabulary.ts';
-import { aggregatorSettings } from '../../aggregator/settings.ts';
-import { loadConfig } from '../../common/config/settings.ts';
-import { startSimulator } from '../../sim/simulator.ts';
+import { startLocalCluster } from './local-cluster.ts';
 
 export interface ScenarioRunOptions {
   scenario: string;
@@ -44,31 +37,22 @@ const seconds = (fromMs: number, toMs: number | undefined) =>
 
 export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioReport> {
   const logger = pino({ level: opts.logLevel }, pino.destination({ fd: 2, sync: false }));
-  const work = mkdtempSync(join(tmpdir(), 'vigil-scenario-'));
-  const sim = await startSimulator({
+  const cluster = await startLocalCluster({
     scenario: opts.scenario,
-    root: join(work, 'cluster'),
     speed: opts.speed,
-    logger: logger.child({ component: 'sim' }),
-  });
-  let faultMs = 0;
-  sim.events.on('fault', () => {
-    faultMs ||= Date.now();
-  });
-  const aggregator = await startAggregator(
-    {
-      ...loadConfig(aggregatorSettings, { section: 'aggregator' }),
-      grpcHost: '127.0.0.1',
-      grpcPort: 0,
-      httpPort: 0,
-      stateDir: join(work, 'aggregator'),
-      kubeconfig: sim.kubeconfigPath,
+    logger,
+    aggregator: {
       policyFile: resolve(opts.policy ?? 'policies/default.yaml'),
       // Scenarios last about a minute and a half: incidents must be able to resolve within one.
       incidentQuietSeconds: 20,
     },
-    logger.child({ component: 'aggregator' }),
-  );
+    agent: { windowSeconds: 2, logWarmupSeconds: 6 },
+  });
+  const { sim, aggregator } = cluster;
+  let faultMs = 0;
+  sim.events.on('fault', () => {
+    faultMs ||= Date.now();
+  });
   let signals = 0;
   aggregator.registry.on('summary', (_node, _seq, summary) => {
     signals += summary.signals.length;
@@ -78,26 +62,6 @@ export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioRep
       if (a.status === 'pending_approval')
         void aggregator.incidents.approve(a.id, 'scenario-runner').catch(() => {});
     });
-  }
-  const agents: Agent[] = [];
-  for (const node of sim.nodes) {
-    agents.push(
-      await startAgent(
-        {
-          ...loadConfig(agentSettings, { section: 'agent' }),
-          node,
-          aggregator: `127.0.0.1:${aggregator.grpcPort}`,
-          stateDir: join(work, 'agents', node),
-          hostRoot: sim.nodeRoot(node),
-          kubeconfig: sim.kubeconfigPath,
-          httpPort: 0,
-          windowSeconds: 2,
-          logWarmupSeconds: 6,
-          procScanSeconds: 0, // the simulated nodes have no processes of their own; this host's are not theirs
-        },
-        logger.child({ component: 'agent', node }),
-      ),
-    );
   }
   const durationMs = (sim.scenario.durationSeconds * 1000) / opts.speed;
   await new Promise((r) => setTimeout(r, durationMs + 5000));
@@ -134,10 +98,7 @@ export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioRep
       ...(a.verification ? { verification: a.verification } : {}),
     })),
   };
-  for (const a of agents) await a.stop();
-  await aggregator.stop();
-  await sim.stop();
-  rmSync(work, { recursive: true, force: true });
+  await cluster.stop();
   logger.flush();
   return report;
 }

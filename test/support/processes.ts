@@ -1,7 +1,8 @@
 // Real agent and aggregator processes for integration tests, started through the CLI exactly as in
 // production, with helpers to wait for what they log.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+
+export { freePort } from '../../common/net/free-port.ts';
 
 export interface Proc {
   child: ChildProcess;
@@ -80,18 +81,6 @@ export function startVigil(args: string[], env: Record<string, string> = {}): Pr
       return exited;
     },
   };
-}
-
-/** A port that was free a moment ago (so a restarted server can bind the same one). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */

@@ -2,20 +2,12 @@
 // command, env and volumes, with only ports and the Service address replaced by local ones.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../common/net/free-port.ts';
 import { agentName, aggregatorName, find, render, repoRoot } from './helm.ts';
 import { emulatePod, type Running, start, until } from './pod-emulation.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function status(url: string): Promise<number> {
   return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status;
