@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { agentName, aggregatorName, find, type Manifest, namespace, render } from './helm.ts';
 
 type Volume = { name: string; hostPath?: { path: string; type?: string }; [k: string]: unknown };
-type Mount = { name: string; mountPath: string; readOnly?: boolean };
+type Mount = { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string };
 type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
 
 function agentPod(manifests: Manifest[]) {
@@ -56,6 +56,12 @@ describe('agent DaemonSet (default values)', () => {
     expect(hostMounts['/var/log']).toMatchObject({ mountPath: '/host/var/log', readOnly: true });
     expect(hostMounts['/proc']).toMatchObject({ mountPath: '/host/proc', readOnly: true });
     expect(hostMounts['/sys/fs/cgroup']).toMatchObject({ mountPath: '/host/sys/fs/cgroup', readOnly: true });
+    // The host's / under /host, so disk and inode usage is statfs of the host's filesystems, not the overlay.
+    expect(hostMounts['/']).toMatchObject({
+      mountPath: '/host',
+      readOnly: true,
+      mountPropagation: 'HostToContainer',
+    });
     expect(env(container, 'VIGIL_HOST_ROOT').value).toBe('/host');
     expect(env(container, 'VIGIL_STATE_DIR').value).toBe('/var/lib/vigil');
   });
@@ -149,6 +155,13 @@ describe('agent DaemonSet (overrides)', () => {
   it('renders a 4 GiB outbox cap as an exact integer, not in float notation', () => {
     const { container } = agentPod(render({ set: { 'agent.outboxMaxBytes': 4 * 1024 ** 3 } }));
     expect(env(container, 'VIGIL_OUTBOX_MAX_BYTES').value).toBe('4294967296');
+  });
+
+  it('leaves the host root filesystem unmounted when hostPaths.root is empty, keeping the other host paths', () => {
+    const { volumes, mounts } = agentPod(render({ setString: { 'agent.hostPaths.root': '' } }));
+    expect(volumes.find((v) => v.hostPath?.path === '/')).toBeUndefined();
+    expect(mounts.find((m) => m.mountPath === '/host')).toBeUndefined();
+    expect(mounts.find((m) => m.mountPath === '/host/proc')).toMatchObject({ readOnly: true });
   });
 
   it('drops hostPID when asked', () => {

@@ -4,7 +4,7 @@
 // values that are container paths are rewritten into that root. What runs is the rendered command and env.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { find, type Manifest, repoRoot } from './helm.ts';
 
 type Volume = {
@@ -54,13 +54,29 @@ export function emulatePod(
   const container = spec.containers[0];
   const root = mkdtempSync(join(options.scratch, 'root-'));
   const mountPaths: string[] = [];
-  for (const mount of container.volumeMounts as Mount[]) {
+  const sources = new Map<string, string>();
+  // Parents first, like the runtime (containerd sorts mounts by depth).
+  const mounts = [...(container.volumeMounts as Mount[])].sort(
+    (a, b) => a.mountPath.length - b.mountPath.length,
+  );
+  for (const mount of mounts) {
     const volume = (spec.volumes as Volume[]).find((v) => v.name === mount.name);
     if (!volume) throw new Error(`volumeMount ${mount.name} has no volume`);
+    const source = volumeSource(manifests, volume, mount, options.scratch);
+    mountPaths.push(mount.mountPath);
+    // A mount nested in another (host / at /host, then host /proc at /host/proc) is already there when both are
+    // the same host path; anything else cannot be laid out with symlinks without writing into the parent.
+    const parent = [...sources.keys()].find((m) => mount.mountPath.startsWith(`${m}/`));
+    if (parent !== undefined) {
+      const seen = join(sources.get(parent)!, relative(parent, mount.mountPath));
+      if (seen !== source)
+        throw new Error(`volumeMount ${mount.name} at ${mount.mountPath} hides ${seen} with ${source}`);
+      continue;
+    }
+    sources.set(mount.mountPath, source);
     const target = join(root, mount.mountPath);
     mkdirSync(dirname(target), { recursive: true });
-    symlinkSync(volumeSource(manifests, volume, mount, options.scratch), target);
-    mountPaths.push(mount.mountPath);
+    symlinkSync(source, target);
   }
   // A path is inside the pod's filesystem view when it lies under a mount or above one (like /host).
   const inPodTree = (value: string) =>

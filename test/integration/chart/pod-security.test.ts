@@ -20,6 +20,7 @@ describe('Pod Security Standards', () => {
         'hostPID',
         'volume host-cgroup: hostPath',
         'volume host-proc: hostPath',
+        'volume host-root: hostPath',
         'volume host-var-log: hostPath',
         'volume state: hostPath',
         'container agent: capability DAC_READ_SEARCH added',
