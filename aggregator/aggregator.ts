@@ -28,6 +28,7 @@ import { EmptyTopology } from './state/empty-topology.ts';
 import { KubeTopology } from './state/kube-topology.ts';
 import { NodeRegistry } from './state/node-registry.ts';
 import { AggregatorStore } from './store/aggregator-store.ts';
+import { IncidentStore } from './store/incident-store.ts';
 
 export interface Aggregator {
   readonly grpcPort: number;
@@ -102,6 +103,8 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
       quietMs: config.incidentQuietSeconds * 1000,
     },
     auditFile: join(config.stateDir, 'audit.jsonl'),
+    // Incidents, actions and guardrails outlive a restart; restored here, before any summary is ingested.
+    store: new IncidentStore(store.root, logger.child({ component: 'incident-store' })),
   });
   registry.on('summary', (node, _seq, summary) => incidents.ingest(node, summary));
   // Scanner reports (Trivy) joined to the pods running those images; new rollouts of vulnerable images.
@@ -172,6 +175,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
         serving = false;
         clearInterval(ticker);
         await incidents.idle();
+        await incidents.flush();
         incidents.stop();
         // Finish in-flight calls for a moment, then cut the streams (agents reconnect elsewhere or later).
         await new Promise<void>((resolve) => {

@@ -38,6 +38,22 @@ export interface IngestResult {
   merged: Incident[];
 }
 
+/** One incident as plain data, with what the correlator needs to keep correlating into it after a restart. */
+export interface StoredIncident {
+  incident: Incident;
+  /** Anchors gathered from every signal it took (not only the groups' exemplars); empty once resolved. */
+  anchors: { identity: string[]; calls: string[]; hosts: string[] };
+  /** Aggregator-clock time of its latest signal (quiet-time resolution). */
+  lastIngestMs: number;
+}
+
+/** The correlator's state as plain data (persisted across aggregator restarts). */
+export interface CorrelatorSnapshot {
+  /** Last incident sequence number: new ids never collide with restored ones. */
+  seq: number;
+  incidents: StoredIncident[];
+}
+
 interface Tracked {
   incident: Incident;
   anchors: { identity: Set<string>; calls: Set<string>; hosts: Set<string> };
@@ -164,10 +180,94 @@ export class Correlator {
     return t.incident;
   }
 
-  /** Drops resolved incidents older than `keepMs` (bounded memory). */
-  prune(now: number, keepMs: number): void {
-    for (const [id, inc] of this.#resolved)
-      if (now - (inc.resolvedMs ?? now) > keepMs) this.#resolved.delete(id);
+  /** Drops resolved incidents older than `keepMs` (bounded memory); returns their ids. */
+  prune(now: number, keepMs: number): string[] {
+    const gone: string[] = [];
+    for (const [id, inc] of this.#resolved) {
+      if (now - (inc.resolvedMs ?? now) > keepMs) {
+        this.#resolved.delete(id);
+        gone.push(id);
+      }
+    }
+    return gone;
+  }
+
+  /** Whether an incident is known (live or resolved and still kept). */
+  has(id: string): boolean {
+    return this.#tracked.has(id) || this.#resolved.has(id);
+  }
+
+  /**
+   * The correlator's state; with `ids`, only those incidents (unknown ones are left out). Incidents are deep
+   * copies (structuredClone): later changes do not leak into a snapshot being written.
+   */
+  snapshot(ids?: Iterable<string>): CorrelatorSnapshot {
+    const incidents: StoredIncident[] = [];
+    const add = (id: string) => {
+      const t = this.#tracked.get(id);
+      if (t) {
+        incidents.push({
+          incident: structuredClone(t.incident),
+          anchors: {
+            identity: [...t.anchors.identity],
+            calls: [...t.anchors.calls],
+            hosts: [...t.anchors.hosts],
+          },
+          lastIngestMs: t.lastIngestMs,
+        });
+        return;
+      }
+      const inc = this.#resolved.get(id);
+      if (inc)
+        incidents.push({
+          incident: structuredClone(inc),
+          anchors: { identity: [], calls: [], hosts: [] },
+          lastIngestMs: inc.resolvedMs ?? inc.updatedMs,
+        });
+    };
+    for (const id of ids ?? [...this.#tracked.keys(), ...this.#resolved.keys()]) add(id);
+    return { seq: this.#seq, incidents };
+  }
+
+  /**
+   * Takes back incidents stored before a restart: live ones are indexed again by their anchors (a new signal
+   * about the same subject joins them) and their groups; resolved ones are kept for the API. `pausedMs` (the
+   * time the aggregator was down) is added to each live incident's quiet clock: it could not hear signals
+   * then, so that time does not count as quiet.
+   */
+  restore(snapshot: CorrelatorSnapshot, pausedMs = 0): void {
+    this.#seq = Math.max(this.#seq, snapshot.seq);
+    for (const stored of snapshot.incidents) {
+      const inc = stored.incident;
+      if (this.has(inc.id)) continue;
+      if (inc.status === 'resolved') {
+        this.#resolved.set(inc.id, inc);
+        continue;
+      }
+      const groupIndex = new Map<string, SignalGroup>();
+      for (const g of inc.groups) groupIndex.set(g.key, g);
+      const tracked: Tracked = {
+        incident: inc,
+        anchors: { identity: new Set(), calls: new Set(), hosts: new Set() },
+        groupIndex,
+        lastIngestMs: stored.lastIngestMs + Math.max(0, pausedMs),
+      };
+      this.#tracked.set(inc.id, tracked);
+      const { identity, calls, hosts } = stored.anchors;
+      for (const a of identity) this.#addAnchor(tracked, 'identity', a, inc.id);
+      for (const a of calls) this.#addAnchor(tracked, 'calls', a, inc.id);
+      for (const a of hosts) this.#addAnchor(tracked, 'hosts', a, inc.id);
+      // Also the anchors of every group's exemplar, so a record without anchors still correlates.
+      for (const g of inc.groups) {
+        const anchors = anchorsFor(g.exemplar, this.#topology, g.calls);
+        for (const a of anchors.identity)
+          if (!tracked.anchors.identity.has(a)) this.#addAnchor(tracked, 'identity', a, inc.id);
+        for (const a of anchors.calls)
+          if (!tracked.anchors.calls.has(a)) this.#addAnchor(tracked, 'calls', a, inc.id);
+        for (const a of anchors.hosts)
+          if (!tracked.anchors.hosts.has(a)) this.#addAnchor(tracked, 'hosts', a, inc.id);
+      }
+    }
   }
 
   #matching(anchors: Anchors, timeMs: number): Tracked[] {

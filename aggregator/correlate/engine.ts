@@ -1,7 +1,8 @@
 // The incident engine: the one object the aggregator wires in. Signals from accepted summaries go to the
 // correlator; changed incidents are re-ranked, handed to the remediation planner and the notifier, and
 // announced as events for the API's watchers. `tick(now)` drives the time-based parts: quiet incidents
-// resolve, approvals expire, actions are verified.
+// resolve, approvals expire, actions are verified. With a state store, incidents, actions and guardrails
+// are restored on creation and written back when they change (debounced, one transaction per flush).
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/log.ts';
 import type { Signal } from '../../common/signal.ts';
@@ -15,6 +16,7 @@ import { RemediationPlanner } from '../remediate/planner.ts';
 import { type Policy, parsePolicy } from '../remediate/policy.ts';
 import type { ChangeEvent, Topology } from '../state/topology.ts';
 import { Correlator, type CorrelatorOptions } from './correlator.ts';
+import type { EngineStateStore, StoredEngineState, StoredRemediation } from './engine-state.ts';
 import { addTimeline, type Incident } from './incident.ts';
 import { rankRootCauses } from './root-cause.ts';
 
@@ -43,6 +45,13 @@ export interface IncidentEngineDeps {
    * the next tick (default 1000 ms). Small incidents are re-ranked on every new group.
    */
   rankIntervalMs?: number;
+  /**
+   * Where incidents, actions and guardrail state outlive the process (e.g. `new IncidentStore(root, log)`).
+   * Restored when the engine is created; changes are written at most once per `persistIntervalMs`.
+   */
+  store?: EngineStateStore;
+  /** Debounce of state writes (default 500 ms): a SIGKILL loses at most this much of the latest changes. */
+  persistIntervalMs?: number;
 }
 
 export interface EngineStats {
@@ -71,6 +80,8 @@ export interface IncidentEngine {
   stats(): EngineStats;
   /** Resolves once started remediation actions finished (tests, shutdown). */
   idle(): Promise<void>;
+  /** Writes every unsaved change to the state store now; resolves once committed (shutdown, tests). */
+  flush(): Promise<void>;
   on(event: 'incident', listener: IncidentListener): void;
   on(event: 'action', listener: ActionListener): void;
   off(event: 'incident', listener: IncidentListener): void;
@@ -97,6 +108,13 @@ class Engine implements IncidentEngine {
   readonly #needsRank = new Set<string>();
   #signals = 0;
   #opened = 0;
+  /** Incidents whose record, plan or actions changed since the last write. */
+  #unsaved = new Set<string>();
+  /** Incidents pruned from memory since the last write. */
+  #removed: string[] = [];
+  #saveTimer: NodeJS.Timeout | undefined;
+  #saving: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(deps: IncidentEngineDeps) {
     this.#deps = deps;
@@ -122,6 +140,7 @@ class Engine implements IncidentEngine {
       onEscalate: (incidentId, reason) => this.#onEscalate(incidentId, reason),
     });
     this.#planner.setIncidentLookup((id) => this.#correlator.get(id));
+    if (deps.store) this.#restore(deps.store.load());
   }
 
   ingest(_node: string, summary: Summary): void {
@@ -136,6 +155,7 @@ class Engine implements IncidentEngine {
       const r = this.#correlator.ingest(signal);
       if (!r) continue;
       this.#lastSignal.set(r.incident.id, now);
+      this.#changed(r.incident.id);
       for (const m of r.merged) {
         this.#lastSignal.delete(m.id);
         this.#dirty.delete(m.id);
@@ -193,7 +213,16 @@ class Engine implements IncidentEngine {
       (id) => this.#correlator.get(id),
       (id) => this.#lastSignal.get(id) ?? 0,
     );
-    this.#correlator.prune(now, this.#deps.keepResolvedMs ?? 24 * 3600_000);
+    const pruned = this.#correlator.prune(now, this.#deps.keepResolvedMs ?? 24 * 3600_000);
+    if (pruned.length > 0) {
+      this.#planner.forget(pruned);
+      for (const id of pruned) {
+        this.#unsaved.delete(id);
+        this.#lastSignal.delete(id);
+      }
+      this.#removed.push(...pruned);
+      this.#scheduleSave();
+    }
   }
 
   incidents(): Incident[] {
@@ -245,6 +274,59 @@ class Engine implements IncidentEngine {
     return this.#planner.idle();
   }
 
+  async flush(): Promise<void> {
+    const store = this.#deps.store;
+    if (!store) return;
+    if (this.#saveTimer) clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    // One write at a time, in order: a later flush never commits before an earlier one.
+    while (this.#saving) await this.#saving;
+    if (this.#unsaved.size === 0 && this.#removed.length === 0) return;
+    const ids = this.#unsaved;
+    const removed = this.#removed;
+    this.#unsaved = new Set();
+    this.#removed = [];
+    const incidents = this.#correlator.snapshot(ids);
+    const planner = this.#planner.snapshot(ids);
+    const remediation = new Map<string, StoredRemediation>();
+    const entry = (incidentId: string) => {
+      let r = remediation.get(incidentId);
+      if (!r) {
+        r = { incidentId, actions: [] };
+        remediation.set(incidentId, r);
+      }
+      return r;
+    };
+    for (const plan of planner.plans) entry(plan.incidentId).plan = plan;
+    for (const action of planner.actions) entry(action.incidentId).actions.push(action);
+    const write = {
+      meta: {
+        savedAtMs: this.#clock(),
+        incidentSeq: incidents.seq,
+        actionSeq: planner.seq,
+        guardrails: planner.guardrails,
+      },
+      incidents: incidents.incidents,
+      remediation: [...remediation.values()],
+      removed,
+    };
+    this.#saving = store.save(write).then(
+      () => undefined,
+      (error: unknown) => {
+        // Keep them unsaved: the next flush writes them again.
+        for (const id of ids) if (this.#correlator.has(id)) this.#unsaved.add(id);
+        this.#removed.push(...removed);
+        this.#deps.logger.error({ err: error, incidents: ids.size }, 'could not write incident state');
+        this.#scheduleSave();
+      },
+    );
+    try {
+      await this.#saving;
+    } finally {
+      this.#saving = undefined;
+    }
+  }
+
   on(event: 'incident', listener: IncidentListener): void;
   on(event: 'action', listener: ActionListener): void;
   on(event: string, listener: IncidentListener | ActionListener): void {
@@ -258,6 +340,9 @@ class Engine implements IncidentEngine {
   }
 
   stop(): void {
+    this.#stopped = true;
+    if (this.#saveTimer) clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
     this.#deps.notifier?.close();
     this.#events.removeAllListeners();
   }
@@ -293,11 +378,13 @@ class Engine implements IncidentEngine {
   }
 
   #emitChange(incident: Incident, change: IncidentChange): void {
+    this.#changed(incident.id);
     this.#deps.notifier?.notify(incident);
     this.#events.emit('incident', incident, change);
   }
 
   #onAction(action: RemediationAction, incidentId: string): void {
+    this.#changed(incidentId);
     if (action.status === 'running') {
       this.#ownChanges.push({ object: action.target.object, timeMs: this.#clock() });
       if (this.#ownChanges.length > 1000) this.#ownChanges.shift();
@@ -321,10 +408,59 @@ class Engine implements IncidentEngine {
   }
 
   #onEscalate(incidentId: string, reason: string): void {
+    this.#changed(incidentId);
     const inc = this.#correlator.get(incidentId);
     if (!inc) return;
     addTimeline(inc, { timeMs: this.#clock(), type: 'escalated', text: reason });
     this.#dirty.add(incidentId);
+  }
+
+  /** Marks an incident (its record, plan or actions) for the next state write. */
+  #changed(incidentId: string): void {
+    if (!this.#deps.store) return;
+    this.#unsaved.add(incidentId);
+    this.#scheduleSave();
+  }
+
+  #scheduleSave(): void {
+    if (!this.#deps.store || this.#saveTimer || this.#stopped) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      void this.flush();
+    }, this.#deps.persistIntervalMs ?? 500);
+    this.#saveTimer.unref();
+  }
+
+  /**
+   * Takes back the state stored before a restart: incidents first (so restored actions find them), then
+   * plans, actions and guardrails. The time the aggregator was down does not count as quiet time.
+   */
+  #restore(state: StoredEngineState): void {
+    const now = this.#clock();
+    const pausedMs = state.meta ? Math.max(0, now - state.meta.savedAtMs) : 0;
+    this.#correlator.restore({ seq: state.meta?.incidentSeq ?? 0, incidents: state.incidents }, pausedMs);
+    for (const s of state.incidents) {
+      if (s.incident.status !== 'resolved' && this.#correlator.has(s.incident.id))
+        this.#lastSignal.set(s.incident.id, s.lastIngestMs + pausedMs);
+    }
+    const plans = state.remediation.flatMap((r) => (r.plan ? [{ ...r.plan, incidentId: r.incidentId }] : []));
+    this.#planner.restore({
+      seq: state.meta?.actionSeq ?? 0,
+      actions: state.remediation.flatMap((r) => r.actions),
+      plans,
+      guardrails: state.meta?.guardrails ?? { targets: [], recent: [], perIncident: [] },
+    });
+    const live = state.incidents.filter((s) => s.incident.status !== 'resolved').length;
+    if (state.incidents.length > 0 || state.remediation.length > 0)
+      this.#deps.logger.info(
+        {
+          incidents: state.incidents.length,
+          live,
+          actions: state.remediation.reduce((n, r) => n + r.actions.length, 0),
+          downMs: pausedMs,
+        },
+        'restored incidents, remediation actions and guardrails',
+      );
   }
 }
 

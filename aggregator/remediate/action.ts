@@ -30,7 +30,9 @@ export type ActionStatus =
   | 'rejected'
   | 'expired'
   | 'dry_run'
-  | 'skipped';
+  | 'skipped'
+  /** It was running when the aggregator stopped: its outcome is unknown and it is never run again by itself. */
+  | 'interrupted';
 
 /** Terminal states: nothing more will happen to the action. */
 export const FINAL_STATUSES: ReadonlySet<ActionStatus> = new Set([
@@ -41,6 +43,7 @@ export const FINAL_STATUSES: ReadonlySet<ActionStatus> = new Set([
   'expired',
   'dry_run',
   'skipped',
+  'interrupted',
 ]);
 
 export interface ActionTarget {

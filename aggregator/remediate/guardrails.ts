@@ -7,6 +7,16 @@ import type { Guardrails } from './policy.ts';
 
 export type Verdict = { allowed: true } | { allowed: false; guardrail: string; reason: string };
 
+/** What the guardrails remember of past actions, as plain data (persisted across aggregator restarts). */
+export interface GuardrailSnapshot {
+  /** Per target object: when it was last acted on, by which incident, and when per action type. */
+  targets: Array<{ object: string; timeMs: number; incidentId: string; types: Array<[string, number]> }>;
+  /** Times of recent actions (rate limit). */
+  recent: number[];
+  /** Actions run per incident (blast radius). */
+  perIncident: Array<[string, number]>;
+}
+
 const DISRUPTIVE_POD = new Set(['pod.restart', 'pod.quarantine', 'agent.container_restart']);
 const NODE_LEVEL = new Set(['node.cordon', 'node.drain', 'agent.node_taint', 'agent.node_cordon']);
 
@@ -123,6 +133,41 @@ export class GuardrailState {
     this.#recent = this.#recent.filter((ms) => now - ms < windowMs);
     this.#recent.push(now);
     this.#perIncident.set(action.incidentId, (this.#perIncident.get(action.incidentId) ?? 0) + 1);
+  }
+
+  /** The state worth keeping at `now`: targets still cooling down, actions still inside the rate window. */
+  snapshot(now: number): GuardrailSnapshot {
+    const cooldownMs = this.#config.cooldownSeconds * 1000;
+    const windowMs = this.#config.rateLimit.perSeconds * 1000;
+    const targets: GuardrailSnapshot['targets'] = [];
+    for (const [object, last] of this.#lastByTarget) {
+      const types = [...last.types].filter(([, ms]) => now - ms < cooldownMs);
+      if (now - last.timeMs < cooldownMs || types.length > 0)
+        targets.push({ object, timeMs: last.timeMs, incidentId: last.incidentId, types });
+    }
+    return {
+      targets,
+      recent: this.#recent.filter((ms) => now - ms < windowMs),
+      perIncident: [...this.#perIncident],
+    };
+  }
+
+  /** Takes back a snapshot: cooldowns and the rate limit hold across a restart (times are wall-clock). */
+  restore(snapshot: GuardrailSnapshot): void {
+    for (const t of snapshot.targets) {
+      this.#lastByTarget.set(t.object, {
+        timeMs: t.timeMs,
+        incidentId: t.incidentId,
+        types: new Map(t.types),
+      });
+    }
+    this.#recent = [...snapshot.recent, ...this.#recent].sort((a, b) => a - b);
+    for (const [id, n] of snapshot.perIncident) this.#perIncident.set(id, n);
+  }
+
+  /** Drops the per-incident counts of incidents that are gone (bounded memory). */
+  forget(incidentIds: Iterable<string>): void {
+    for (const id of incidentIds) this.#perIncident.delete(id);
   }
 
   #podsAffected(action: RemediationAction) {

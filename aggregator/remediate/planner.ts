@@ -8,7 +8,7 @@ import type { Incident } from '../correlate/incident.ts';
 import type { Topology } from '../state/topology.ts';
 import { type ActionExecutor, FINAL_STATUSES, type RemediationAction } from './action.ts';
 import type { AuditTrail } from './audit.ts';
-import { GuardrailState } from './guardrails.ts';
+import { type GuardrailSnapshot, GuardrailState } from './guardrails.ts';
 import { matchRule, modeFor, type Policy, type PolicyRule } from './policy.ts';
 import { parseObject, resolveTargets } from './targets.ts';
 
@@ -35,6 +35,25 @@ interface Plan {
   actionIds: string[];
   /** Ladder exhausted or healed: nothing more to do for this incident. */
   done: boolean;
+}
+
+/** A plan as plain data: the rule is kept by name and looked up in the policy again on restore. */
+export interface StoredPlan {
+  incidentId: string;
+  rule: string;
+  causeKey: string;
+  step: number;
+  actionIds: string[];
+  done: boolean;
+}
+
+/** The planner's state as plain data (persisted across aggregator restarts). */
+export interface PlannerSnapshot {
+  /** Last action sequence number: new ids never collide with restored ones. */
+  seq: number;
+  actions: RemediationAction[];
+  plans: StoredPlan[];
+  guardrails: GuardrailSnapshot;
 }
 
 export class RemediationPlanner {
@@ -65,6 +84,84 @@ export class RemediationPlanner {
   /** Resolves once every action started so far has finished executing (for tests and shutdown). */
   async idle(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+  }
+
+  /**
+   * The planner's state; with `incidentIds`, only the actions and plans of those incidents (the guardrails
+   * and the sequence are always whole). Actions and plans are copies: later changes do not leak into them.
+   */
+  snapshot(incidentIds?: ReadonlySet<string>): PlannerSnapshot {
+    const wanted = (id: string) => incidentIds === undefined || incidentIds.has(id);
+    const actions: RemediationAction[] = [];
+    for (const a of this.#actions.values())
+      if (wanted(a.incidentId)) actions.push({ ...a, target: { ...a.target }, params: { ...a.params } });
+    const plans: StoredPlan[] = [];
+    for (const [incidentId, p] of this.#plans) {
+      if (!wanted(incidentId)) continue;
+      const { rule, causeKey, step, actionIds, done } = p;
+      plans.push({ incidentId, rule: rule.name, causeKey, step, actionIds: [...actionIds], done });
+    }
+    return { seq: this.#seq, actions, plans, guardrails: this.#guard.snapshot(this.#deps.clock()) };
+  }
+
+  /**
+   * Takes back a snapshot taken before a restart. Approvals still wait (until their deadline); an action
+   * that was running when the process died is marked `interrupted` (audited) and never run again by itself:
+   * its plan stops and a person must look. A plan whose rule left the policy does nothing more.
+   */
+  restore(snapshot: PlannerSnapshot): void {
+    this.#seq = Math.max(this.#seq, snapshot.seq);
+    for (const a of snapshot.actions) this.#actions.set(a.id, a);
+    for (const p of snapshot.plans) {
+      const rule = this.#deps.policy.rules.find((r) => r.name === p.rule);
+      if (!rule && !p.done)
+        this.#deps.logger.warn(
+          { incident: p.incidentId, rule: p.rule },
+          'the remediation rule of a restored plan is no longer in the policy; nothing more is planned for it',
+        );
+      this.#plans.set(p.incidentId, {
+        rule: rule ?? { name: p.rule, match: { kinds: ['*'], minScore: 0 }, actions: [] },
+        causeKey: p.causeKey,
+        step: p.step,
+        actionIds: p.actionIds,
+        done: p.done || !rule,
+      });
+    }
+    this.#guard.restore(snapshot.guardrails);
+    for (const a of snapshot.actions) {
+      if (a.status !== 'running') continue;
+      this.#finish(
+        a,
+        'interrupted',
+        'the aggregator stopped while this action ran; its outcome is unknown and it is not run again',
+        'vigil',
+      );
+      const plan = this.#plans.get(a.incidentId);
+      if (plan && !plan.done) {
+        plan.done = true;
+        const text = `${a.type} on ${a.target.object} was interrupted by an aggregator restart; a person must check its outcome`;
+        this.#deps.audit.add({
+          timeMs: this.#deps.clock(),
+          incidentId: a.incidentId,
+          actionId: a.id,
+          type: a.type,
+          target: a.target.object,
+          decision: 'escalated',
+          reason: text,
+          actor: 'vigil',
+        });
+        this.#deps.onEscalate?.(a.incidentId, text);
+      }
+    }
+  }
+
+  /** Drops the actions and plans of incidents that are gone (pruned), so memory stays bounded. */
+  forget(incidentIds: readonly string[]): void {
+    if (incidentIds.length === 0) return;
+    const gone = new Set(incidentIds);
+    for (const [id, a] of this.#actions) if (gone.has(a.incidentId)) this.#actions.delete(id);
+    for (const id of gone) this.#plans.delete(id);
+    this.#guard.forget(gone);
   }
 
   /** Looks at an incident after it opened or changed: starts its plan, or re-plans a not-yet-acted plan. */
