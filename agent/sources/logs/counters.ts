@@ -33,6 +33,14 @@ export interface TailCounters {
   fdReopens: number;
   /** I/O errors on individual files (the file is retried at the next discovery). */
   readErrors: number;
+  /** Tree listings (event-driven, polled or sweeps) and, of those, full safety sweeps (watch mode). */
+  discoveries: number;
+  sweeps: number;
+  /** inotify events received; directories that could not be watched (or whose watch failed). */
+  watchEvents: number;
+  watchFailures: number;
+  /** New bytes found by a sweep read that no watch event announced (a missed or lost event). */
+  missedChanges: number;
 }
 
 export function newCounters(): TailCounters {
@@ -54,5 +62,10 @@ export function newCounters(): TailCounters {
     fdEvictions: 0,
     fdReopens: 0,
     readErrors: 0,
+    discoveries: 0,
+    sweeps: 0,
+    watchEvents: 0,
+    watchFailures: 0,
+    missedChanges: 0,
   };
 }

@@ -1,10 +1,17 @@
 import { basename, dirname } from 'node:path';
-import { type GlobMatch, GlobPattern, globSegmentToRegExp, matchesAny } from './glob.ts';
+import {
+  type GlobMatch,
+  GlobPattern,
+  globSegmentToRegExp,
+  matchesAny,
+  type TrustedDirectory,
+} from './glob.ts';
 import type { TailerOptions } from './options.ts';
 import type { ContainerStreamKey, HostStreamKey, LineFormat, StreamKey } from './types.ts';
 
-// Finds the files to tail by listing the tree (polling is the truth: inotify is unreliable on hostPath
-// and overlay mounts). Pod metadata comes from the kubelet's path layout:
+// Finds the files to tail by listing the tree. Watched directories whose entries did not change are
+// trusted as listed (see change-watch.ts); the others are stat-ed. Pod metadata comes from the kubelet's
+// path layout:
 //   var/log/pods/<namespace>_<pod>_<uid>/<container>/<restartCount>.log
 
 export interface DiscoveredFile {
@@ -77,7 +84,7 @@ export class LogDiscovery {
   }
 
   /** Every candidate path (not stat-ed: literal host paths may not exist), deduplicated, filters applied. */
-  discover(): DiscoveredFile[] {
+  discover(trusted: TrustedDirectory | null = null): DiscoveredFile[] {
     const out: DiscoveredFile[] = [];
     const seen = new Set<string>();
     const visit = (matches: GlobMatch[], host: boolean): void => {
@@ -94,12 +101,20 @@ export class LogDiscovery {
         out.push(file);
       }
     };
-    for (const g of this.containerGlobs) visit(g.walk(this.hostRoot), false);
-    for (const g of this.hostGlobs) visit(g.walk(this.hostRoot), true);
+    for (const g of this.containerGlobs) visit(g.walk(this.hostRoot, [], trusted), false);
+    for (const g of this.hostGlobs) visit(g.walk(this.hostRoot, [], trusted), true);
     // Forget paths that disappeared so the cache does not grow with every pod ever seen.
     if (this.known.size > seen.size)
       for (const p of this.known.keys()) if (!seen.has(p)) this.known.delete(p);
     return out;
+  }
+
+  /** The directories whose changes can change what the last discovery found (to watch them). */
+  directories(): Set<string> {
+    const dirs = new Set<string>();
+    for (const g of this.containerGlobs) g.directories(dirs);
+    for (const g of this.hostGlobs) g.directories(dirs);
+    return dirs;
   }
 
   /** A file's description, or null when the include/exclude filters reject it. */

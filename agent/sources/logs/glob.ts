@@ -4,7 +4,8 @@ import { join } from 'node:path';
 // A small glob walker of our own: segment by segment with readdir, so a pattern like
 // `var/log/pods/*/*/*.log` costs one readdir per matching directory and nothing else. Listings are
 // cached per directory and reused while the directory's mtime is unchanged: a stat is much cheaper than a
-// readdir, and creating, renaming or deleting an entry always changes its directory's mtime.
+// readdir, and creating, renaming or deleting an entry always changes its directory's mtime. A caller that
+// watches directories (change-watch.ts) may declare some listings trusted: those are reused without a stat.
 
 /**
  * A cached listing is trusted only if it was taken this long after the directory's last change: file
@@ -27,6 +28,9 @@ export interface GlobMatch {
 }
 
 const WILDCARD = /[*?]/;
+
+/** Directories whose cached listing is known to be current (watched, no entry changed): no stat needed. */
+export type TrustedDirectory = (dir: string) => boolean;
 
 /** `*` matches any run of characters except `/`, `?` one character; everything else is literal. */
 export function globSegmentToRegExp(segment: string): RegExp {
@@ -56,7 +60,11 @@ export class GlobPattern {
   private readonly segments: CompiledSegment[];
   /** Per segment index: directory → its cached, filtered listing. */
   private readonly listings: Array<Map<string, Listing>>;
+  /** Directories the last walk needed but found missing, and parents of literal last segments. */
+  private readonly absent = new Set<string>();
+  private readonly literalParents = new Set<string>();
   private walks = 0;
+  private trusted: TrustedDirectory | null = null;
 
   constructor(pattern: string) {
     this.source = pattern;
@@ -75,11 +83,28 @@ export class GlobPattern {
    * Absolute paths under `root` matching the pattern. Literal last segments are returned without a stat
    * (the caller stats every candidate that is not stable); unreadable directories are skipped.
    */
-  walk(root: string, out: GlobMatch[] = []): GlobMatch[] {
+  walk(root: string, out: GlobMatch[] = [], trusted: TrustedDirectory | null = null): GlobMatch[] {
     const walk = ++this.walks;
-    if (this.segments.length > 0) this.walkFrom(root, 0, out);
+    this.trusted = trusted;
+    this.absent.clear();
+    this.literalParents.clear();
+    try {
+      if (this.segments.length > 0) this.walkFrom(root, 0, out);
+    } finally {
+      this.trusted = null;
+    }
     for (const level of this.listings) for (const [dir, l] of level) if (l.seen !== walk) level.delete(dir);
     return out;
+  }
+
+  /**
+   * Every directory whose change can change the matches, as of the last walk: the listed ones, the ones it
+   * needed but found missing, and the parents of literal file names (a file created there).
+   */
+  directories(into: Set<string>): void {
+    for (const level of this.listings) for (const dir of level.keys()) into.add(dir);
+    for (const dir of this.absent) into.add(dir);
+    for (const dir of this.literalParents) into.add(dir);
   }
 
   /**
@@ -92,10 +117,17 @@ export class GlobPattern {
     segment: CompiledSegment,
   ): { children: string[]; stable: boolean } | null {
     try {
-      const st = statSync(dir, { throwIfNoEntry: false });
-      if (st === undefined || !st.isDirectory()) return null;
       const level = this.listings[index] as Map<string, Listing>;
       const cached = level.get(dir);
+      if (cached !== undefined && this.trusted?.(dir) === true) {
+        cached.seen = this.walks;
+        return { children: cached.children, stable: true };
+      }
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (st === undefined || !st.isDirectory()) {
+        this.absent.add(dir);
+        return null;
+      }
       if (
         cached !== undefined &&
         cached.mtimeMs === st.mtimeMs &&
@@ -137,8 +169,10 @@ export class GlobPattern {
     const last = index === this.segments.length - 1;
     if (segment.literal !== null) {
       const path = join(dir, segment.literal);
-      if (last) out.push({ path, stable: false });
-      else this.walkFrom(path, index + 1, out);
+      if (last) {
+        out.push({ path, stable: false });
+        this.literalParents.add(dir);
+      } else this.walkFrom(path, index + 1, out);
       return;
     }
     const listing = this.list(dir, index, segment);

@@ -27,10 +27,24 @@ export const tailerOptionsSchema = z.object({
   include: filterSchema.default({ namespaces: [], pods: [], containers: [] }),
   exclude: filterSchema.default({ namespaces: [], pods: [], containers: [] }),
   /**
-   * How often the directory tree is listed. Polling is the truth (watches are unreliable on hostPath). A new
-   * file is read at the first poll after the next listing: 800 ms + a 200 ms poll loop = within a second.
+   * `watch`: inotify (`fs.watch`) on every directory the globs list tells the tailer which files changed
+   * and when entries were created, renamed or deleted, so idle files cost nothing per poll; a slow stat
+   * sweep (`sweepIntervalMs`) catches what a watch missed, and directories that cannot be watched are
+   * polled. `poll`: the tree is listed every `discoveryIntervalMs` and quiet files are read adaptively.
+   */
+  changeDetection: z.enum(['watch', 'poll']).default('watch'),
+  /**
+   * `poll` mode (and directories that cannot be watched): how often the tree is listed. A new file is read
+   * at the first poll after the next listing: 800 ms + a 200 ms poll loop = within a second. In `watch`
+   * mode: how often missing directories (e.g. `var/log/pods` before the first pod) are checked for.
    */
   discoveryIntervalMs: z.number().int().min(10).max(1000).default(800),
+  /**
+   * `watch` mode's safety net: this often the whole tree is listed stat-gated (as in `poll` mode) and every
+   * open file is read (and fstat-ed) whether or not an event announced a change. Bounds the delay of
+   * anything a watch missed (inotify queue overflow, file systems that do not report changes).
+   */
+  sweepIntervalMs: z.number().int().min(100).default(10_000),
   /** Cap on file descriptors held open; idle files are closed and reopened (inode-checked) when they grow. */
   maxOpenFiles: z.number().int().min(2).default(1024),
   /** A message (after CRI/docker reassembly) longer than this is cut with `…[truncated N bytes]`. */
@@ -57,12 +71,13 @@ export const tailerOptionsSchema = z.object({
   /** A rotated or deleted file is let go only after it has been at EOF without growth this long. */
   rotateWaitMs: z.number().int().min(0).default(2000),
   /**
-   * A live file that gave less than 4 KiB in a poll is read again after a delay that doubles from 100 ms up
-   * to this (adaptive polling: keeps the cost of many quiet files low; bounds their extra latency).
-   * 0 reads every file at every poll.
+   * Files in directories that are not watched (`poll` mode, or a watch failed): a live file that gave less
+   * than 4 KiB in a poll is read again after a delay that doubles from 100 ms up to this (adaptive polling:
+   * keeps the cost of many quiet files low; bounds their extra latency). 0 reads every file at every poll
+   * (in both modes).
    */
   idleReadDelayMs: z.number().int().min(0).max(1000).default(1000),
-  /** Idle live files are fstat-ed for truncation at most this often. */
+  /** Idle polled live files are fstat-ed for truncation at most this often (watched ones at each wake-up). */
   truncateCheckMs: z.number().int().min(0).default(1000),
   /** How many leading bytes identify a file (inode reuse, truncation while down, copytruncate's copy). */
   fingerprintBytes: z.number().int().min(16).max(4096).default(256),

@@ -1,9 +1,11 @@
 import { closeSync, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../../common/log.ts';
+import { DirectoryWatcher, fsWatchBackend, type WatchBackend } from './change-watch.ts';
 import { newCounters, type TailCounters } from './counters.ts';
 import { type DiscoveredFile, LogDiscovery } from './discovery.ts';
 import { fingerprintLength, fingerprintString, readLeadingBytes } from './fingerprint.ts';
+import type { TrustedDirectory } from './glob.ts';
 import type { ParseContext } from './line-parser.ts';
 import { fileKey, findCopy, locateByInode } from './locate.ts';
 import { parseTailerOptions, type TailerOptions, type TailerOptionsInput } from './options.ts';
@@ -12,7 +14,8 @@ import type { Checkpoint, CheckpointEntry, LogRecord } from './types.ts';
 
 // The log source's public face. The agent calls `poll()` in a loop; each call lists the tree when due,
 // reads what is new from every file in round-robin turns, and returns the records together with the
-// checkpoint that corresponds exactly to their end. Persisting that checkpoint in the same LMDB
+// checkpoint that corresponds exactly to their end. What is "new" comes from inotify watches on the
+// listed directories (change-watch.ts) with a slow stat sweep as the safety net, or from polling. Persisting that checkpoint in the same LMDB
 // transaction as the batch carrying the records' effect, and `restore()`-ing it after a crash, gives
 // "no line lost, none repeated". See docs/log-tailing.md.
 
@@ -35,12 +38,16 @@ export interface TailerStats extends TailCounters {
   filesLive: number;
   filesRotated: number;
   filesOpen: number;
+  /** Directories with a live inotify watch (0 in `poll` mode). */
+  dirsWatched: number;
 }
 
 export interface LogTailerOptions extends TailerOptionsInput {
   logger?: Logger;
   /** Injected clock (tests); defaults to Date.now. */
   now?: () => number;
+  /** Injected directory watch (tests: a watch that loses events); defaults to `fs.watch`. */
+  watchBackend?: WatchBackend;
 }
 
 /** Below this many bytes in one poll a file counts as quiet. */
@@ -48,6 +55,11 @@ const QUIET_POLL_BYTES = 4 * 1024;
 
 /** Done entries are checked for existence this often (they only prevent re-reading a rediscovered inode). */
 const PRUNE_INTERVAL_MS = 10_000;
+
+/** Event-driven listings run at most this often (a burst of creations and renames costs one listing). */
+const EVENT_DISCOVERY_GAP_MS = 200;
+
+type DiscoveryKind = 'sweep' | 'changed';
 
 export class LogTailer {
   private readonly opts: TailerOptions;
@@ -63,9 +75,15 @@ export class LogTailer {
   /** Open descriptors in least-recently-used order (Map keeps insertion order). */
   private readonly open = new Map<string, TrackedFile>();
   private readonly evicted = new Set<string>();
+  /** null in `poll` mode. */
+  private readonly watcher: DirectoryWatcher | null;
+  /** Descriptors files may use: the inotify instance holds one of maxOpenFiles. */
+  private readonly fileCap: number;
   private restored = new Map<string, CheckpointEntry>();
   private hadCheckpoint = false;
   private lastDiscoveryMs = Number.NEGATIVE_INFINITY;
+  private lastSweepMs = Number.NEGATIVE_INFINITY;
+  private lastPolledMs = Number.NEGATIVE_INFINITY;
   private lastPruneMs = 0;
   private discoveries = 0;
   private cursor = 0;
@@ -79,11 +97,21 @@ export class LogTailer {
   private closed = false;
 
   constructor(options: LogTailerOptions) {
-    const { logger, now, ...rest } = options;
+    const { logger, now, watchBackend, ...rest } = options;
     this.opts = parseTailerOptions(rest);
     this.logger = logger ?? null;
     this.now = now ?? Date.now;
     this.discovery = new LogDiscovery(this.opts);
+    this.watcher =
+      this.opts.changeDetection === 'watch'
+        ? new DirectoryWatcher(
+            watchBackend ?? fsWatchBackend,
+            (path) => this.fileEvent(path),
+            this.counters,
+            this.logger,
+          )
+        : null;
+    this.fileCap = this.watcher === null ? this.opts.maxOpenFiles : Math.max(1, this.opts.maxOpenFiles - 1);
     this.ctx = { maxLineBytes: this.opts.maxLineBytes, counters: this.counters, nowMs: this.now() };
     // A physical line holds a message plus its CRI header or docker JSON (escapes can double it).
     const physicalCap = this.opts.maxLineBytes * 2 + 4096;
@@ -128,11 +156,13 @@ export class LogTailer {
       filesLive: live,
       filesRotated: rotated,
       filesOpen: this.open.size,
+      dirsWatched: this.watcher?.size ?? 0,
     };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.watcher?.close();
     for (const f of this.open.values()) f.closeFd();
     this.open.clear();
   }
@@ -141,9 +171,10 @@ export class LogTailer {
     const now = this.now();
     this.ctx.nowMs = now;
     this.io.pollId++;
-    if (now - this.lastDiscoveryMs >= this.opts.discoveryIntervalMs) {
+    const discovery = this.discoveryDue(now);
+    if (discovery !== null) {
       this.lastDiscoveryMs = now;
-      this.refresh(now);
+      this.refresh(now, discovery);
     }
     if (now - this.lastPruneMs >= PRUNE_INTERVAL_MS) {
       this.lastPruneMs = now;
@@ -172,6 +203,8 @@ export class LogTailer {
         const f = order[idx] as TrackedFile;
         if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now) continue;
         if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
+        // Due without an event (sweep or polling) rather than woken by one (events set nextReadMs to 0).
+        const unannounced = f.nextReadMs !== 0;
         let got: number;
         try {
           got = f.readTurn(this.io, out);
@@ -191,14 +224,15 @@ export class LogTailer {
           if (f.pollBytesId !== pollId) {
             f.pollBytesId = pollId;
             f.pollBytes = 0;
+            if (unannounced && f.state === 'live' && this.wakesOnEvents(f)) this.counters.missedChanges++;
           }
           f.pollBytes += got;
           if (budget <= 0) this.cursor = (idx + 1) % order.length;
           if (f.eofPoll === pollId) this.schedule(f, pollId, now);
         } else {
           f.eofPoll = pollId;
-          this.atEof(f, out, now);
           this.schedule(f, pollId, now);
+          this.atEof(f, out, now);
         }
       }
     }
@@ -206,11 +240,18 @@ export class LogTailer {
   }
 
   /**
-   * Adaptive polling: a live file that gave little in this poll is read again only after a delay that
-   * doubles from 100 ms with each quiet poll up to idleReadDelayMs, so many quiet files cost little and a
-   * file that wakes up is noticed quickly. Busy and rotated (draining) files are read every poll.
+   * When a file that reached its end is read next. Watched live files: when an event says it changed, or
+   * at the sweep. Otherwise adaptive polling: a live file that gave little in this poll is read again only
+   * after a delay that doubles from 100 ms with each quiet poll up to idleReadDelayMs, so many quiet files
+   * cost little and a file that wakes up is noticed quickly. Busy and rotated (draining) files are read
+   * every poll.
    */
   private schedule(f: TrackedFile, pollId: number, now: number): void {
+    if (f.state === 'live' && this.wakesOnEvents(f)) {
+      f.quietPolls = 0;
+      f.nextReadMs = now + this.opts.sweepIntervalMs;
+      return;
+    }
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
     if (f.state !== 'live' || bytes >= QUIET_POLL_BYTES) {
       f.quietPolls = 0;
@@ -221,11 +262,58 @@ export class LogTailer {
     f.nextReadMs = now + Math.min(this.opts.idleReadDelayMs, 100 * 2 ** (f.quietPolls - 1));
   }
 
+  /** Whether a file is read only when its directory's watch reports a change (or at the sweep). */
+  private wakesOnEvents(f: TrackedFile): boolean {
+    return this.watcher !== null && this.opts.idleReadDelayMs > 0 && this.watcher.isWatched(dirname(f.path));
+  }
+
+  /** A watched file changed (or its name was created/renamed/deleted): read it at this poll. */
+  private fileEvent(path: string): void {
+    const key = this.byPath.get(path);
+    const f = key === undefined ? undefined : this.files.get(key);
+    if (f === undefined) return;
+    if (f.state === 'done') {
+      // Let go but still at a watched path: discovery decides whether it grew or is another file now.
+      this.watcher?.markDirty(dirname(path));
+      return;
+    }
+    f.nextReadMs = 0;
+    if (f.fd < 0) f.wantsOpen = true;
+  }
+
+  /**
+   * `poll` mode: a full listing every discoveryIntervalMs. `watch` mode: a full stat-gated sweep every
+   * sweepIntervalMs; in between, a listing of the dirty directories only when a watch reported created,
+   * renamed or deleted entries (or a missing directory appeared, or some directory cannot be watched).
+   */
+  private discoveryDue(now: number): DiscoveryKind | null {
+    const w = this.watcher;
+    if (w === null) return now - this.lastDiscoveryMs >= this.opts.discoveryIntervalMs ? 'sweep' : null;
+    if (now - this.lastSweepMs >= this.opts.sweepIntervalMs) return 'sweep';
+    const gap = Math.min(EVENT_DISCOVERY_GAP_MS, this.opts.discoveryIntervalMs);
+    if (w.hasDirty() && now - this.lastDiscoveryMs >= gap) return 'changed';
+    if (now - this.lastPolledMs >= this.opts.discoveryIntervalMs) {
+      this.lastPolledMs = now;
+      if (w.needsPolling() || w.missingAppeared()) return 'changed';
+    }
+    return null;
+  }
+
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
-  private refresh(now: number): void {
+  private refresh(now: number, kind: DiscoveryKind): void {
     const first = this.discoveries === 0;
     this.discoveries++;
-    const found = this.discovery.discover();
+    this.counters.discoveries++;
+    const w = this.watcher;
+    let trusted: TrustedDirectory | null = null;
+    if (w !== null) {
+      const dirty = w.takeDirty();
+      if (kind === 'sweep') {
+        this.lastSweepMs = now;
+        this.counters.sweeps++;
+      } else trusted = (dir) => !dirty.has(dir) && w.isWatched(dir);
+    }
+    const found = this.discovery.discover(trusted);
     const present = new Set<string>();
     for (const d of found) {
       // Nothing in its directory changed and we hold it open: same inode at this path, reads will see growth.
@@ -257,6 +345,7 @@ export class LogTailer {
       if (f !== undefined && f.state === 'live') this.detach(f);
     }
     if (first) this.adoptRestoredLeftovers(now);
+    w?.sync(this.discovery.directories(), kind === 'sweep');
   }
 
   /** Files were added, removed or changed state: rebuild the turn order and the checkpoint. */
@@ -384,7 +473,9 @@ export class LogTailer {
   }
 
   private atEof(f: TrackedFile, out: LogRecord[], now: number): void {
-    if (f.state === 'live' && now - f.lastStatMs < this.opts.truncateCheckMs) return;
+    // A watched file is read only when woken (an event: possibly a truncation) or at the sweep: check it.
+    if (f.state === 'live' && now - f.lastStatMs < this.opts.truncateCheckMs && !this.wakesOnEvents(f))
+      return;
     f.lastStatMs = now;
     let st: Stats;
     try {
@@ -426,6 +517,7 @@ export class LogTailer {
   /** Same inode, fewer bytes (or other leading bytes) than we read: copytruncate or plain truncation. */
   private truncated(f: TrackedFile, out: LogRecord[]): void {
     this.counters.copytruncates++;
+    f.nextReadMs = 0; // read what is there now at once, whatever its schedule
     const copy = f.fp.length > 0 ? findCopy(dirname(f.path), f.fp, f.commitOffset(), f) : null;
     if (copy !== null) {
       const key = fileKey(copy.stats);
@@ -448,7 +540,7 @@ export class LogTailer {
 
   private openFile(f: TrackedFile): boolean {
     f.wantsOpen = false;
-    if (this.open.size >= this.opts.maxOpenFiles) this.evictOne(f);
+    if (this.open.size >= this.fileCap) this.evictOne(f);
     let fd = -1;
     try {
       fd = openSync(f.path, 'r');
@@ -501,8 +593,10 @@ export class LogTailer {
     this.counters.fdEvictions++;
     this.evicted.add(victim.key);
     this.closeFile(victim);
-    // A rotated file is still being drained: reopen it (by its located path) at its next turn.
-    if (victim.state === 'rotated') victim.wantsOpen = true;
+    // A rotated file is still being drained: reopen it (by its located path) at its next turn. So is a
+    // watched file woken by an event it has not been read for yet (no discovery will stat it soon).
+    if (victim.state === 'rotated' || (victim.nextReadMs <= this.ctx.nowMs && this.wakesOnEvents(victim)))
+      victim.wantsOpen = true;
   }
 
   private touch(f: TrackedFile): void {

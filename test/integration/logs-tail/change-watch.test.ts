@@ -1,0 +1,137 @@
+import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fsWatchBackend, type WatchBackend } from '../../../agent/sources/logs/change-watch.ts';
+import { LogTailer, type LogTailerOptions } from '../../../agent/sources/logs/tailer.ts';
+import { Collector, criLine, expectExactlyOnce, makeHostRoot, podLogDir, pollUntil } from './helpers.ts';
+
+/** Lets the event loop deliver pending inotify events. */
+const tick = () => new Promise((r) => setTimeout(r, 30));
+
+describe('change detection by directory watches', () => {
+  let cleanup = () => {};
+  afterEach(() => cleanup());
+  const root = () => {
+    const host = makeHostRoot();
+    cleanup = host.cleanup;
+    return host.root;
+  };
+
+  /** A tailer on a frozen clock (time moves only when the test says so) that has settled its watches. */
+  async function settledTailer(r: string, opts: Partial<LogTailerOptions> = {}) {
+    const clock = { now: 1_000_000 };
+    const tailer = new LogTailer({ hostRoot: r, now: () => clock.now, sweepIntervalMs: 60_000, ...opts });
+    const c = new Collector();
+    c.add(await tailer.poll());
+    // New watches make their directories dirty once (their listing may predate the watch): one more listing.
+    await tick();
+    clock.now += 300;
+    c.add(await tailer.poll());
+    return { tailer, c, clock };
+  }
+
+  it('reads a file appended after a quiet spell as soon as its watch reports it, without a sweep', async () => {
+    const r = root();
+    const path = join(podLogDir(r, 'ns', 'quiet'), '0.log');
+    writeFileSync(path, criLine(0));
+    const { tailer, c, clock } = await settledTailer(r);
+    expect(c.seqs()).toEqual([0]);
+    // A quiet spell far beyond the polling delay; then the clock stops: only an event can wake the file.
+    clock.now += 5000;
+    c.add(await tailer.poll());
+    const before = tailer.stats();
+    appendFileSync(path, criLine(1));
+    await pollUntil(tailer, c, () => c.records.length === 2, { deadlineMs: 5000 });
+    expectExactlyOnce(c.seqs(), 2);
+    const after = tailer.stats();
+    expect(after.sweeps).toBe(1);
+    expect(after.discoveries).toBe(before.discoveries);
+    expect(after.watchEvents).toBeGreaterThan(before.watchEvents);
+    expect(after.missedChanges).toBe(0);
+    // var/log/pods, the pod directory, the container directory, and var/log for the host logs.
+    expect(after.dirsWatched).toBe(4);
+    await tailer.close();
+  });
+
+  it('picks up a new pod from the watch events well before the sweep', async () => {
+    const r = root();
+    writeFileSync(join(podLogDir(r, 'ns', 'first'), '0.log'), criLine(0));
+    const { tailer, c, clock } = await settledTailer(r);
+    writeFileSync(join(podLogDir(r, 'ns', 'second'), '0.log'), criLine(1));
+    await tick();
+    clock.now += 250; // event-driven listings are spaced at least 200 ms apart
+    await pollUntil(tailer, c, () => c.records.length === 2, { deadlineMs: 5000 });
+    expect(c.records.map((x) => x.stream.id).sort()).toEqual(['ns/first/app', 'ns/second/app']);
+    expect(tailer.stats().sweeps).toBe(1);
+    await tailer.close();
+  });
+
+  it('notices the truncation of an idle watched file from its event and reads the new content', async () => {
+    const r = root();
+    const path = join(podLogDir(r, 'ns', 'trunc'), '0.log');
+    writeFileSync(path, criLine(0) + criLine(1) + criLine(2));
+    const { tailer, c } = await settledTailer(r);
+    expect(c.records).toHaveLength(3);
+    truncateSync(path, 0);
+    appendFileSync(path, criLine(3));
+    await pollUntil(tailer, c, () => c.records.length === 4, { deadlineMs: 5000 });
+    expectExactlyOnce(c.seqs(), 4);
+    expect(tailer.stats()).toMatchObject({ copytruncates: 1, sweeps: 1 });
+    await tailer.close();
+  });
+
+  it('catches appends, a new pod and a rename rotation that the watches missed at the next sweep', async () => {
+    const r = root();
+    const path = join(podLogDir(r, 'ns', 'lossy'), '0.log');
+    writeFileSync(path, criLine(0));
+    let lose = false;
+    // A watch that loses events on demand, like an overflowed inotify queue (libuv drops IN_Q_OVERFLOW).
+    const lossy: WatchBackend = (dir, onEvent, onError) =>
+      fsWatchBackend(dir, (kind, name) => (lose ? undefined : onEvent(kind, name)), onError);
+    const { tailer, c, clock } = await settledTailer(r, { watchBackend: lossy, sweepIntervalMs: 5000 });
+    expect(c.seqs()).toEqual([0]);
+    lose = true;
+    appendFileSync(path, criLine(1));
+    writeFileSync(join(podLogDir(r, 'ns', 'unseen'), '0.log'), criLine(2));
+    await tick();
+    clock.now += 1000;
+    c.add(await tailer.poll());
+    expect(c.records).toHaveLength(1); // nothing woke the tailer
+
+    // The sweep reads every open file and lists the tree stat-gated.
+    clock.now += 5000;
+    await pollUntil(tailer, c, () => c.records.length === 3, { deadlineMs: 5000 });
+    expect(tailer.stats().sweeps).toBe(2);
+    expect(tailer.stats().missedChanges).toBeGreaterThanOrEqual(1);
+
+    // A rename rotation with every event lost: the rotated file is drained, the new one read from 0.
+    renameSync(path, `${path}.1`);
+    appendFileSync(`${path}.1`, criLine(3));
+    writeFileSync(path, criLine(4));
+    await tick();
+    clock.now += 5000;
+    await pollUntil(tailer, c, () => c.records.length === 5, { deadlineMs: 5000 });
+    expectExactlyOnce(c.seqs(), 5);
+    expect(tailer.stats().rotations).toBe(1);
+    await tailer.close();
+  });
+
+  it('polls the directories it cannot watch', async () => {
+    const r = root();
+    const path = join(podLogDir(r, 'ns', 'nowatch'), '0.log');
+    writeFileSync(path, criLine(0));
+    const broken: WatchBackend = () => {
+      throw Object.assign(new Error('inotify watch limit reached'), { code: 'ENOSPC' });
+    };
+    const { tailer, c, clock } = await settledTailer(r, { watchBackend: broken });
+    appendFileSync(path, criLine(1));
+    writeFileSync(join(podLogDir(r, 'ns', 'later'), '0.log'), criLine(2));
+    // As in `poll` mode: within idleReadDelayMs for the quiet file, discoveryIntervalMs for the new one.
+    clock.now += 1000;
+    c.add(await tailer.poll());
+    expectExactlyOnce(c.seqs(), 3);
+    expect(tailer.stats()).toMatchObject({ dirsWatched: 0, sweeps: 1 });
+    expect(tailer.stats().watchFailures).toBeGreaterThan(0);
+    await tailer.close();
+  });
+});
