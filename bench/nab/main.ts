@@ -174,6 +174,12 @@ const categories = [...new Set(perFile.map((r) => r.category))].map((c) => ({
   category: c,
   ...summarise(perFile.filter((r) => r.category === c)),
 }));
+// Overfitting check: every parameter choice is compared on both halves (series at even and odd positions of
+// the sorted list); a change is kept only when it holds on each half, not just on the total.
+const halves = [0, 1].map((parity) => ({
+  half: parity === 0 ? 'even-indexed series' : 'odd-indexed series',
+  ...summarise(perFile.filter((_, i) => i % 2 === parity)),
+}));
 
 if (!args.quiet) {
   console.log('| series | rows | windows | detected | FPs | raw |');
@@ -189,6 +195,10 @@ console.log('| --- | ---: | ---: | ---: |');
 for (const c of categories)
   console.log(
     `| ${c.category} (own decisions) | ${c.score.toFixed(1)} | ${c.detected}/${c.windows} | ${c.falsePositives} |`,
+  );
+for (const h of halves)
+  console.log(
+    `| ${h.half} (own decisions) | ${h.score.toFixed(1)} | ${h.detected}/${h.windows} | ${h.falsePositives} |`,
   );
 console.log(
   `| all ${files.length} series (own decisions) | ${own.score.toFixed(1)} | ${own.detected}/${own.windows} | ${own.falsePositives} |`,
@@ -211,6 +221,7 @@ if (!args.filter && !args['in-process']) {
         ownDecisions: own,
         bestThreshold: { threshold: best.threshold, score: bestScore, raw: best.score },
         categories,
+        halves,
         perFile,
         seconds,
         published: {

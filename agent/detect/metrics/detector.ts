@@ -4,15 +4,18 @@
 //   spike     one-step residual against a fast EWMA level, in units of a robust residual spread;
 //   shift     a short EWMA of the value against the slow baseline (slow level + daily profile when it is
 //             real), reported as `level_shift`, or as `trend` when the level's slope explains it;
-//   envelope  a new record beyond the recent max/min by a clear margin (reported as a spike).
+//   envelope  a new record beyond the recent max/min by a clear margin (reported as a spike);
+//   flatline  a run of identical values longer, by the same margin, than any the series has shown (a stuck
+//             exporter, a writer gone silent), once the series has been seen changing.
 // Thresholds adapt to the series: heavy tails (a streaming 99th percentile of |z|), its own recent peak
 // departures, and the spikes it shows at this time of day (a nightly job's spike is normal at that hour).
-// One decision per episode: after a detection, detections are held off and the baseline re-learns quickly.
+// One decision per episode: after a detection, detections are held off (until the series has stayed under
+// threshold for the hold-off) and the baseline re-learns quickly.
 
 import { type CounterState, counterRate } from './counter.ts';
 import { createLikelihoodState, LIKELIHOOD_STATE, likelihoodStep } from './likelihood.ts';
 
-export type AnomalyKind = 'spike' | 'level_shift' | 'trend';
+export type AnomalyKind = 'spike' | 'level_shift' | 'trend' | 'flatline';
 
 export interface SeriesDetectorOptions {
   /** `gauge` (default) scores the value; `counter` scores the per-second rate, handling resets and wraps. */
@@ -44,6 +47,8 @@ export interface SeriesUpdate {
   ratePerSec: number;
   /** When the current rise or fall of the level began (ms), for "grew … for 40 min". */
   trendSinceMs: number;
+  /** Since when the value has stayed exactly the same (this sample's time when it just changed), for flatlines. */
+  unchangedSinceMs: number;
 }
 
 export interface SeriesDetectorSnapshot {
@@ -64,8 +69,8 @@ export interface SeriesDetector {
 
 const SEASON_BUCKETS = 48;
 /** Layout of `serialize()`: a version number, then SCALARS - 1 numbers, then the fixed arrays. */
-const STATE_VERSION = 2;
-const SCALARS = 30;
+const STATE_VERSION = 3;
+const SCALARS = 34;
 /** Per-visit decay of the time-of-day spike memory (one visit per day) and the margin to beat it by. */
 const DAY_PEAK_DECAY = 0.95;
 const DAY_PEAK_MARGIN = 1.5;
@@ -104,6 +109,9 @@ const PEAK_DECAY = 2 ** (-1 / PEAK_HALF_LIFE);
 /** Peaks are remembered up to this multiple of the z threshold, so one wild sample cannot mute the rest. */
 const PEAK_CAP = 3;
 const PEAK_MARGIN = 1.0;
+
+/** A flat run must be at least this long, and the series must have changed this often before, to count. */
+const FLATLINE_MIN_SAMPLES = 60;
 
 /** Surprise fed to the likelihood stage saturates at this many sigmas (one wild sample counts as 1). */
 const SURPRISE_CAP = 6;
@@ -175,6 +183,10 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
   let spikeTail = 1;
   let shiftTail = 1;
   let sinceDetection = Number.POSITIVE_INFINITY;
+  let flatRun = 0; // samples in a row equal to the previous one
+  let flatRecord = 0; // longest such run seen so far
+  let flatSinceMs = Number.NaN; // time of the first sample of the current run
+  let changes = 0; // samples that differed from the previous one (capped: only compared with the minimum)
   let lastDetectionMs: number | undefined;
   // Envelope of recent history: max and min of the last ENVELOPE_BLOCKS blocks of ENVELOPE_BLOCK samples.
   const blockMax = new Float64Array(ENVELOPE_BLOCKS).fill(Number.NEGATIVE_INFINITY);
@@ -221,6 +233,7 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       baseline: slow,
       ratePerSec: 0,
       trendSinceMs: trendSinceMs,
+      unchangedSinceMs: flatSinceMs,
     };
   }
 
@@ -245,6 +258,13 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
 
     const step = Math.abs(x - prevX);
     if (step > 0 && step < quantum) quantum = step;
+    if (n > 1 && step === 0) flatRun++;
+    else {
+      if (n > 1) changes = Math.min(changes + 1, FLATLINE_MIN_SAMPLES);
+      flatRecord = Math.max(flatRecord, flatRun);
+      flatRun = 0;
+      flatSinceMs = timeMs;
+    }
 
     // Daily profile: accumulate this bucket's visit, fold it when the bucket changes.
     const b = bucketOf(timeMs);
@@ -320,6 +340,12 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
         );
     }
     const insideEnvelope = x <= envHi && x >= envLo;
+    // Flatline view: the same value for longer than ever before (by the envelope's margin), in a series that
+    // is seen to move. A record, like the envelope, so a series' usual quiet spells are its normal.
+    const flatRatio =
+      changes >= FLATLINE_MIN_SAMPLES
+        ? flatRun / Math.max((1 + ENVELOPE_MARGIN) * (flatRecord + 1), FLATLINE_MIN_SAMPLES)
+        : 0;
     // Likelihood view: per-sample surprise (0..1) is the larger of the one-step residual and the departure
     // from the baseline; the part of a spike that this hour usually shows (a nightly job, when that hour
     // stands out from the rest of the day) is not surprising. Fires when its short-term mean is in the far
@@ -334,15 +360,21 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       shiftRatio,
       envRatio,
       likelihoodRatio,
+      flatRatio,
     );
     const score = n > warmup ? ratioToScore(ratio) : 0;
 
     let kind: AnomalyKind | undefined;
-    if (envRatio >= shiftRatio && Math.abs(x - fast - seasonHere) > Math.abs(shortNext)) kind = 'spike';
+    if (flatRatio >= 1 && flatRatio >= Math.max(spikeRatio, shiftRatio, envRatio)) kind = 'flatline';
+    else if (envRatio >= shiftRatio && Math.abs(x - fast - seasonHere) > Math.abs(shortNext)) kind = 'spike';
     else if (spikeRatio >= shiftRatio && spikeRatio >= envRatio) kind = 'spike';
     else kind = Math.abs(slope) * 20 >= 0.5 * Math.abs(shortNext) ? 'trend' : 'level_shift';
 
     sinceDetection++;
+    // An episode lasts while the series stays over threshold: the hold-off counts from its last such sample,
+    // so a long disturbance raises one alert, not one per hold-off period.
+    const overDuringHoldoff = ratio >= 1 && sinceDetection <= holdoff;
+    if (overDuringHoldoff) sinceDetection = 1;
     const anomaly = n > warmup && ratio >= 1 && sinceDetection > holdoff;
     if (anomaly) {
       sinceDetection = 0;
@@ -410,6 +442,7 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       baseline,
       ratePerSec: intervalMs > 0 ? (slope * 1000) / intervalMs : 0,
       trendSinceMs,
+      unchangedSinceMs: flatSinceMs,
     };
     if (ratio >= 1) result.kind = kind;
     return result;
@@ -458,6 +491,10 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       counter?.lastValue ?? Number.NaN,
       counter?.lastTimeMs ?? Number.NaN,
       dayPeakTypical,
+      flatRun,
+      flatRecord,
+      changes,
+      flatSinceMs,
     ];
     const out = new Float64Array(STATE_LENGTH);
     out.set(scalars, 0);
@@ -507,6 +544,10 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
     const counterTime = next();
     counter = Number.isNaN(counterValue) ? undefined : { lastValue: counterValue, lastTimeMs: counterTime };
     dayPeakTypical = next();
+    flatRun = next();
+    flatRecord = next();
+    changes = next();
+    flatSinceMs = next();
     season.set(state.subarray(SCALARS, SCALARS + SEASON_BUCKETS));
     seasonSeen.set(state.subarray(SCALARS + SEASON_BUCKETS, SCALARS + 2 * SEASON_BUCKETS));
     dayPeak.set(state.subarray(SCALARS + 2 * SEASON_BUCKETS, SCALARS + 3 * SEASON_BUCKETS));

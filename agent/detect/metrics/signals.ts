@@ -87,6 +87,11 @@ export function anomalySignal(id: SeriesIdentity, timeMs: number, update: Series
       ? ` for ${formatDuration(timeMs - update.trendSinceMs)}`
       : '';
     explanation = `${id.label} ${verb} ${rate}${since}, ${sigmaText} ${direction} its usual level (${usual})`;
+  } else if (kind === 'flatline') {
+    const since = Number.isFinite(update.unchangedSinceMs)
+      ? ` for ${formatDuration(timeMs - update.unchangedSinceMs)}`
+      : '';
+    explanation = `${id.label} has not changed${since} (stuck at ${formatValue(update.value, id.unit)}), longer than ever before`;
   } else if (kind === 'level_shift') {
     explanation = `${id.label} shifted to ${formatValue(update.value, id.unit)}, ${sigmaText} ${direction} its usual level (${usual})`;
   } else {

@@ -102,6 +102,38 @@ describe('series detector', () => {
     expect(hits.some((i) => i >= 800 && i < 805)).toBe(true);
   });
 
+  it('flags a value that freezes for longer than the series has ever stayed still, once', () => {
+    const values = noisy(900, 12, () => 50);
+    for (let i = 600; i < 900; i++) values[i] = values[599] as number;
+    const hits = flagged(createSeriesDetector(), values);
+    expect(hits).toEqual([{ index: 659, kind: 'flatline' }]);
+  });
+
+  it('takes the quiet spells a series always has as normal, but flags one far longer than any before', () => {
+    // Bursts of activity separated by 80-sample silences at zero; the 6th silence lasts 400 samples.
+    const noise = noiseSource(13);
+    const values: number[] = [];
+    for (let spell = 0; spell < 7; spell++) {
+      for (let i = 0; i < 40; i++) values.push(20 + 5 * noise());
+      for (let i = 0; i < (spell === 5 ? 400 : 80); i++) values.push(0);
+    }
+    const flat = flagged(createSeriesDetector(), values).filter((h) => h.kind === 'flatline');
+    const longStart = 5 * 120 + 40;
+    expect(flat.filter((h) => h.index >= 2 * 120 && h.index < longStart)).toEqual([]);
+    expect(flat.filter((h) => h.index >= longStart && h.index < longStart + 400)).toHaveLength(1);
+  });
+
+  it('raises one alert for a disturbance that keeps going, not one per hold-off', () => {
+    // Growing bursts every 60 samples for 400 samples: each would be a new alert once a hold-off expired.
+    const noise = noiseSource(11);
+    const values = Array.from({ length: 1200 }, (_, i) => {
+      const k = (i - 400) / 60;
+      const burst = i >= 400 && i < 800 && Number.isInteger(k) ? 15 * 1.5 ** k : 0;
+      return 50 + burst + noise();
+    });
+    expect(flagged(createSeriesDetector(), values)).toEqual([{ index: 400, kind: 'spike' }]);
+  });
+
   it('keeps a fixed-size state however long it runs', () => {
     const detector = createSeriesDetector();
     const noise = noiseSource(7);
@@ -130,6 +162,19 @@ describe('series detector state', () => {
     const outResumed = values.slice(600).map((v, i) => resumed.update(T0 + (600 + i) * MIN, v));
     expect(outResumed).toEqual(outWhole.slice(600));
     expect(outResumed[400]?.anomaly).toBe(true);
+  });
+
+  it('continues a flat run across a restart', () => {
+    const values = noisy(900, 14, () => 50);
+    for (let i = 570; i < 900; i++) values[i] = values[569] as number;
+    const whole = createSeriesDetector();
+    const first = createSeriesDetector();
+    const outWhole = values.map((v, i) => whole.update(T0 + i * MIN, v));
+    for (const [i, v] of values.slice(0, 600).entries()) first.update(T0 + i * MIN, v);
+    const resumed = createSeriesDetector({}, first.serialize());
+    const outResumed = values.slice(600).map((v, i) => resumed.update(T0 + (600 + i) * MIN, v));
+    expect(outResumed).toEqual(outWhole.slice(600));
+    expect(outResumed.filter((r) => r.anomaly).map((r) => r.kind)).toEqual(['flatline']);
   });
 
   it('rejects a state that is not one of its own', () => {

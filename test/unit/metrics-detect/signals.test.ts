@@ -25,6 +25,7 @@ const update = (over: Partial<SeriesUpdate>): SeriesUpdate => ({
   baseline: 400e6,
   ratePerSec: (0.031 * 400e6) / 60,
   trendSinceMs: T0,
+  unchangedSinceMs: T0,
   ...over,
 });
 
@@ -42,6 +43,14 @@ describe('metric signals', () => {
   it('explains a spike against what was expected', () => {
     const s = anomalySignal(memory, T0, update({ kind: 'spike' }));
     expect(s?.explanation).toBe('memory of payments-7f9c spiked to 816 MB, 5.2σ above the expected 400 MB');
+  });
+
+  it('explains a flatline with how long the value has not changed', () => {
+    const s = anomalySignal(memory, T0 + 90 * MIN, update({ kind: 'flatline', value: 400e6 }));
+    expect(s?.kind).toBe('metric.flatline');
+    expect(s?.explanation).toBe(
+      'memory of payments-7f9c has not changed for 90 min (stuck at 400 MB), longer than ever before',
+    );
   });
 
   it('emits nothing for an update that is not a detection', () => {
