@@ -1,0 +1,233 @@
+// Incidents survive an aggregator restart: a real aggregator process (the production start and SIGTERM
+// path, fixtures/aggregator-with-signal-input.ts) opens an incident, is stopped and started again on the
+// same state directory, and the incident API shows the same incident, which keeps correlating; a pending
+// approval can still be approved; after a SIGKILL what was flushed is back; a corrupt record is skipped.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
+import { open } from 'lmdb';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IncidentStore } from '../../../aggregator/store/incident-store.ts';
+import { createClient, type ServiceClient } from '../../../common/grpc/adapter.ts';
+import type { Signal } from '../../../common/signal.ts';
+import {
+  ApproveActionRequestSchema,
+  GetIncidentRequestSchema,
+  type Incident,
+  IncidentService,
+  ListActionsRequestSchema,
+  ListAuditRequestSchema,
+  ListIncidentsRequestSchema,
+} from '../../../proto/gen/vigil/v1/incidents_pb.js';
+import { tempDir } from '../../support/in-process.ts';
+import { eventually } from '../../support/processes.ts';
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'aggregator-with-signal-input.ts');
+
+interface AggregatorProcess {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  port: number;
+  api: ServiceClient<typeof IncidentService>;
+  send(signals: Signal[]): Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<AggregatorProcess>();
+
+afterAll(async () => {
+  for (const p of running) await p.kill('SIGKILL');
+});
+
+async function startAggregatorProcess(stateDir: string): Promise<AggregatorProcess> {
+  const child = spawn(process.execPath, [FIXTURE], {
+    env: {
+      ...process.env,
+      VIGIL_STATE_DIR: stateDir,
+      VIGIL_GRPC_HOST: '127.0.0.1',
+      VIGIL_GRPC_PORT: '0',
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_POLICY_FILE: join(stateDir, 'policy.yaml'),
+      VIGIL_LOG_LEVEL: 'info',
+    },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(text) as Record<string, unknown>);
+      } catch {
+        lines.push({ raw: text });
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = await eventually(
+    () => lines.find((l) => l['msg'] === 'aggregator started'),
+    30_000,
+    'the aggregator to start',
+  );
+  const port = Number(started['grpcPort']);
+  const api = createClient(IncidentService, `127.0.0.1:${port}`);
+  const proc: AggregatorProcess = {
+    child,
+    lines,
+    port,
+    api,
+    async send(signals) {
+      const before = lines.filter((l) => l['msg'] === 'ingested').length;
+      child.stdin?.write(`${JSON.stringify(signals)}\n`);
+      await eventually(
+        () => lines.filter((l) => l['msg'] === 'ingested').length > before,
+        10_000,
+        'the signals to be ingested',
+      );
+    },
+    async kill(signal) {
+      api.close();
+      running.delete(proc);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  running.add(proc);
+  return proc;
+}
+
+const now = Date.now();
+const db0 = { kind: 'pod' as const, namespace: 'shop', pod: 'db-0', node: 'node-1' };
+const sig = (kind: string, atSeconds: number, severity: Signal['severity']): Signal => ({
+  kind,
+  subject: db0,
+  timeMs: now + atSeconds * 1000,
+  severity,
+  score: 0.9,
+  explanation: `${kind} on db-0`,
+});
+
+async function listAll(api: ServiceClient<typeof IncidentService>): Promise<Incident[]> {
+  return (await api.listIncidents(create(ListIncidentsRequestSchema, { includeResolved: true }))).incidents;
+}
+
+/** The stored state, read from the LMDB environment beside the running aggregator. */
+function stored(stateDir: string) {
+  const root = open({ path: join(stateDir, 'aggregator.mdb'), compression: false, maxDbs: 16 });
+  try {
+    return new IncidentStore(root, pino({ level: 'silent' })).load();
+  } finally {
+    void root.close();
+  }
+}
+
+describe('incidents across an aggregator restart', () => {
+  const stateDir = tempDir('persist');
+  writeFileSync(
+    join(stateDir, 'policy.yaml'),
+    `defaultMode: approve
+guardrails: { approvalTimeoutSeconds: 3600 }
+rules:
+  - { name: oom, match: { kinds: [oom_kill] }, actions: [{ type: pod.restart }] }
+`,
+  );
+  let incidentId = '';
+  let actionId = '';
+  let before: Incident | undefined;
+
+  it('keeps the incident, its groups, root causes and timeline after SIGTERM, and a new signal joins it', async () => {
+    const first = await startAggregatorProcess(stateDir);
+    await first.send([sig('pod.oom_killed', 0, 'critical'), sig('pod.restarted', 1, 'error')]);
+    const [opened] = await listAll(first.api);
+    if (!opened) throw new Error('no incident opened');
+    incidentId = opened.id;
+    before = await first.api.getIncident(create(GetIncidentRequestSchema, { id: incidentId }));
+    expect(before.groups.map((g) => g.kind)).toEqual(['pod.oom_killed', 'pod.restarted']);
+    expect(before.rootCauses[0]).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/db-0' });
+    const actions = await first.api.listActions(create(ListActionsRequestSchema, { incidentId }));
+    expect(actions.actions.map((a) => a.status)).toEqual(['pending_approval']);
+    actionId = actions.actions[0]?.id ?? '';
+    expect(await first.kill('SIGTERM')).toBe(0);
+
+    const second = await startAggregatorProcess(stateDir);
+    expect(
+      second.lines.find((l) => l['msg'] === 'restored incidents, remediation actions and guardrails'),
+    ).toMatchObject({ incidents: 1, live: 1, actions: 1 });
+    const all = await listAll(second.api);
+    expect(all.map((i) => i.id)).toEqual([incidentId]);
+    const after = await second.api.getIncident(create(GetIncidentRequestSchema, { id: incidentId }));
+    expect(after.status).toBe('open');
+    expect(after.groups).toEqual(before.groups);
+    expect(after.rootCauses).toEqual(before.rootCauses);
+    expect(after.timeline).toEqual(before.timeline);
+
+    await second.send([sig('pod.not_ready', 20, 'warning')]);
+    const joined = await listAll(second.api);
+    expect(joined.map((i) => i.id)).toEqual([incidentId]);
+    const grown = await second.api.getIncident(create(GetIncidentRequestSchema, { id: incidentId }));
+    expect(grown.groups.map((g) => g.kind)).toEqual(['pod.oom_killed', 'pod.restarted', 'pod.not_ready']);
+    expect(await second.kill('SIGTERM')).toBe(0);
+  });
+
+  it('lets an action that waited for approval before the restart be approved after it', async () => {
+    const third = await startAggregatorProcess(stateDir);
+    const pending = await third.api.listActions(create(ListActionsRequestSchema, { incidentId }));
+    expect(pending.actions.map((a) => [a.id, a.status])).toEqual([[actionId, 'pending_approval']]);
+    const decided = await third.api.approveAction(
+      create(ApproveActionRequestSchema, { id: actionId, by: 'alice' }),
+    );
+    // It ran: this aggregator has no Kubernetes client, so the pod restart itself fails, and says why.
+    expect(decided).toMatchObject({ id: actionId, decidedBy: 'alice', status: 'failed' });
+    expect(decided.message).toMatch(/no Kubernetes client configured/);
+    const audit = await third.api.listAudit(create(ListAuditRequestSchema, { actionId }));
+    expect(audit.entries.map((e) => e.decision)).toEqual(['proposed', 'approved', 'executed', 'failed']);
+    expect(await third.kill('SIGTERM')).toBe(0);
+  });
+
+  it('after SIGKILL brings back everything flushed before the kill', async () => {
+    const fourth = await startAggregatorProcess(stateDir);
+    await fourth.send([sig('log.error_rate_jump', 30, 'error')]);
+    // Wait until the debounced write holds the new group, then kill without warning.
+    await eventually(
+      () => stored(stateDir).incidents[0]?.incident.groups.some((g) => g.kind === 'log.error_rate_jump'),
+      10_000,
+      'the new group to be flushed',
+    );
+    expect(await fourth.kill('SIGKILL')).toBeNull();
+
+    const fifth = await startAggregatorProcess(stateDir);
+    const inc = await fifth.api.getIncident(create(GetIncidentRequestSchema, { id: incidentId }));
+    expect(inc.groups.map((g) => g.kind)).toEqual([
+      'pod.oom_killed',
+      'pod.restarted',
+      'pod.not_ready',
+      'log.error_rate_jump',
+    ]);
+    const actions = await fifth.api.listActions(create(ListActionsRequestSchema, { incidentId }));
+    expect(actions.actions.map((a) => [a.id, a.status, a.decidedBy])).toEqual([
+      [actionId, 'failed', 'alice'],
+    ]);
+    expect(await fifth.kill('SIGTERM')).toBe(0);
+  });
+
+  it('skips a corrupt stored record with a log line naming its key, and starts anyway', async () => {
+    const root = open({ path: join(stateDir, 'aggregator.mdb'), compression: false, maxDbs: 16 });
+    const raw = root.openDB<Buffer, string>({ name: 'incidents', encoding: 'binary' });
+    await raw.put('inc-torn', Buffer.from([0x85, 0xa2, 0x69]));
+    await root.openDB<unknown, string>({ name: 'remediation', encoding: 'msgpack' }).put('inc-odd', 42);
+    await root.close();
+
+    const sixth = await startAggregatorProcess(stateDir);
+    const torn = sixth.lines.find((l) => l['key'] === 'inc-torn');
+    expect(torn).toMatchObject({ db: 'incidents', msg: expect.stringMatching(/does not decode; skipped/) });
+    const odd = sixth.lines.find((l) => l['key'] === 'inc-odd');
+    expect(odd).toMatchObject({ db: 'remediation', msg: expect.stringMatching(/unexpected shape; skipped/) });
+    expect((await listAll(sixth.api)).map((i) => i.id)).toEqual([incidentId]);
+    expect(await sixth.kill('SIGTERM')).toBe(0);
+  });
+});
