@@ -114,6 +114,25 @@ export const FORECAST_SCENARIOS: ForecastScenario[] = [
     usage: (t, n) => 0.9e12 + 180e6 * (ramp(t, 2 * HOUR) / MIN) + 50e6 * n(),
   },
   {
+    // A pod that leaks from the moment it is first watched: warned once a whole ring (1 h) has been seen.
+    name: 'leak from the first sample (0.5 %/min from 40 %)',
+    exhausts: true,
+    capacity: 100,
+    durationMs: 4 * HOUR,
+    stepMs: 10_000,
+    usage: (t, n) => 40 + 0.5 * (t / MIN) + 1 * n(),
+  },
+  {
+    // The slow GC sawtooth's first climb, carried on to the limit: nothing seen before 40 min tells them
+    // apart, so no rule can warn it 30 min ahead without warning the sawtooth too. Shown for honesty.
+    name: 'fast leak from the first sample (1.375 %/min from 35 %, the sawtooth’s twin)',
+    exhausts: true,
+    capacity: 100,
+    durationMs: 4 * HOUR,
+    stepMs: 10_000,
+    usage: (t, n) => 35 + 1.375 * (t / MIN) + 1 * n(),
+  },
+  {
     name: 'look-alike: daily sawtooth (20→85 % over a day)',
     exhausts: false,
     capacity: 100,

@@ -5,6 +5,9 @@
 //   • the whole ring rises significantly (Mann–Kendall, and the slope's lower 95 % bound above zero);
 //   • each third of the ring rises on its own, so a step followed by a flat line does not count;
 //   • the curve is not bending over: a saturating fill (cache warm-up) projects no exhaustion.
+//   • the series has been watched for a whole ring: a cycle shorter than the ring (a slow GC sawtooth)
+//     has then shown its release, which is remembered; before that, a first climb is indistinguishable
+//     from a leak.
 // GC and daily sawtooths fail the first two tests; a steady daily climb that stays far from the limit
 // projects beyond the horizon.
 
@@ -135,6 +138,7 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
   let warning = false;
   let diffScale = 0; // EWMA |step-to-step change|: the noise a jump must stand out from
   let diffN = 0;
+  let observed = 0; // steps seen since the first sample (not reset by regime changes), capped at the ring
   let releasePeak = Number.NEGATIVE_INFINITY;
   let releaseTimeMs = Number.NEGATIVE_INFINITY;
   let last: Forecast | undefined;
@@ -155,6 +159,7 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
       diffScale = diffN === 0 ? Math.abs(jump) : diffScale + 0.05 * (Math.abs(jump) - diffScale);
       diffN++;
     }
+    observed = Math.min(observed + 1, size);
     ringT[head] = timeMs;
     ringY[head] = value;
     head = (head + 1) % size;
@@ -239,7 +244,8 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
     const belowPastPeaks =
       level < releasePeak + RELEASE_MARGIN * capacity && nowMs - releaseTimeMs <= RELEASE_MEMORY_MS;
     if (warning) result.warning = whole.slope > 0 && etaMs <= 2 * horizonMs && !belowPastPeaks;
-    else result.warning = sustained && !bending && !belowPastPeaks && etaMs <= horizonMs;
+    // A warning opens only once a whole ring of the series has been seen (its own short cycles show there).
+    else result.warning = sustained && !bending && !belowPastPeaks && observed >= size && etaMs <= horizonMs;
     return result;
   }
 
@@ -273,7 +279,7 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
   }
 
   function serialize(): Float64Array {
-    const out = new Float64Array(2 * size + 13);
+    const out = new Float64Array(2 * size + 14);
     out.set(ringT, 0);
     out.set(ringY, size);
     out.set(
@@ -291,6 +297,7 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
         releaseTimeMs,
         diffScale,
         diffN,
+        observed,
       ],
       2 * size,
     );

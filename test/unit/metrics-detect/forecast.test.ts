@@ -63,10 +63,17 @@ describe('exhaustion forecast', () => {
     for (const seed of [1, 2, 3]) expect(play(byName(name), seed).warnings).toEqual([]);
   });
 
-  it('recognises a slow sawtooth after its first release and stops warning', () => {
-    const out = play(byName('slow GC sawtooth'), 7);
-    // The first climb (no history yet) looks exactly like a fast leak; later cycles must not warn.
-    expect(out.warnings.filter((w) => w.atMs > 60 * MIN)).toEqual([]);
+  it('never warns on a slow sawtooth, not even on its first climb before any release was seen', () => {
+    for (const seed of [1, 2, 3, 7]) expect(play(byName('slow GC sawtooth'), seed).warnings).toEqual([]);
+  });
+
+  it('warns a leak that runs from the first sample once a whole ring has been seen, still 30 min ahead', () => {
+    const out = play(byName('leak from the first sample (0.5'), 42);
+    const first = out.warnings[0];
+    expect(first?.atMs).toBeGreaterThanOrEqual(60 * MIN);
+    expect(first && out.exhaustionMs !== undefined && out.exhaustionMs - first.atMs).toBeGreaterThanOrEqual(
+      30 * MIN,
+    );
   });
 
   it('opens one warning episode for one leak (no flapping)', () => {
