@@ -23,6 +23,8 @@ import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { createMetricCollector } from './sources/metrics/collector.ts';
 import { nodeInventory } from './sources/node/inventory.ts';
 import { DigestAccumulator } from './summarize/digest.ts';
+import { dictionaryEpochs } from './summarize/dictionary-epoch.ts';
+import { SummaryDictionary } from './summarize/summary-dictionary.ts';
 import { GatewayConnection } from './transport/gateway-connection.ts';
 
 /** Signals beyond this many in one window are counted, not shipped: a detector storm must not flood the wire. */
@@ -59,6 +61,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const collector = config.systemMetrics
     ? createMetricCollector({ hostRoot: config.hostRoot, node: config.node, logger })
     : undefined;
+  // Series and log-stream identities go once per epoch; digests by ref, packed (docs/summaries.md).
+  const nextEpoch = dictionaryEpochs(store.root);
+  const dictionary = new SummaryDictionary({ epoch: nextEpoch(), nextEpoch });
   let pendingSignals: Signal[] = [];
   const counters: Record<string, number> = {};
   if (store.recoveredFrom) counters['state.corrupt_store_recovered'] = 1;
@@ -136,8 +141,18 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     onCommand: (command) => commands.handle(command),
     onEvent: (e) => {
       if (e.type === 'acked') metrics.acked.inc();
-      else if (e.type === 'rejected') metrics.rejected.inc();
-      else if (e.type === 'disconnected') metrics.reconnects.inc();
+      else if (e.type === 'rejected') {
+        metrics.rejected.inc();
+        dictionary.refused(e.seq);
+      } else if (e.type === 'disconnected') metrics.reconnects.inc();
+      else if (e.type === 'connected' && e.aggregatorLastSeq < outbox.ackedSeq) {
+        // The aggregator holds less than it acked: it lost its state, dictionary included. Start over.
+        logger.warn(
+          { aggregatorLastSeq: e.aggregatorLastSeq, ackedSeq: outbox.ackedSeq },
+          'aggregator lost state; summary dictionary starts a new epoch',
+        );
+        dictionary.restart();
+      }
     },
   });
 
@@ -145,12 +160,16 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     const end = Date.now();
     const signals = pendingSignals;
     pendingSignals = [];
+    const packed = dictionary.pack(digests.drain(), logWindow?.logs ?? [], {
+      seq: outbox.nextSeq,
+      ackedSeq: outbox.ackedSeq,
+      lastDroppedSeq: drops.lastDroppedSeq,
+    });
     const summary = create(SummarySchema, {
       node: config.node,
       windowStartMs: BigInt(windowStart),
       windowEndMs: BigInt(end),
-      metrics: digests.drain(),
-      logs: logWindow?.logs ?? [],
+      ...packed,
       rawBytesRead: BigInt(logWindow?.rawBytes ?? 0),
       signals: signals.map(signalToWire),
       drops: {

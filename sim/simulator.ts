@@ -41,6 +41,8 @@ export interface SimulatorOptions {
   logger: Logger;
   /** Where to write the kubeconfig (default `<root>/kubeconfig`). */
   kubeconfigPath?: string;
+  /** Multiplies every workload's log rates, for benchmarks at production-like volumes (default 1). */
+  logVolume?: number;
   /** Real ms between controller ticks (default 250). */
   tickMs?: number;
   /** Real ms between watch bookmarks (default 10 000). */
@@ -144,6 +146,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     faults,
     nodes: modelMap,
     writers,
+    ...(options.logVolume !== undefined ? { logVolume: options.logVolume } : {}),
   });
   const events = new EventRecorder(store, clock);
   const manager = new ControllerManager({

@@ -25,6 +25,11 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Batches that could not be stored (the agent resends them)',
       registers: [registry],
     }),
+    unresolvedRefs: new Counter({
+      name: 'vigil_aggregator_unresolved_refs_total',
+      help: 'Summary dictionary refs (series, log streams, unchanged values) no definition was held for',
+      registers: [registry],
+    }),
     ackSeconds: new Histogram({
       name: 'vigil_aggregator_ack_seconds',
       help: 'From a batch arriving to its ack being sent (includes the LMDB commit)',

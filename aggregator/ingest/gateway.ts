@@ -2,7 +2,7 @@
 // (duplicates are acked but never counted twice; unexplained jumps are refused), stores accepted summaries
 // and acks only after they are committed. Bad input gets a clear status or a counted rejection; other
 // agents' streams are never affected.
-import { create, fromBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { MalformedMessage, type ServiceHandlers } from '../../common/grpc/adapter.ts';
 import type { Logger } from '../../common/log.ts';
@@ -17,6 +17,7 @@ import {
   RejectReason,
 } from '../../proto/gen/vigil/v1/gateway_pb.js';
 import { type Summary, SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import { type Expansion, NodeDictionaries } from '../state/node-dictionaries.ts';
 import type { NodeRegistry } from '../state/node-registry.ts';
 import type { AggregatorStore, NodeRecord } from '../store/aggregator-store.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
@@ -47,6 +48,8 @@ function reply(msg: MessageInitShape<typeof AggregatorMessageSchema>['msg']): Ag
 
 export function gatewayHandlers(deps: GatewayDeps): ServiceHandlers<typeof AgentGatewayService> {
   const { registry, store, logger, metrics } = deps;
+  // Packed summaries refer to per-node definitions sent in earlier batches (docs/summaries.md).
+  const dictionaries = new NodeDictionaries(store.root);
 
   return {
     connect(call: Call) {
@@ -170,6 +173,17 @@ export function gatewayHandlers(deps: GatewayDeps): ServiceHandlers<typeof Agent
             };
           }
         }
+        let expansion: Expansion | undefined;
+        if (summary) {
+          expansion = dictionaries.expand(node, summary);
+          if (expansion.unresolved > 0) {
+            metrics.unresolvedRefs.inc(expansion.unresolved);
+            logger.warn(
+              { node, seq, epoch: summary.dictionaryEpoch, unresolved: expansion.unresolved },
+              'summary refers to dictionary entries this aggregator does not hold; those digests and log streams are left out',
+            );
+          }
+        }
         const before: NodeRecord = { ...registry.get(node)!.record };
         const record = registry.advance(node, seq, Date.now(), summary);
         if (refusal) {
@@ -177,7 +191,10 @@ export function gatewayHandlers(deps: GatewayDeps): ServiceHandlers<typeof Agent
           logger.warn({ node, seq, reason: refusal.message }, 'refused a batch');
           send(reply({ case: 'reject', value: { seq: batch.seq, ...refusal } }));
         }
-        const write = store.writeBatch(record, seq, summary ? batch.summary : undefined);
+        // Stored expanded: a stored summary reads on its own, without the dictionary state of its time.
+        const stored =
+          summary && summary.dictionaryEpoch !== 0 ? toBinary(SummarySchema, summary) : batch.summary;
+        const write = store.writeBatch(record, seq, summary ? stored : undefined, expansion?.persist);
         tail = tail
           .then(() => write)
           .then(

@@ -42,10 +42,19 @@ export class AggregatorStore {
     return [...this.nodes.getRange({})].map((e) => e.value);
   }
 
-  /** Stores one batch's summary with the node's new record; resolves once committed. */
-  writeBatch(record: NodeRecord, seq: number, summary: Uint8Array | undefined): Promise<void> {
+  /**
+   * Stores one batch's summary with the node's new record, and `alsoWrite` (the node's summary dictionary)
+   * in the same transaction; resolves once committed.
+   */
+  writeBatch(
+    record: NodeRecord,
+    seq: number,
+    summary: Uint8Array | undefined,
+    alsoWrite?: () => void,
+  ): Promise<void> {
     const node = record.node;
     return this.root.transaction(() => {
+      alsoWrite?.();
       if (summary)
         this.summaries.put([node, seq], Buffer.from(summary.buffer, summary.byteOffset, summary.length));
       if (seq > this.retain) this.summaries.remove([node, seq - this.retain]);

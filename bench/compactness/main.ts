@@ -1,74 +1,181 @@
 // bench/compactness: what the agents send against what they read. Runs a scenario on the simulated cluster
 // (its containers log a realistic mix: access logs, JSON, logfmt, database logs, errors during the fault),
-// one real agent per node and an aggregator, and sums, over every accepted summary, the bytes on the wire
-// (the encoded summary plus the batch framing) and the raw log bytes the agent read for it.
-// Usage: npx node bench/compactness/main.ts [--scenario default] [--seconds 60] [--speed 1]
+// one real agent per node and an aggregator, at several log volumes (the simulator's log-rate multiplier),
+// and sums, over every batch the agents write to their outbox, the bytes on the wire (the encoded summary
+// plus the batch framing) and the raw log bytes the agents read for it. Each batch is also expanded the
+// way the aggregator does and re-encoded without the dictionary (full digests, subjects inline): that is
+// the size the same content had before the summary dictionary, measured on the same run.
+// Usage: npx node bench/compactness/main.ts [--scenario default] [--seconds 50] [--volumes 1,10,50] [--speed 1]
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
+import type { DropStats } from '../../agent/buffer/outbox.ts';
+import { NodeDictionaries } from '../../aggregator/state/node-dictionaries.ts';
 import { startLocalCluster } from '../../cli/scenario/local-cluster.ts';
-import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import { type Summary, SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
 
 const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'default' },
-    seconds: { type: 'string', default: '60' },
+    seconds: { type: 'string', default: '50' },
+    volumes: { type: 'string', default: '1,10,50' },
     speed: { type: 'string', default: '1' },
   },
 });
-const logger = pino({ level: 'silent' });
-const cluster = await startLocalCluster({ scenario: values.scenario, speed: Number(values.speed), logger });
-const { sim, aggregator } = cluster;
-const totals = {
-  summaries: 0,
-  wireBytes: 0,
-  rawLogBytes: 0,
-  logBytes: 0,
-  metricBytes: 0,
-  signalBytes: 0,
-  lines: 0,
-};
-aggregator.registry.on('summary', (_node, _seq, s) => {
-  totals.summaries++;
-  totals.wireBytes += toBinary(SummarySchema, s).length + 16; // + seq, dropped_before, created_ms, framing
-  totals.rawLogBytes += Number(s.rawBytesRead);
-  for (const l of s.logs) totals.lines += Number(l.lines);
-  totals.logBytes += s.logs.reduce(
-    (n, l) => n + toBinary(SummarySchema, { ...s, metrics: [], signals: [], logs: [l] } as typeof s).length,
-    0,
-  );
-  totals.signalBytes += toBinary(SummarySchema, { ...s, metrics: [], logs: [] } as typeof s).length;
-  totals.metricBytes += toBinary(SummarySchema, { ...s, logs: [], signals: [] } as typeof s).length;
-});
-const seconds = Number(values.seconds);
-await new Promise((r) => setTimeout(r, seconds * 1000));
-await cluster.stop();
+/** Batch framing: seq, dropped_before, created_ms, the summary's length and the stream message tags. */
+const FRAMING = 16;
+/** Each node's first batches carry every definition; "steady" leaves them out. */
+const WARMUP_BATCHES = 2;
 
-const nodes = sim.nodes.length;
-const minutes = seconds / 60;
-const ratio = totals.rawLogBytes > 0 ? totals.wireBytes / totals.rawLogBytes : Number.NaN;
-const rows: Array<[string, string]> = [
-  ['scenario', values.scenario],
-  ['nodes', String(nodes)],
-  ['window', '10 s (default)'],
-  ['log lines read', String(totals.lines)],
-  ['raw log bytes read', String(totals.rawLogBytes)],
-  ['wire bytes sent (all summaries)', String(totals.wireBytes)],
-  ['  of which log template counts and exemplars', String(totals.logBytes)],
-  ['  of which metric digests', String(totals.metricBytes)],
-  ['wire bytes per raw log byte', `${(100 * ratio).toFixed(2)} %`],
-  ['wire bytes per node per minute', String(Math.round(totals.wireBytes / nodes / minutes))],
+interface Parts {
+  batches: number;
+  wire: number;
+  log: number;
+  metric: number;
+  signal: number;
+  framing: number;
+  raw: number;
+  lines: number;
+  /** The same summaries without the dictionary (full digests, subjects inline). */
+  unpacked: number;
+  unpackedMetric: number;
+}
+const zero = (): Parts => ({
+  batches: 0,
+  wire: 0,
+  log: 0,
+  metric: 0,
+  signal: 0,
+  framing: 0,
+  raw: 0,
+  lines: 0,
+  unpacked: 0,
+  unpackedMetric: 0,
+});
+
+const size = (s: Partial<Summary>) => toBinary(SummarySchema, create(SummarySchema, s as Summary)).length;
+
+/** One batch's figures; expanding it advances the bench's copy of the aggregator dictionary. */
+function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts {
+  const s = fromBinary(SummarySchema, bytes);
+  const log = size({ logs: s.logs, streamDefs: s.streamDefs });
+  const metric = size({
+    metrics: s.metrics,
+    seriesDefs: s.seriesDefs,
+    ...(s.packedMetrics ? { packedMetrics: s.packedMetrics } : {}),
+  });
+  const signal = size({ signals: s.signals });
+  const lines = s.logs.reduce((n, l) => n + Number(l.lines), 0);
+  dict.expand(node, s);
+  s.dictionaryEpoch = 0;
+  return {
+    batches: 1,
+    wire: bytes.length + FRAMING,
+    log,
+    metric,
+    signal,
+    framing: bytes.length + FRAMING - log - metric - signal,
+    raw: Number(s.rawBytesRead),
+    lines,
+    unpacked: toBinary(SummarySchema, s).length + FRAMING,
+    unpackedMetric: size({ metrics: s.metrics }),
+  };
+}
+
+function add(into: Parts, p: Parts): void {
+  for (const k of Object.keys(into) as Array<keyof Parts>) into[k] += p[k];
+}
+
+async function runAt(volume: number, seconds: number) {
+  const logger = pino({ level: 'silent' });
+  const cluster = await startLocalCluster({
+    scenario: values.scenario,
+    speed: Number(values.speed),
+    logger,
+    logVolume: volume,
+  });
+  const all = zero();
+  const steady = zero();
+  const dict = new NodeDictionaries();
+  const cpu0 = process.cpuUsage();
+  cluster.agents.forEach((agent, i) => {
+    // local-cluster starts one agent per simulated node, in the simulator's order.
+    const node = cluster.sim.nodes[i]!;
+    let n = 0;
+    const outbox = agent.outbox;
+    const append = outbox.append.bind(outbox);
+    outbox.append = (encode: (d: DropStats) => Uint8Array, opts) =>
+      append((d) => {
+        const bytes = encode(d);
+        const p = measure(bytes, dict, node);
+        add(all, p);
+        if (++n > WARMUP_BATCHES) add(steady, p);
+        return bytes;
+      }, opts);
+  });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await cluster.stop();
+  const cpu = process.cpuUsage(cpu0);
+  return { all, steady, nodes: cluster.sim.nodes.length, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+const seconds = Number(values.seconds);
+const volumes = values.volumes.split(',').map(Number);
+const results = [];
+for (const volume of volumes) {
+  const load = loadavg()[0]!;
+  const r = await runAt(volume, seconds);
+  results.push({ volume, seconds, load1: load, ...r });
+}
+
+const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(2)} %` : 'n/a');
+const rows: string[][] = [
   [
-    'log-part bytes per raw log byte',
-    `${((100 * totals.logBytes) / Math.max(1, totals.rawLogBytes)).toFixed(2)} %`,
+    'volume',
+    'lines/s/node',
+    'raw B/node/min',
+    'wire B/node/min',
+    'log',
+    'metric',
+    'signals',
+    'framing',
+    'wire/raw',
+    'steady wire/raw',
+    'before: wire/raw',
+    'before: metric B/node/min',
   ],
 ];
-const w = Math.max(...rows.map((r) => r[0].length));
-process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`);
+for (const r of results) {
+  // Per node per minute: per batch (one node's window) × 6 windows a minute.
+  const per = (x: number, p: Parts) => Math.round((x / p.batches) * 6);
+  const a = r.all;
+  rows.push([
+    `×${r.volume}`,
+    (a.lines / r.nodes / r.seconds).toFixed(1),
+    String(per(a.raw, a)),
+    String(per(a.wire, a)),
+    String(per(a.log, a)),
+    String(per(a.metric, a)),
+    String(per(a.signal, a)),
+    String(per(a.framing, a)),
+    pct(a.wire, a.raw),
+    pct(r.steady.wire, r.steady.raw),
+    pct(a.unpacked, a.raw),
+    String(per(a.unpackedMetric, a)),
+  ]);
+}
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+process.stdout.write(
+  `${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}\n`,
+);
+process.stdout.write(
+  `per node per minute = per batch × 6 (10 s windows); steady = without each node's first ${WARMUP_BATCHES} batches\n`,
+);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/compactness.json',
-  `${JSON.stringify({ bench: 'compactness', date: new Date().toISOString(), seconds, ...totals, nodes, ratio, bytesPerNodePerMinute: totals.wireBytes / nodes / minutes }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'compactness', date: new Date().toISOString(), scenario: values.scenario, results }, null, 2)}\n`,
 );
 process.exit(0);

@@ -13,6 +13,7 @@ interface SimFlags {
   port: string;
   speed: string;
   logLevel: string;
+  logVolume: string;
 }
 
 export function register(program: Command): void {
@@ -33,12 +34,16 @@ export function register(program: Command): void {
     )
     .option('--port <port>', 'API port on 127.0.0.1 (0 = any free port)', '0')
     .option('--speed <factor>', 'simulated seconds per real second', '1')
+    .option('--log-volume <factor>', "multiplies every workload's log rate (1 = as the scenario says)", '1')
     .option('--log-level <level>', 'pino level for stderr logs', 'info')
     .action(async (flags: SimFlags) => {
       const logger = createLogger('vigil-sim', flags.logLevel as 'info');
       const speed = Number(flags.speed);
       const port = Number(flags.port);
       if (!(speed > 0)) program.error(`--speed must be a positive number, got ${flags.speed}`);
+      const logVolume = Number(flags.logVolume);
+      if (!(logVolume >= 0))
+        program.error(`--log-volume must be a non-negative number, got ${flags.logVolume}`);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         program.error(`--port must be 0..65535, got ${flags.port}`);
       let sim: Awaited<ReturnType<typeof startSimulator>>;
@@ -49,6 +54,7 @@ export function register(program: Command): void {
           port,
           speed,
           logger,
+          logVolume,
         };
         if (flags.root) options.root = resolve(flags.root);
         sim = await startSimulator(options);

@@ -26,6 +26,8 @@ export async function startLocalCluster(opts: {
   logger: Logger;
   aggregator?: Partial<AggregatorConfig>;
   agent?: Partial<AgentConfig>;
+  /** Multiplies every simulated workload's log rate (default 1). */
+  logVolume?: number;
 }): Promise<LocalCluster> {
   const { logger } = opts;
   const work = mkdtempSync(join(tmpdir(), 'vigil-local-'));
@@ -34,6 +36,7 @@ export async function startLocalCluster(opts: {
     root: join(work, 'cluster'),
     speed: opts.speed,
     logger: logger.child({ component: 'sim' }),
+    ...(opts.logVolume !== undefined ? { logVolume: opts.logVolume } : {}),
   });
   const aggregator = await startAggregator(
     {

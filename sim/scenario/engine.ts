@@ -69,6 +69,8 @@ export interface EngineDeps {
   faults: FaultRunner;
   nodes: Map<string, NodeModel>;
   writers: Map<string, CriLogWriter>;
+  /** Multiplies every workload's log rates (steady lines and error lines); 1 = as the scenario says. */
+  logVolume?: number;
 }
 
 export class ScenarioEngine implements BehaviourSource {
@@ -90,7 +92,7 @@ export class ScenarioEngine implements BehaviourSource {
         spec: w,
         logs: w.logs.map((l) => ({
           template: compileTemplate(l.message),
-          rate: l.rate,
+          rate: l.rate * (deps.logVolume ?? 1),
           level: l.level,
           stream: l.stream,
         })),
@@ -307,7 +309,7 @@ export class ScenarioEngine implements BehaviourSource {
             acc[idx] = 0;
             return;
           }
-          acc[idx] = (acc[idx] ?? 0) + spec.callErrorRate * dtS;
+          acc[idx] = (acc[idx] ?? 0) + spec.callErrorRate * (this.deps.logVolume ?? 1) * dtS;
           const n = Math.min(MAX_LINES_PER_TICK, Math.floor(acc[idx] ?? 0));
           acc[idx] = (acc[idx] ?? 0) - n;
           const target = `${svcKey.split('/')[1]}:${state.port}`;

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { fromBinary } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../../agent/agent.ts';
+import { NodeDictionaries } from '../../../aggregator/state/node-dictionaries.ts';
 import { type MetricDigest, SummarySchema } from '../../../proto/gen/vigil/v1/summary_pb.js';
 import { writeFakeNode } from '../../fixtures/proc/fake-node.ts';
 import { agentConfig, inProcessAgent, tempDir } from '../../support/in-process.ts';
@@ -29,6 +30,8 @@ describe('agent metric wiring', () => {
       }),
     );
     const digests: MetricDigest[] = [];
+    // Batches carry packed digests; the aggregator's dictionary expands them back into full ones.
+    const dictionaries = new NodeDictionaries();
     const deadline = Date.now() + 20_000;
     // Each closed window drains the digests (so several windows may hold the same series); close windows
     // until one holds a rate, which needs a second sample.
@@ -36,7 +39,10 @@ describe('agent metric wiring', () => {
       await new Promise((r) => setTimeout(r, 200));
       const seq = await agent.closeWindow();
       const [batch] = agent.outbox.read(seq - 1, 1);
-      if (batch) digests.push(...fromBinary(SummarySchema, batch.summary).metrics);
+      if (!batch) continue;
+      const summary = fromBinary(SummarySchema, batch.summary);
+      dictionaries.expand('node-x', summary);
+      digests.push(...summary.metrics);
     }
     const memory = digests.find((d) => d.name === 'node.memory.used_bytes');
     expect(memory?.capacity).toBe(16_384_000 * 1024);

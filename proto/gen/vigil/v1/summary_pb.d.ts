@@ -14,6 +14,8 @@ export declare const file_vigil_v1_summary: GenFile;
 /**
  * One series over one window, quantized to float32: min, max, mean and last are what the
  * aggregator's views and root-cause scoring need; the raw samples stay on the node.
+ * Agents send digests packed (`Summary.packed_metrics` with `series_defs`); the aggregator expands them into
+ * this form, which is what `Summary.metrics` holds on the integration API and in the node registry.
  *
  * @generated from message vigil.v1.MetricDigest
  */
@@ -33,26 +35,36 @@ export declare type MetricDigest = Message<"vigil.v1.MetricDigest"> & {
   subject?: Subject | undefined;
 
   /**
+   * Smallest sample of the window.
+   *
    * @generated from field: float min = 3;
    */
   min: number;
 
   /**
+   * Largest sample of the window.
+   *
    * @generated from field: float max = 4;
    */
   max: number;
 
   /**
+   * Mean of the window's samples.
+   *
    * @generated from field: float mean = 5;
    */
   mean: number;
 
   /**
+   * The window's last sample.
+   *
    * @generated from field: float last = 6;
    */
   last: number;
 
   /**
+   * Samples in the window.
+   *
    * @generated from field: uint32 count = 7;
    */
   count: number;
@@ -79,17 +91,156 @@ export declare type MetricDigest = Message<"vigil.v1.MetricDigest"> & {
 export declare const MetricDigestSchema: GenMessage<MetricDigest>;
 
 /**
+ * A series' identity, sent once per dictionary epoch (and again until a batch carrying it is acked, see
+ * docs/summaries.md); digests refer to it by `ref`. Sent again with the same ref when its capacity changes.
+ *
+ * @generated from message vigil.v1.SeriesDef
+ */
+export declare type SeriesDef = Message<"vigil.v1.SeriesDef"> & {
+  /**
+   * Small integer naming the series in this epoch; 1 and up.
+   *
+   * @generated from field: uint32 ref = 1;
+   */
+  ref: number;
+
+  /**
+   * Metric name, as MetricDigest.name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The series' subject; unset means the node itself.
+   *
+   * @generated from field: vigil.v1.Subject subject = 3;
+   */
+  subject?: Subject | undefined;
+
+  /**
+   * What tells series of one name apart, as MetricDigest.labels.
+   *
+   * @generated from field: map<string, string> labels = 4;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * Capacity the series is measured against (memory limit, disk size); 0 when none.
+   *
+   * @generated from field: float capacity = 5;
+   */
+  capacity: number;
+};
+
+/**
+ * Describes the message vigil.v1.SeriesDef.
+ * Use `create(SeriesDefSchema)` to create a new message.
+ */
+export declare const SeriesDefSchema: GenMessage<SeriesDef>;
+
+/**
+ * The digests of one window, packed. Series are listed by ref in ascending order; a series whose digest is
+ * flat (min = max = mean = last) and equal to the last value the aggregator holds for it is not listed
+ * but named in `unchanged`. A series in neither list had no sample in the window.
+ *
+ * @generated from message vigil.v1.PackedDigests
+ */
+export declare type PackedDigests = Message<"vigil.v1.PackedDigests"> & {
+  /**
+   * Per listed series: (ref - previous listed ref) * 2, plus 1 when the digest is flat (one value follows
+   * in `values`) or plus 0 (four values follow: min, max, mean, last). The first gap counts from ref 0.
+   *
+   * @generated from field: repeated uint32 refs = 1;
+   */
+  refs: number[];
+
+  /**
+   * The listed series' values, in order: one for a flat digest, four otherwise.
+   *
+   * @generated from field: repeated float values = 2;
+   */
+  values: number[];
+
+  /**
+   * Samples in the window of most series (listed and unchanged).
+   *
+   * @generated from field: uint32 count = 3;
+   */
+  count: number;
+
+  /**
+   * Per listed series, its sample count, when any listed series differs from `count`; else empty.
+   *
+   * @generated from field: repeated uint32 counts = 4;
+   */
+  counts: number[];
+
+  /**
+   * Unchanged series as runs over refs: pairs of (start - end of the previous run, run length); the first
+   * start counts from ref 0. Their digest is flat at the aggregator's last value, with `count` samples.
+   *
+   * @generated from field: repeated uint32 unchanged = 5;
+   */
+  unchanged: number[];
+};
+
+/**
+ * Describes the message vigil.v1.PackedDigests.
+ * Use `create(PackedDigestsSchema)` to create a new message.
+ */
+export declare const PackedDigestsSchema: GenMessage<PackedDigests>;
+
+/**
+ * A log stream's identity, sent like SeriesDef; LogStreamSummary.stream_ref refers to it.
+ *
+ * @generated from message vigil.v1.StreamDef
+ */
+export declare type StreamDef = Message<"vigil.v1.StreamDef"> & {
+  /**
+   * Small integer naming the stream in this epoch; 1 and up.
+   *
+   * @generated from field: uint32 ref = 1;
+   */
+  ref: number;
+
+  /**
+   * The stream's subject (a container, or the node for host logs).
+   *
+   * @generated from field: vigil.v1.Subject subject = 2;
+   */
+  subject?: Subject | undefined;
+
+  /**
+   * `stdout`, `stderr`, `container` or a host log name such as `auth.log`.
+   *
+   * @generated from field: string stream = 3;
+   */
+  stream: string;
+};
+
+/**
+ * Describes the message vigil.v1.StreamDef.
+ * Use `create(StreamDefSchema)` to create a new message.
+ */
+export declare const StreamDefSchema: GenMessage<StreamDef>;
+
+/**
  * A template's text is sent once per stream (when it is new or its text changed); counts refer to it by id.
  *
  * @generated from message vigil.v1.TemplateDef
  */
 export declare type TemplateDef = Message<"vigil.v1.TemplateDef"> & {
   /**
+   * Template id, unique within its stream.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * Template text with `<*>` for variable tokens.
+   *
    * @generated from field: string text = 2;
    */
   text: string;
@@ -102,10 +253,14 @@ export declare type TemplateDef = Message<"vigil.v1.TemplateDef"> & {
 export declare const TemplateDefSchema: GenMessage<TemplateDef>;
 
 /**
+ * How many lines of the window matched one template.
+ *
  * @generated from message vigil.v1.TemplateCount
  */
 export declare type TemplateCount = Message<"vigil.v1.TemplateCount"> & {
   /**
+   * A TemplateDef.id of the same stream (defined in this or an earlier window).
+   *
    * @generated from field: string template_id = 1;
    */
   templateId: string;
@@ -129,23 +284,29 @@ export declare const TemplateCountSchema: GenMessage<TemplateCount>;
  */
 export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
   /**
+   * The stream's subject. Agents leave it unset and send `stream_ref`; the aggregator fills it in.
+   *
    * @generated from field: vigil.v1.Subject subject = 1;
    */
   subject?: Subject | undefined;
 
   /**
-   * `stdout`, `stderr` or a host log name such as `auth.log`.
+   * `stdout`, `stderr` or a host log name such as `auth.log`. Unset with `stream_ref`, like `subject`.
    *
    * @generated from field: string stream = 2;
    */
   stream: string;
 
   /**
+   * Templates new to this stream or whose text changed.
+   *
    * @generated from field: repeated vigil.v1.TemplateDef templates = 3;
    */
   templates: TemplateDef[];
 
   /**
+   * Lines per template in the window.
+   *
    * @generated from field: repeated vigil.v1.TemplateCount counts = 4;
    */
   counts: TemplateCount[];
@@ -158,14 +319,25 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
   exemplars: string[];
 
   /**
+   * Lines read in the window.
+   *
    * @generated from field: uint64 lines = 6;
    */
   lines: bigint;
 
   /**
+   * Raw bytes of those lines.
+   *
    * @generated from field: uint64 bytes = 7;
    */
   bytes: bigint;
+
+  /**
+   * A StreamDef.ref of the summary's dictionary epoch; 0 means `subject` and `stream` are inline.
+   *
+   * @generated from field: uint32 stream_ref = 8;
+   */
+  streamRef: number;
 };
 
 /**
@@ -223,11 +395,15 @@ export declare const DropReportSchema: GenMessage<DropReport>;
  */
 export declare type Summary = Message<"vigil.v1.Summary"> & {
   /**
+   * The node the agent runs on.
+   *
    * @generated from field: string node = 1;
    */
   node: string;
 
   /**
+   * The window, agent clock, ms since the epoch.
+   *
    * @generated from field: int64 window_start_ms = 2;
    */
   windowStartMs: bigint;
@@ -238,21 +414,30 @@ export declare type Summary = Message<"vigil.v1.Summary"> & {
   windowEndMs: bigint;
 
   /**
+   * Metric digests in full. Agents send `packed_metrics` instead; the aggregator expands those into this
+   * field (the node registry and the integration API see full digests either way).
+   *
    * @generated from field: repeated vigil.v1.MetricDigest metrics = 4;
    */
   metrics: MetricDigest[];
 
   /**
+   * Per log stream: template counts and exemplars.
+   *
    * @generated from field: repeated vigil.v1.LogStreamSummary logs = 5;
    */
   logs: LogStreamSummary[];
 
   /**
+   * Signals raised in the window.
+   *
    * @generated from field: repeated vigil.v1.Signal signals = 6;
    */
   signals: Signal[];
 
   /**
+   * Lifetime drop totals and counted losses.
+   *
    * @generated from field: vigil.v1.DropReport drops = 7;
    */
   drops?: DropReport | undefined;
@@ -263,6 +448,36 @@ export declare type Summary = Message<"vigil.v1.Summary"> & {
    * @generated from field: uint64 raw_bytes_read = 8;
    */
   rawBytesRead: bigint;
+
+  /**
+   * The agent's dictionary epoch: refs in this summary name definitions of this epoch (sent in this or an
+   * earlier batch of the epoch). A new agent process, or one that finds its aggregator lost state, starts a
+   * new epoch. 0: no refs.
+   *
+   * @generated from field: uint32 dictionary_epoch = 9;
+   */
+  dictionaryEpoch: number;
+
+  /**
+   * Series definitions the aggregator may not hold yet.
+   *
+   * @generated from field: repeated vigil.v1.SeriesDef series_defs = 10;
+   */
+  seriesDefs: SeriesDef[];
+
+  /**
+   * The window's digests by series ref.
+   *
+   * @generated from field: vigil.v1.PackedDigests packed_metrics = 11;
+   */
+  packedMetrics?: PackedDigests | undefined;
+
+  /**
+   * Log stream definitions the aggregator may not hold yet.
+   *
+   * @generated from field: repeated vigil.v1.StreamDef stream_defs = 12;
+   */
+  streamDefs: StreamDef[];
 };
 
 /**

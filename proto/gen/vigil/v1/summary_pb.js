@@ -9,7 +9,7 @@ import { file_vigil_v1_signal } from "./signal_pb.js";
  * Describes the file vigil/v1/summary.proto.
  */
 export const file_vigil_v1_summary = /*@__PURE__*/
-  fileDesc("ChZ2aWdpbC92MS9zdW1tYXJ5LnByb3RvEgh2aWdpbC52MSL6AQoMTWV0cmljRGlnZXN0EgwKBG5hbWUYASABKAkSIgoHc3ViamVjdBgCIAEoCzIRLnZpZ2lsLnYxLlN1YmplY3QSCwoDbWluGAMgASgCEgsKA21heBgEIAEoAhIMCgRtZWFuGAUgASgCEgwKBGxhc3QYBiABKAISDQoFY291bnQYByABKA0SEAoIY2FwYWNpdHkYCCABKAISMgoGbGFiZWxzGAkgAygLMiIudmlnaWwudjEuTWV0cmljRGlnZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoLVGVtcGxhdGVEZWYSCgoCaWQYASABKAkSDAoEdGV4dBgCIAEoCSIzCg1UZW1wbGF0ZUNvdW50EhMKC3RlbXBsYXRlX2lkGAEgASgJEg0KBWNvdW50GAIgASgNIsoBChBMb2dTdHJlYW1TdW1tYXJ5EiIKB3N1YmplY3QYASABKAsyES52aWdpbC52MS5TdWJqZWN0Eg4KBnN0cmVhbRgCIAEoCRIoCgl0ZW1wbGF0ZXMYAyADKAsyFS52aWdpbC52MS5UZW1wbGF0ZURlZhInCgZjb3VudHMYBCADKAsyFy52aWdpbC52MS5UZW1wbGF0ZUNvdW50EhEKCWV4ZW1wbGFycxgFIAMoCRINCgVsaW5lcxgGIAEoBBINCgVieXRlcxgHIAEoBCLYAQoKRHJvcFJlcG9ydBIXCg9kcm9wcGVkX2JhdGNoZXMYASABKAQSFQoNZHJvcHBlZF9ieXRlcxgCIAEoBBIZChFmaXJzdF9kcm9wcGVkX3NlcRgDIAEoBBIYChBsYXN0X2Ryb3BwZWRfc2VxGAQgASgEEjQKCGNvdW50ZXJzGAUgAygLMiIudmlnaWwudjEuRHJvcFJlcG9ydC5Db3VudGVyc0VudHJ5Gi8KDUNvdW50ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASL6AQoHU3VtbWFyeRIMCgRub2RlGAEgASgJEhcKD3dpbmRvd19zdGFydF9tcxgCIAEoAxIVCg13aW5kb3dfZW5kX21zGAMgASgDEicKB21ldHJpY3MYBCADKAsyFi52aWdpbC52MS5NZXRyaWNEaWdlc3QSKAoEbG9ncxgFIAMoCzIaLnZpZ2lsLnYxLkxvZ1N0cmVhbVN1bW1hcnkSIQoHc2lnbmFscxgGIAMoCzIQLnZpZ2lsLnYxLlNpZ25hbBIjCgVkcm9wcxgHIAEoCzIULnZpZ2lsLnYxLkRyb3BSZXBvcnQSFgoOcmF3X2J5dGVzX3JlYWQYCCABKARiBnByb3RvMw", [file_vigil_v1_signal]);
+  fileDesc("ChZ2aWdpbC92MS9zdW1tYXJ5LnByb3RvEgh2aWdpbC52MSL6AQoMTWV0cmljRGlnZXN0EgwKBG5hbWUYASABKAkSIgoHc3ViamVjdBgCIAEoCzIRLnZpZ2lsLnYxLlN1YmplY3QSCwoDbWluGAMgASgCEgsKA21heBgEIAEoAhIMCgRtZWFuGAUgASgCEgwKBGxhc3QYBiABKAISDQoFY291bnQYByABKA0SEAoIY2FwYWNpdHkYCCABKAISMgoGbGFiZWxzGAkgAygLMiIudmlnaWwudjEuTWV0cmljRGlnZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEivAEKCVNlcmllc0RlZhILCgNyZWYYASABKA0SDAoEbmFtZRgCIAEoCRIiCgdzdWJqZWN0GAMgASgLMhEudmlnaWwudjEuU3ViamVjdBIvCgZsYWJlbHMYBCADKAsyHy52aWdpbC52MS5TZXJpZXNEZWYuTGFiZWxzRW50cnkSEAoIY2FwYWNpdHkYBSABKAIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJfCg1QYWNrZWREaWdlc3RzEgwKBHJlZnMYASADKA0SDgoGdmFsdWVzGAIgAygCEg0KBWNvdW50GAMgASgNEg4KBmNvdW50cxgEIAMoDRIRCgl1bmNoYW5nZWQYBSADKA0iTAoJU3RyZWFtRGVmEgsKA3JlZhgBIAEoDRIiCgdzdWJqZWN0GAIgASgLMhEudmlnaWwudjEuU3ViamVjdBIOCgZzdHJlYW0YAyABKAkiJwoLVGVtcGxhdGVEZWYSCgoCaWQYASABKAkSDAoEdGV4dBgCIAEoCSIzCg1UZW1wbGF0ZUNvdW50EhMKC3RlbXBsYXRlX2lkGAEgASgJEg0KBWNvdW50GAIgASgNIt4BChBMb2dTdHJlYW1TdW1tYXJ5EiIKB3N1YmplY3QYASABKAsyES52aWdpbC52MS5TdWJqZWN0Eg4KBnN0cmVhbRgCIAEoCRIoCgl0ZW1wbGF0ZXMYAyADKAsyFS52aWdpbC52MS5UZW1wbGF0ZURlZhInCgZjb3VudHMYBCADKAsyFy52aWdpbC52MS5UZW1wbGF0ZUNvdW50EhEKCWV4ZW1wbGFycxgFIAMoCRINCgVsaW5lcxgGIAEoBBINCgVieXRlcxgHIAEoBBISCgpzdHJlYW1fcmVmGAggASgNItgBCgpEcm9wUmVwb3J0EhcKD2Ryb3BwZWRfYmF0Y2hlcxgBIAEoBBIVCg1kcm9wcGVkX2J5dGVzGAIgASgEEhkKEWZpcnN0X2Ryb3BwZWRfc2VxGAMgASgEEhgKEGxhc3RfZHJvcHBlZF9zZXEYBCABKAQSNAoIY291bnRlcnMYBSADKAsyIi52aWdpbC52MS5Ecm9wUmVwb3J0LkNvdW50ZXJzRW50cnkaLwoNQ291bnRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIpkDCgdTdW1tYXJ5EgwKBG5vZGUYASABKAkSFwoPd2luZG93X3N0YXJ0X21zGAIgASgDEhUKDXdpbmRvd19lbmRfbXMYAyABKAMSJwoHbWV0cmljcxgEIAMoCzIWLnZpZ2lsLnYxLk1ldHJpY0RpZ2VzdBIoCgRsb2dzGAUgAygLMhoudmlnaWwudjEuTG9nU3RyZWFtU3VtbWFyeRIhCgdzaWduYWxzGAYgAygLMhAudmlnaWwudjEuU2lnbmFsEiMKBWRyb3BzGAcgASgLMhQudmlnaWwudjEuRHJvcFJlcG9ydBIWCg5yYXdfYnl0ZXNfcmVhZBgIIAEoBBIYChBkaWN0aW9uYXJ5X2Vwb2NoGAkgASgNEigKC3Nlcmllc19kZWZzGAogAygLMhMudmlnaWwudjEuU2VyaWVzRGVmEi8KDnBhY2tlZF9tZXRyaWNzGAsgASgLMhcudmlnaWwudjEuUGFja2VkRGlnZXN0cxIoCgtzdHJlYW1fZGVmcxgMIAMoCzITLnZpZ2lsLnYxLlN0cmVhbURlZmIGcHJvdG8z", [file_vigil_v1_signal]);
 
 /**
  * Describes the message vigil.v1.MetricDigest.
@@ -19,37 +19,58 @@ export const MetricDigestSchema = /*@__PURE__*/
   messageDesc(file_vigil_v1_summary, 0);
 
 /**
+ * Describes the message vigil.v1.SeriesDef.
+ * Use `create(SeriesDefSchema)` to create a new message.
+ */
+export const SeriesDefSchema = /*@__PURE__*/
+  messageDesc(file_vigil_v1_summary, 1);
+
+/**
+ * Describes the message vigil.v1.PackedDigests.
+ * Use `create(PackedDigestsSchema)` to create a new message.
+ */
+export const PackedDigestsSchema = /*@__PURE__*/
+  messageDesc(file_vigil_v1_summary, 2);
+
+/**
+ * Describes the message vigil.v1.StreamDef.
+ * Use `create(StreamDefSchema)` to create a new message.
+ */
+export const StreamDefSchema = /*@__PURE__*/
+  messageDesc(file_vigil_v1_summary, 3);
+
+/**
  * Describes the message vigil.v1.TemplateDef.
  * Use `create(TemplateDefSchema)` to create a new message.
  */
 export const TemplateDefSchema = /*@__PURE__*/
-  messageDesc(file_vigil_v1_summary, 1);
+  messageDesc(file_vigil_v1_summary, 4);
 
 /**
  * Describes the message vigil.v1.TemplateCount.
  * Use `create(TemplateCountSchema)` to create a new message.
  */
 export const TemplateCountSchema = /*@__PURE__*/
-  messageDesc(file_vigil_v1_summary, 2);
+  messageDesc(file_vigil_v1_summary, 5);
 
 /**
  * Describes the message vigil.v1.LogStreamSummary.
  * Use `create(LogStreamSummarySchema)` to create a new message.
  */
 export const LogStreamSummarySchema = /*@__PURE__*/
-  messageDesc(file_vigil_v1_summary, 3);
+  messageDesc(file_vigil_v1_summary, 6);
 
 /**
  * Describes the message vigil.v1.DropReport.
  * Use `create(DropReportSchema)` to create a new message.
  */
 export const DropReportSchema = /*@__PURE__*/
-  messageDesc(file_vigil_v1_summary, 4);
+  messageDesc(file_vigil_v1_summary, 7);
 
 /**
  * Describes the message vigil.v1.Summary.
  * Use `create(SummarySchema)` to create a new message.
  */
 export const SummarySchema = /*@__PURE__*/
-  messageDesc(file_vigil_v1_summary, 5);
+  messageDesc(file_vigil_v1_summary, 8);
 
