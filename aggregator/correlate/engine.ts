@@ -450,6 +450,12 @@ class Engine implements IncidentEngine {
       plans,
       guardrails: state.meta?.guardrails ?? { targets: [], recent: [], perIncident: [] },
     });
+    // The notifier's memory of what it sent is gone: announce each live incident once more (same dedup key
+    // and labels, so receivers fold it into the alert they hold) so that its resolve goes out later.
+    for (const s of state.incidents) {
+      const inc = this.#correlator.get(s.incident.id);
+      if (inc && inc.status !== 'resolved') this.#deps.notifier?.notify(inc);
+    }
     const live = state.incidents.filter((s) => s.incident.status !== 'resolved').length;
     if (state.incidents.length > 0 || state.remediation.length > 0)
       this.#deps.logger.info(

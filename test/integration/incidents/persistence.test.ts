@@ -4,14 +4,18 @@
 // approval can still be approved; after a SIGKILL what was flushed is back; a corrupt record is skipped.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { open } from 'lmdb';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createIncidentEngine } from '../../../aggregator/correlate/engine.ts';
+import { Notifier } from '../../../aggregator/notify/notifier.ts';
 import { IncidentStore } from '../../../aggregator/store/incident-store.ts';
 import { createClient, type ServiceClient } from '../../../common/grpc/adapter.ts';
 import type { Signal } from '../../../common/signal.ts';
+import { openLmdb } from '../../../common/store/lmdb.ts';
 import {
   ApproveActionRequestSchema,
   GetIncidentRequestSchema,
@@ -23,6 +27,7 @@ import {
 } from '../../../proto/gen/vigil/v1/incidents_pb.js';
 import { tempDir } from '../../support/in-process.ts';
 import { eventually } from '../../support/processes.ts';
+import { StaticTopology } from '../../support/static-topology.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'aggregator-with-signal-input.ts');
 
@@ -229,5 +234,67 @@ rules:
     expect(odd).toMatchObject({ db: 'remediation', msg: expect.stringMatching(/unexpected shape; skipped/) });
     expect((await listAll(sixth.api)).map((i) => i.id)).toEqual([incidentId]);
     expect(await sixth.kill('SIGTERM')).toBe(0);
+  });
+});
+
+describe('notifications across a restart', () => {
+  it('sends the resolve of an incident announced before the restart', async () => {
+    const received: Array<Record<string, unknown>> = [];
+    const server = createServer((req, res) => {
+      let data = '';
+      req.on('data', (c: Buffer) => {
+        data += c.toString();
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(data) as Record<string, unknown>);
+        res.writeHead(202).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/alertmanager`;
+    const logger = pino({ level: 'silent' });
+    const path = join(tempDir('persist-notify'), 'aggregator.mdb');
+    const topology = new StaticTopology().addPod({ namespace: 'shop', name: 'db-0', node: 'node-1' });
+    const notifier = () =>
+      new Notifier({ targets: [{ url, format: 'alertmanager' }], logger, groupWaitMs: 20, pollMs: 10 });
+    const boot = () => {
+      const { root } = openLmdb(path, logger);
+      const engine = createIncidentEngine({
+        topology,
+        logger,
+        notifier: notifier(),
+        store: new IncidentStore(root, logger),
+      });
+      return { root, engine };
+    };
+    try {
+      const first = boot();
+      first.engine.ingestSignals([sig('pod.oom_killed', 0, 'critical')]);
+      await eventually(() => received.length === 1, 10_000, 'the firing message');
+      await first.engine.flush();
+      first.engine.stop();
+      await first.root.close();
+
+      const second = boot();
+      const id = second.engine.incidents()[0]?.id ?? '';
+      // Announced once more after the restart (same group key: the receiver folds it into its alert)...
+      await eventually(() => received.length === 2, 10_000, 'the firing message after the restart');
+      // ...so that its resolve goes out.
+      second.engine.resolve(id, 'alice');
+      await eventually(
+        () => received.some((r) => r['status'] === 'resolved'),
+        10_000,
+        'the resolve message after the restart',
+      );
+      expect(received.map((r) => [r['groupKey'], r['status']])).toEqual([
+        [id, 'firing'],
+        [id, 'firing'],
+        [id, 'resolved'],
+      ]);
+      second.engine.stop();
+      await second.root.close();
+    } finally {
+      server.close();
+    }
   });
 });
