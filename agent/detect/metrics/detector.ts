@@ -341,10 +341,11 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
     }
     const insideEnvelope = x <= envHi && x >= envLo;
     // Flatline view: the same value for longer than ever before (by the envelope's margin), in a series that
-    // is seen to move. A record, like the envelope, so a series' usual quiet spells are its normal.
+    // is seen to move. A record, like the envelope, so a series' usual quiet spells are its normal. Held at
+    // the threshold (score 0.5) however long the run gets: its length says nothing more once it is a record.
     const flatRatio =
       changes >= FLATLINE_MIN_SAMPLES
-        ? flatRun / Math.max((1 + ENVELOPE_MARGIN) * (flatRecord + 1), FLATLINE_MIN_SAMPLES)
+        ? Math.min(1, flatRun / Math.max((1 + ENVELOPE_MARGIN) * (flatRecord + 1), FLATLINE_MIN_SAMPLES))
         : 0;
     // Likelihood view: per-sample surprise (0..1) is the larger of the one-step residual and the departure
     // from the baseline; the part of a spike that this hour usually shows (a nightly job, when that hour
