@@ -17,7 +17,7 @@ import { WindowAccumulator } from '../detect/logs/window.ts';
 import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
 import { LogTailer } from '../sources/logs/tailer.ts';
-import type { Checkpoint, CheckpointEntry, LogRecord } from '../sources/logs/types.ts';
+import type { Checkpoint, CheckpointEntry, LogRecord, StreamKey } from '../sources/logs/types.ts';
 
 type LogStreamInit = MessageInitShape<typeof LogStreamSummarySchema>;
 
@@ -64,6 +64,14 @@ export interface LogWindow {
   alsoWrite: () => void;
 }
 
+/** One stream's lines of a poll. */
+interface StreamBatch {
+  key: StreamKey;
+  lines: string[];
+  /** Raw bytes (line lengths plus their newlines). */
+  bytes: number;
+}
+
 interface StreamState {
   subject: Subject;
   window: WindowAccumulator;
@@ -87,6 +95,8 @@ export class LogPipeline {
   private changed: Checkpoint = {};
   private removed = new Set<string>();
   private windowStart = Date.now();
+  /** Numbers the window being filled; the mining worker caps exemplars per window. */
+  private windowSeq = 0;
   private rawBytes = 0;
   /** Poll iterations and window closes run one at a time, in order. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -117,6 +127,7 @@ export class LogPipeline {
       await p.pool.restore(key, value);
       restored++;
     }
+    await p.pool.ready();
     opts.logger.info(
       { files: Object.keys(checkpoint).length, miners: restored },
       'log pipeline restored its state',
@@ -163,41 +174,42 @@ export class LogPipeline {
   }
 
   private async process(records: LogRecord[]): Promise<void> {
-    const byStream = new Map<string, LogRecord[]>();
+    const window = this.windowSeq;
+    const byStream = new Map<string, StreamBatch>();
     for (const rec of records) {
-      this.rawBytes += rec.text.length + 1;
-      const list = byStream.get(rec.stream.id);
-      if (list) list.push(rec);
-      else byStream.set(rec.stream.id, [rec]);
+      const bytes = rec.text.length + 1;
+      this.rawBytes += bytes;
+      let batch = byStream.get(rec.stream.id);
+      if (!batch) {
+        batch = { key: rec.stream, lines: [], bytes: 0 };
+        byStream.set(rec.stream.id, batch);
+      }
+      batch.lines.push(rec.text);
+      batch.bytes += bytes;
     }
     const now = Date.now();
     await Promise.all(
-      [...byStream.entries()].map(async ([id, recs]) => {
-        const key = recs[0]!.stream;
+      [...byStream.entries()].map(async ([id, { key, lines, bytes }]) => {
         const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
         if (securityKind) {
           const detector = this.opts.security?.[securityKind];
           if (detector)
-            for (const rec of recs) for (const s of detector.processLine(rec.text)) this.opts.emit(s);
+            for (const line of lines) for (const s of detector.processLine(line)) this.opts.emit(s);
           return;
         }
-        const lines = recs.map((r) => r.text);
-        const result = await this.pool.mine(id, lines);
+        // The worker mines the batch and answers with what the window needs (per template, not per line).
+        const summary = await this.pool.summarize(id, lines, window);
         const state = this.stream(
           id,
           key.kind === 'container' ? this.containerSubject(key) : this.hostSubject(),
         );
-        const byId = new Map(result.templates.map((t) => [t.id, t]));
-        for (let i = 0; i < lines.length; i++) {
-          const t = byId.get(result.templateIds[i]!)!;
-          state.window.add(lines[i]!, t.id, t.template, t.isNew);
-        }
+        state.window.addBatch(summary);
         // Any change of the miner's state (a new template, one that generalised, a merge) must be persisted.
-        if (result.changes !== state.minerChanges) {
-          state.minerChanges = result.changes;
+        if (summary.changes !== state.minerChanges) {
+          state.minerChanges = summary.changes;
           state.newTemplates = true;
         }
-        state.bytes += lines.reduce((s, l) => s + l.length + 1, 0);
+        state.bytes += bytes;
         state.lastSeenMs = now;
       }),
     );
@@ -297,6 +309,7 @@ export class LogPipeline {
     const rawBytes = this.rawBytes;
     this.rawBytes = 0;
     this.windowStart = endMs;
+    this.windowSeq++;
     return {
       logs,
       rawBytes,
@@ -306,6 +319,11 @@ export class LogPipeline {
         for (const [k, snap] of snapshots) this.minerState.put(k, snap);
       },
     };
+  }
+
+  /** CPU seconds each mining thread has used so far (for benchmarks). */
+  miningCpuSeconds(): Promise<number[]> {
+    return this.pool.cpuSeconds();
   }
 
   stats() {

@@ -111,10 +111,6 @@ const TLDS = new Set([
   'arpa',
 ]);
 
-function isWhitespace(c: number): boolean {
-  return c === C_SPACE || c === C_TAB || c === 13 || c === 10 || c === 11 || c === 12;
-}
-
 function isDigit(c: number): boolean {
   return c >= C_ZERO && c <= C_NINE;
 }
@@ -288,21 +284,58 @@ function caseVariants(words: readonly string[]): Set<string> {
 const UNITS_ANY_CASE = caseVariants([...UNITS]);
 const CALENDAR_ANY_CASE = caseVariants([...CALENDAR]);
 
+// Character classes of the token scan (ASCII; everything else is an ordinary character).
+const PLAIN = 0;
+const DIGIT = 1;
 // Characters after which a token needs the full rules (paths, keys, wrappers, e-mails, host names).
-const SPECIAL = new Uint8Array(128);
-for (const ch of '/\\@=.:([{<"\'`~') SPECIAL[ch.charCodeAt(0)] = 1;
+const SPECIAL = 2;
+const SPACE = 3;
+const CLASS = new Uint8Array(128);
+for (let c = C_ZERO; c <= C_NINE; c++) CLASS[c] = DIGIT;
+for (const ch of '/\\@=.:([{<"\'`~') CLASS[ch.charCodeAt(0)] = SPECIAL;
+for (const c of [C_SPACE, C_TAB, 10, 11, 12, 13]) CLASS[c] = SPACE;
+
+// Calendar words by their first two letters (any case), so most words skip the set lookup.
+const CALENDAR_PREFIX = new Uint8Array(32 * 32);
+for (const w of CALENDAR) CALENDAR_PREFIX[((w.charCodeAt(0) & 31) << 5) | (w.charCodeAt(1) & 31)] = 1;
+
+// Tokens without a digit but with punctuation (`dfs.DataNode$PacketResponder:`, `[main]`, `user=root`) repeat
+// from line to line and need the full rules: their masked form is remembered. Bounded: emptied when full.
+const TOKEN_CACHE_MAX = 8192;
+const tokenCache = new Map<string, string>();
+
+function maskWordToken(text: string, start: number, end: number): string {
+  const token = text.slice(start, end);
+  let masked = tokenCache.get(token);
+  if (masked === undefined) {
+    masked = maskToken(text, start, end);
+    if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+    tokenCache.set(token, masked);
+  }
+  return masked;
+}
 
 /** Splits a line on whitespace and masks every token. At most `MAX_TOKENS` tokens; the rest becomes `<*>`. */
 export function maskLine(line: string, out: string[] = []): string[] {
+  return maskRange(line, 0, line.length, out);
+}
+
+/**
+ * `maskLine` of `text[from, to)`, a line inside a larger text (a batch of lines), without cutting it out first.
+ * The character at `to` must be whitespace or the end of `text` (lines separated by LF qualify).
+ */
+export function maskRange(text: string, from: number, to: number, out: string[] = []): string[] {
   out.length = 0;
-  const n = line.length;
-  let i = 0;
+  let i = from;
   let prevWild = false;
   let calendar = false;
   let annotation = false;
-  while (i < n) {
-    while (i < n && isWhitespace(line.charCodeAt(i))) i++;
-    if (i >= n) break;
+  while (i < to) {
+    const first = text.charCodeAt(i);
+    if (first < 128 && CLASS[first] === SPACE) {
+      i++;
+      continue;
+    }
     if (out.length === MAX_TOKENS - 1) {
       out.push(WILDCARD);
       break;
@@ -310,21 +343,39 @@ export function maskLine(line: string, out: string[] = []): string[] {
     const start = i;
     let digits = 0;
     let special = 0;
-    for (; i < n; i++) {
-      const c = line.charCodeAt(i);
-      if (c <= C_SPACE && isWhitespace(c)) break;
-      if (c >= C_ZERO && c <= C_NINE) digits++;
-      else if (c < 128 && SPECIAL[c] === 1) special++;
+    for (; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 128) continue;
+      const k = CLASS[c];
+      if (k === PLAIN) continue;
+      if (k === SPACE) break;
+      if (k === DIGIT) digits++;
+      else special++;
     }
+    const len = i - start;
     let token: string;
-    if (digits === i - start || i - start > MAX_TOKEN_CHARS) {
+    if (digits === len || len > MAX_TOKEN_CHARS) {
       token = WILDCARD; // a plain number (the most common variable) or a blob
-    } else if (digits === 0 && special === 0) {
-      token = line.slice(start, i);
-      if (prevWild && i - start <= 7 && UNITS_ANY_CASE.has(token)) token = WILDCARD;
-      else if (i - start >= 3 && i - start <= 9 && CALENDAR_ANY_CASE.has(token)) calendar = true;
+    } else if (special === 0) {
+      if (digits > 0) {
+        // Digits without punctuation (`blk_42`, `3ms`, `12),`): the whole value is a variable; closing
+        // brackets and separators after it stay (what `maskToken` does for this shape, without its passes).
+        let e = i;
+        while (e > start && isCloser(text.charCodeAt(e - 1))) e--;
+        token = e === i ? WILDCARD : WILDCARD + text.slice(e, i);
+      } else {
+        token = text.slice(start, i);
+        if (prevWild && len <= 7 && UNITS_ANY_CASE.has(token)) token = WILDCARD;
+        else if (
+          len >= 3 &&
+          len <= 9 &&
+          CALENDAR_PREFIX[((first & 31) << 5) | (text.charCodeAt(start + 1) & 31)] === 1 &&
+          CALENDAR_ANY_CASE.has(token)
+        )
+          calendar = true;
+      }
     } else {
-      token = maskToken(line, start, i);
+      token = digits === 0 ? maskWordToken(text, start, i) : maskToken(text, start, i);
       if (token.startsWith('(<*>')) annotation = true;
     }
     // A run of wildcards is one variable of variable length (`delete blk_1 blk_2 blk_3`).

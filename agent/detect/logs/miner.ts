@@ -14,7 +14,7 @@
 //   any position; across leaves for the routing positions (a variable word among the leading tokens), then
 //   only when the variants share at least 3 other constant tokens.
 import { flattenJsonLine } from './json-line.ts';
-import { maskLine, WILDCARD } from './masking.ts';
+import { maskLine, maskRange, WILDCARD } from './masking.ts';
 
 export interface MinerOptions {
   /** Minimum share of a template's tokens a line must match to join it (0..1]. */
@@ -154,6 +154,7 @@ export class TemplateMiner {
   private readonly tokens: string[] = [];
   private readonly route: string[] = [];
   private valuesGrew = false;
+  private last: Cluster | undefined;
 
   constructor(opts?: MinerOptions) {
     this.options = validateOptions(opts);
@@ -161,8 +162,19 @@ export class TemplateMiner {
 
   /** Mines one line: returns the template it belongs to now. */
   add(line: string): AddResult {
+    return this.addRange(line, 0, line.length);
+  }
+
+  /**
+   * Mines the line `text[from, to)` of a larger text (a batch of lines separated by LF) without cutting it out:
+   * the same as `add(text.slice(from, to))`.
+   */
+  addRange(text: string, from: number, to: number): AddResult {
     this.lineCount++;
-    const tokens = maskLine(flattenJsonLine(line), this.tokens);
+    const tokens =
+      text.charCodeAt(from) === 123 // '{': maybe a JSON line
+        ? maskLine(flattenJsonLine(text.slice(from, to)), this.tokens)
+        : maskRange(text, from, to, this.tokens);
     const full = this.byId.size >= this.options.maxTemplates;
     const leaf = this.leafFor(tokens, !full);
     const best = leaf ? this.bestMatch(leaf, tokens) : undefined;
@@ -175,17 +187,30 @@ export class TemplateMiner {
       } else if (this.valuesGrew) {
         result = this.mergeSiblings(leaf, best);
       }
+      this.last = result;
       return { templateId: result.id, template: this.textOf(result), isNew: false };
     }
     if (!leaf || full || (leaf.clusters?.length ?? 0) >= this.options.maxLeafTemplates) {
       this.overflowCount++;
+      this.last = undefined;
       return { templateId: OVERFLOW_TEMPLATE_ID, template: OVERFLOW_TEMPLATE, isNew: false };
     }
-    const cluster = this.create(tokens.slice(), 1, undefined);
-    this.register(cluster, leaf, this.route.slice());
+    const cluster = this.create(tokens.map(detach), 1, undefined);
+    this.register(cluster, leaf, this.route.map(detach));
     let merged = this.mergeSiblings(leaf, cluster);
     if (merged === cluster) merged = this.mergeAcrossLeaves(cluster);
+    this.last = merged;
     return { templateId: merged.id, template: this.textOf(merged), isNew: merged === cluster };
+  }
+
+  /** The masked tokens of the line mined last (overwritten by the next line: read, do not keep). */
+  get lastLineTokens(): readonly string[] {
+    return this.tokens;
+  }
+
+  /** The tokens of the template the line mined last went to (`undefined` for overflow; read, do not keep). */
+  get lastTemplateTokens(): readonly string[] | undefined {
+    return this.last?.tokens;
   }
 
   /** The live id a (possibly merged) template id now maps to. */
@@ -342,7 +367,7 @@ export class TemplateMiner {
         if (!create) return undefined;
         child = { children: undefined, clusters: undefined };
         if (!node.children) node.children = new Map();
-        node.children.set(key, child);
+        node.children.set(detach(key), child);
       }
       route.push(key);
       node = child;
@@ -422,7 +447,7 @@ export class TemplateMiner {
       }
       const set = c.values?.get(i);
       if (set && set.size < VALUES_CAP && !set.has(token)) {
-        set.add(token);
+        set.add(detach(token));
         this.valuesGrew = true;
       }
     }
@@ -529,6 +554,12 @@ export class TemplateMiner {
     }
     return x;
   }
+}
+
+// Strings the miner keeps (template tokens, remembered words, tree keys) may be cut from a whole batch of lines
+// (`addRange`); V8 would keep the batch alive for them, so they are copied first. Short ones are copies already.
+function detach(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
 }
 
 function equalExcept(a: readonly string[], b: readonly string[], skip: number): boolean {

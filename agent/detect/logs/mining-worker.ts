@@ -1,7 +1,11 @@
 // Worker-thread side of the log mining pool (pool.ts). Each worker owns the miners of the streams routed to it
-// (stream key → miner); batches of lines arrive, never single lines, and only ids and template texts go back.
+// (stream key → miner); batches of lines arrive, never single lines. `summarize` (the agent's path) sends back
+// what a window needs — per template: count, level, error count and capped exemplars — not a result per line.
 import { workerData } from 'node:worker_threads';
+import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES } from '../../../common/signal.ts';
+import { isErrorLevel, type LogLevel, levelRank } from './levels.ts';
 import { type MinerOptions, type MinerSnapshot, TemplateMiner } from './miner.ts';
+import { TemplateLevels } from './template-levels.ts';
 
 export interface MineTask {
   op: 'mine';
@@ -21,7 +25,48 @@ export interface DropTask {
   op: 'drop';
   stream: string;
 }
-export type MiningTask = MineTask | SnapshotTask | RestoreTask | DropTask;
+export interface SummarizeTask {
+  op: 'summarize';
+  stream: string;
+  lines: string[];
+  /** The window the batch is counted in: exemplars are capped per template and window. */
+  window: number;
+}
+/** CPU time of the worker thread so far (for benchmarks: main thread and mining split apart). */
+export interface CpuTask {
+  op: 'cpu';
+  stream: string;
+}
+export type MiningTask = MineTask | SummarizeTask | SnapshotTask | RestoreTask | DropTask | CpuTask;
+
+/** One template's share of a batch, as a window accumulates it. */
+export interface SummaryTemplate {
+  id: string;
+  /** Text at the end of the batch. */
+  template: string;
+  /** Created by a line of this batch. */
+  isNew: boolean;
+  count: number;
+  /** Worst level among its lines in this batch. */
+  level: LogLevel;
+  errorCount: number;
+  /** Its first lines (clipped), only while the window has fewer than EVIDENCE_MAX_LINES of it. */
+  exemplars: string[];
+}
+
+export interface BatchSummary {
+  stream: string;
+  lines: number;
+  errorLines: number;
+  /** First error lines (clipped), only while the window has fewer than EVIDENCE_MAX_LINES. */
+  errorExemplars: string[];
+  /** Every template this batch touched, once (merged ids resolved at the end of the batch). */
+  templates: SummaryTemplate[];
+  /** Lines of this batch that hit the template cap. */
+  overflow: number;
+  /** The miner's `changes` after this batch (see TemplateMiner.changes): unchanged → no need to re-snapshot. */
+  changes: number;
+}
 
 export interface BatchTemplate {
   id: string;
@@ -45,17 +90,122 @@ export interface MineBatchResult {
   changes: number;
 }
 
+/** A stream's miner and what the worker remembers of the window being filled. */
+export class StreamMiner {
+  readonly miner: TemplateMiner;
+  readonly levels = new TemplateLevels();
+  private window = -1;
+  /** Exemplars already sent in this window, by template id. */
+  private readonly exemplarsSent = new Map<string, number>();
+  private errorExemplarsSent = 0;
+
+  constructor(miner: TemplateMiner) {
+    this.miner = miner;
+  }
+
+  summarize(lines: readonly string[], window: number, stream = ''): BatchSummary {
+    if (window !== this.window) {
+      this.window = window;
+      this.exemplarsSent.clear();
+      this.errorExemplarsSent = 0;
+    }
+    const miner = this.miner;
+    const before = miner.stats().overflow;
+    const touched = new Map<string, Pending>();
+    const errorExemplars: string[] = [];
+    let errorLines = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      const r = miner.add(line);
+      const level = this.levels.levelOf(
+        r.templateId,
+        r.template,
+        miner.lastTemplateTokens,
+        miner.lastLineTokens,
+        line,
+      );
+      let t = touched.get(r.templateId);
+      if (t === undefined) {
+        const room = EVIDENCE_MAX_LINES - (this.exemplarsSent.get(r.templateId) ?? 0);
+        t = { id: r.templateId, isNew: false, count: 0, level, errorCount: 0, exemplars: [], room };
+        touched.set(r.templateId, t);
+      }
+      t.count++;
+      if (r.isNew) t.isNew = true;
+      if (level !== t.level && levelRank(level) > levelRank(t.level)) t.level = level;
+      if (isErrorLevel(level)) {
+        errorLines++;
+        t.errorCount++;
+        if (this.errorExemplarsSent < EVIDENCE_MAX_LINES) {
+          this.errorExemplarsSent++;
+          errorExemplars.push(clip(line));
+        }
+      }
+      if (t.exemplars.length < t.room) t.exemplars.push(clip(line));
+    }
+    // Ids as they stand at the end of the batch: a template merged during it counts towards the survivor.
+    const templates = new Map<string, SummaryTemplate>();
+    for (const t of touched.values()) {
+      const id = miner.resolve(t.id);
+      const into = templates.get(id);
+      if (into === undefined) {
+        templates.set(id, {
+          id,
+          template: miner.templateOf(id) ?? '',
+          isNew: t.isNew,
+          count: t.count,
+          level: t.level,
+          errorCount: t.errorCount,
+          exemplars: t.exemplars,
+        });
+        continue;
+      }
+      into.count += t.count;
+      into.errorCount += t.errorCount;
+      into.isNew ||= t.isNew;
+      if (levelRank(t.level) > levelRank(into.level)) into.level = t.level;
+      into.exemplars.push(...t.exemplars);
+    }
+    // Exemplars go only while the window lacks them: what earlier batches of this window sent counts.
+    for (const t of templates.values()) {
+      if (t.exemplars.length === 0) continue;
+      const sent = this.exemplarsSent.get(t.id) ?? 0;
+      if (sent + t.exemplars.length > EVIDENCE_MAX_LINES)
+        t.exemplars.length = Math.max(0, EVIDENCE_MAX_LINES - sent);
+      this.exemplarsSent.set(t.id, sent + t.exemplars.length);
+    }
+    return {
+      stream,
+      lines: lines.length,
+      errorLines,
+      errorExemplars,
+      templates: [...templates.values()],
+      overflow: miner.stats().overflow - before,
+      changes: miner.changes,
+    };
+  }
+}
+
+/** A template's share while the batch is mined; `room`: exemplars the window still lacks of it. */
+interface Pending extends Omit<SummaryTemplate, 'template'> {
+  room: number;
+}
+
+function clip(line: string): string {
+  return line.length > EVIDENCE_MAX_LINE_CHARS ? `${line.slice(0, EVIDENCE_MAX_LINE_CHARS)}…` : line;
+}
+
 const minerOptions = ((workerData as { minerOptions?: MinerOptions } | undefined)?.minerOptions ??
   {}) as MinerOptions;
-const miners = new Map<string, TemplateMiner>();
+const streams = new Map<string, StreamMiner>();
 
-function minerFor(stream: string): TemplateMiner {
-  let miner = miners.get(stream);
-  if (!miner) {
-    miner = new TemplateMiner(minerOptions);
-    miners.set(stream, miner);
+function streamFor(stream: string): StreamMiner {
+  let s = streams.get(stream);
+  if (!s) {
+    s = new StreamMiner(new TemplateMiner(minerOptions));
+    streams.set(stream, s);
   }
-  return miner;
+  return s;
 }
 
 export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly string[]): MineBatchResult {
@@ -88,17 +238,23 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
   };
 }
 
-export default function handle(task: MiningTask): MineBatchResult | MinerSnapshot | null {
+export default function handle(
+  task: MiningTask,
+): MineBatchResult | BatchSummary | MinerSnapshot | NodeJS.CpuUsage | null {
   switch (task.op) {
     case 'mine':
-      return mineBatch(minerFor(task.stream), task.stream, task.lines);
+      return mineBatch(streamFor(task.stream).miner, task.stream, task.lines);
+    case 'summarize':
+      return streamFor(task.stream).summarize(task.lines, task.window, task.stream);
     case 'snapshot':
-      return miners.get(task.stream)?.snapshot() ?? null;
+      return streams.get(task.stream)?.miner.snapshot() ?? null;
     case 'restore':
-      miners.set(task.stream, TemplateMiner.restore(task.snapshot));
+      streams.set(task.stream, new StreamMiner(TemplateMiner.restore(task.snapshot)));
       return null;
     case 'drop':
-      miners.delete(task.stream);
+      streams.delete(task.stream);
       return null;
+    case 'cpu':
+      return process.threadCpuUsage();
   }
 }

@@ -3,7 +3,7 @@
 // Batches of lines cross the thread boundary, never single lines.
 import { Piscina } from 'piscina';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
-import type { MineBatchResult, MiningTask } from './mining-worker.ts';
+import type { BatchSummary, MineBatchResult, MiningTask } from './mining-worker.ts';
 
 export interface LogMiningPoolOptions {
   /** Worker threads (shards). Default 1. */
@@ -49,6 +49,29 @@ export class LogMiningPool {
     return this.run({ op: 'mine', stream, lines }) as Promise<MineBatchResult>;
   }
 
+  /**
+   * Mines a batch of one stream's lines and returns what a window needs of it (per template: count, level,
+   * error count, exemplars the window still lacks). `window` numbers the window the batch is counted in (it must not decrease from one batch of a stream to the next).
+   */
+  summarize(stream: string, lines: string[], window: number): Promise<BatchSummary> {
+    return this.run({ op: 'summarize', stream, lines, window }) as Promise<BatchSummary>;
+  }
+
+  /** Resolves once every worker thread has started (so start-up is not paid by the first batch). */
+  async ready(): Promise<void> {
+    await Promise.all(this.shards.map((_, i) => this.run({ op: 'snapshot', stream: `\0ready${i}` }, i)));
+  }
+
+  /** CPU seconds each worker thread has used so far (for benchmarks). */
+  async cpuSeconds(): Promise<number[]> {
+    return Promise.all(
+      this.shards.map(async (_, i) => {
+        const u = (await this.run({ op: 'cpu', stream: `\0cpu${i}` }, i)) as NodeJS.CpuUsage;
+        return (u.user + u.system) / 1e6;
+      }),
+    );
+  }
+
   /** The stream's miner state (to persist, e.g. in LMDB), or null if the stream has no miner yet. */
   snapshot(stream: string): Promise<MinerSnapshot | null> {
     return this.run({ op: 'snapshot', stream }) as Promise<MinerSnapshot | null>;
@@ -74,8 +97,8 @@ export class LogMiningPool {
 
   // Piscina does not promise FIFO execution, so each stream's tasks are chained: a stream's batches are mined
   // in submission order, while different streams still run concurrently.
-  private run(task: MiningTask): Promise<unknown> {
-    const shard = this.shards[shardOf(task.stream, this.shards.length)]!;
+  private run(task: MiningTask, shardIndex = shardOf(task.stream, this.shards.length)): Promise<unknown> {
+    const shard = this.shards[shardIndex]!;
     const previous = this.tails.get(task.stream) ?? Promise.resolve();
     const result = previous.then(() => shard.run(task));
     const tail = result.then(

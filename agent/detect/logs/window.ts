@@ -3,6 +3,7 @@
 // template id, exemplars) instead of the raw stream.
 import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES, type Subject } from '../../../common/signal.ts';
 import { isErrorLevel, type LogLevel, levelOf, levelRank } from './levels.ts';
+import type { BatchSummary } from './mining-worker.ts';
 
 export interface WindowTemplate {
   id: string;
@@ -65,6 +66,39 @@ export class WindowAccumulator {
     if (levelRank(level) > levelRank(t.level)) t.level = level;
     if (isError) t.errorCount++;
     if (t.exemplars.length < EVIDENCE_MAX_LINES) t.exemplars.push(clip(line));
+  }
+
+  /**
+   * Adds a batch the mining worker summarized (`LogMiningPool.summarize`): the same result as `add` per line,
+   * except that a line's level comes from its template (see template-levels.ts).
+   */
+  addBatch(batch: BatchSummary): void {
+    this.lines += batch.lines;
+    this.errorLines += batch.errorLines;
+    for (const e of batch.errorExemplars) {
+      if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(e);
+    }
+    for (const b of batch.templates) {
+      let t = this.byId.get(b.id);
+      if (!t) {
+        t = {
+          id: b.id,
+          template: b.template,
+          count: 0,
+          isNew: b.isNew,
+          level: b.level,
+          errorCount: 0,
+          exemplars: [],
+        };
+        this.byId.set(b.id, t);
+      }
+      t.count += b.count;
+      t.template = b.template;
+      if (b.isNew) t.isNew = true;
+      if (levelRank(b.level) > levelRank(t.level)) t.level = b.level;
+      t.errorCount += b.errorCount;
+      for (const e of b.exemplars) if (t.exemplars.length < EVIDENCE_MAX_LINES) t.exemplars.push(e);
+    }
   }
 
   close(endMs: number): StreamWindow {

@@ -76,3 +76,27 @@ describe('LogMiningPool (real piscina worker threads)', () => {
     expect(() => new LogMiningPool({ threads: 0 })).toThrow(/options.threads/);
   });
 });
+
+describe('LogMiningPool.summarize', () => {
+  it('mines a batch in the worker and answers per template, with exemplars capped per window', async () => {
+    pool = new LogMiningPool();
+    await pool.ready();
+    const lines = Array.from({ length: 8 }, (_, i) => `GET /items/${i} 200 ok`);
+    const first = await pool.summarize('s', lines, 0);
+    expect(first.lines).toBe(8);
+    expect(first.templates).toHaveLength(1);
+    expect(first.templates[0]).toMatchObject({
+      template: 'GET <*> ok',
+      count: 8,
+      isNew: true,
+      level: 'info',
+    });
+    expect(first.templates[0]?.exemplars).toEqual(lines.slice(0, 5));
+    const same = await pool.summarize('s', lines, 0);
+    expect(same.templates[0]).toMatchObject({ count: 8, isNew: false, exemplars: [] });
+    expect(same.changes).toBe(first.changes);
+    const next = await pool.summarize('s', lines, 1);
+    expect(next.templates[0]?.exemplars).toHaveLength(5);
+    expect((await pool.cpuSeconds()).every((s) => s > 0)).toBe(true);
+  });
+});

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { levelOf } from '../../../agent/detect/logs/levels.ts';
+import { maskLine, maskRange } from '../../../agent/detect/logs/masking.ts';
+import { TemplateMiner } from '../../../agent/detect/logs/miner.ts';
+import { StreamMiner } from '../../../agent/detect/logs/mining-worker.ts';
+import { TemplateLevels } from '../../../agent/detect/logs/template-levels.ts';
+import { WindowAccumulator } from '../../../agent/detect/logs/window.ts';
+import type { Subject } from '../../../common/signal.ts';
+
+const SUBJECT: Subject = { kind: 'container', namespace: 'shop', pod: 'api-1', container: 'api' };
+
+const LINES = [
+  'GET /api/items/1 200 3ms',
+  'GET /api/items/2 200 5ms',
+  'ERROR payment 7 failed: connection refused to db:5432',
+  'user alice logged in',
+  'user bob logged in',
+  'user carol failed to log in',
+  'WARN: disk 91% full',
+  'worker started',
+];
+
+/** The level of each line the way the mining worker sees it: through its template. */
+function templateLevels(lines: string[]): string[] {
+  const miner = new TemplateMiner();
+  const levels = new TemplateLevels();
+  return lines.map((line) => {
+    const r = miner.add(line);
+    return levels.levelOf(r.templateId, r.template, miner.lastTemplateTokens, miner.lastLineTokens, line);
+  });
+}
+
+describe('maskRange', () => {
+  it('masks a line inside a batch exactly as maskLine masks it alone', () => {
+    const batch = LINES.join('\n');
+    let from = 0;
+    for (const line of LINES) {
+      expect(maskRange(batch, from, from + line.length)).toEqual(maskLine(line));
+      from += line.length + 1;
+    }
+  });
+
+  it('remembers punctuated words without changing their masking', () => {
+    const line = 'dfs.DataNode$PacketResponder: PacketResponder rhost=a.example.com user=root [main]';
+    expect(maskLine(line)).toEqual(maskLine(line));
+    expect(maskLine(line).join(' ')).toBe(
+      'dfs.DataNode$PacketResponder: PacketResponder rhost=<*> user=root [main]',
+    );
+  });
+});
+
+describe('TemplateLevels', () => {
+  it('takes the level from the template and from words at generalised positions', () => {
+    expect(templateLevels(LINES)).toEqual(LINES.map((l) => levelOf(l)));
+  });
+
+  it('sees a level word that arrives in a generalised position', () => {
+    const lines = [
+      'job 1 state ok now',
+      'job 2 state fine now',
+      'job 3 state good now',
+      'job 4 state failed now',
+    ];
+    expect(templateLevels(lines)).toEqual(['info', 'info', 'info', 'error']);
+  });
+
+  it('ignores level words inside masked values (paths, URLs)', () => {
+    expect(templateLevels(['GET /api/errors/5 200 ok'])).toEqual(['info']);
+    expect(levelOf('GET /api/errors/5 200 ok')).toBe('error');
+  });
+});
+
+describe('StreamMiner.summarize', () => {
+  it('returns per-template counts, levels, error counts and exemplars instead of per-line ids', () => {
+    const s = new StreamMiner(new TemplateMiner());
+    const b = s.summarize(LINES, 0, 'shop/api-1/api');
+    expect(b.lines).toBe(LINES.length);
+    expect(b.errorLines).toBe(2);
+    expect(b.errorExemplars).toEqual([LINES[2], LINES[5]]);
+    expect(b.templates.reduce((n, t) => n + t.count, 0)).toBe(LINES.length);
+    const get = b.templates.find((t) => t.template.startsWith('GET'));
+    expect(get).toMatchObject({ count: 2, isNew: true, level: 'info', errorCount: 0 });
+    expect(get?.exemplars).toEqual(LINES.slice(0, 2));
+    expect(b.templates.find((t) => t.template.startsWith('ERROR'))?.level).toBe('error');
+    expect(b.templates.find((t) => t.template.startsWith('WARN'))?.level).toBe('warning');
+  });
+
+  it('caps exemplars per template and per window across batches, and starts again in the next window', () => {
+    const s = new StreamMiner(new TemplateMiner());
+    const batch = (k: number) => Array.from({ length: 3 }, (_, i) => `request ${k * 3 + i} failed with 500`);
+    const first = s.summarize(batch(0), 7);
+    const second = s.summarize(batch(1), 7);
+    const third = s.summarize(batch(2), 7);
+    expect(first.templates[0]?.exemplars).toHaveLength(3);
+    expect(second.templates[0]?.exemplars).toHaveLength(2);
+    expect(third.templates[0]?.exemplars).toHaveLength(0);
+    expect([first, second, third].map((b) => b.errorExemplars.length)).toEqual([3, 2, 0]);
+    const next = s.summarize(batch(3), 8);
+    expect(next.templates[0]?.exemplars).toHaveLength(3);
+    expect(next.errorExemplars).toHaveLength(3);
+  });
+
+  it('reports a template merged during the batch under the surviving id', () => {
+    const s = new StreamMiner(new TemplateMiner());
+    const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+    const b = s.summarize(
+      users.map((u) => `session opened for ${u} by sshd`),
+      0,
+    );
+    const ids = new Set(b.templates.map((t) => t.id));
+    expect(ids.size).toBe(b.templates.length);
+    expect(b.templates.every((t) => s.miner.resolve(t.id) === t.id)).toBe(true);
+    expect(b.templates.reduce((n, t) => n + t.count, 0)).toBe(users.length);
+  });
+});
+
+describe('WindowAccumulator.addBatch', () => {
+  it('accumulates batch summaries like lines added one by one', () => {
+    const perLine = new WindowAccumulator(SUBJECT, 0);
+    const miner = new TemplateMiner();
+    for (const line of LINES) {
+      const r = miner.add(line);
+      perLine.add(line, r.templateId, r.template, r.isNew);
+    }
+    const batched = new WindowAccumulator(SUBJECT, 0);
+    const s = new StreamMiner(new TemplateMiner());
+    batched.addBatch(s.summarize(LINES.slice(0, 4), 0));
+    batched.addBatch(s.summarize(LINES.slice(4), 0));
+    const a = perLine.close(10_000);
+    const b = batched.close(10_000);
+    expect(b.lines).toBe(a.lines);
+    expect(b.errorLines).toBe(a.errorLines);
+    expect(b.errorExemplars).toEqual(a.errorExemplars);
+    const shape = (w: typeof a) =>
+      w.templates
+        .map((t) => [t.id, t.template, t.count, t.isNew, t.level, t.errorCount, t.exemplars])
+        .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+    expect(shape(b)).toEqual(shape(a));
+  });
+});
