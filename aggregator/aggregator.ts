@@ -190,6 +190,9 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
         });
         await topology?.stop();
         await health.close();
+        // What the last API calls and summaries changed while the server wound down, then LMDB closes.
+        await incidents.idle();
+        await incidents.flush();
         await store.close();
         logger.info('aggregator stopped');
       })();

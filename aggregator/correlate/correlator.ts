@@ -4,6 +4,7 @@
 import { SEVERITIES, type Severity, type Signal } from '../../common/signal.ts';
 import type { Topology } from '../state/topology.ts';
 import { type Anchors, anchorsFor, calledServices, subjectKey } from './anchors.ts';
+import { maxIdSequence } from './ids.ts';
 import { addTimeline, type Incident, type SignalGroup } from './incident.ts';
 
 export interface CorrelatorOptions {
@@ -236,7 +237,10 @@ export class Correlator {
    * then, so that time does not count as quiet.
    */
   restore(snapshot: CorrelatorSnapshot, pausedMs = 0): void {
-    this.#seq = Math.max(this.#seq, snapshot.seq);
+    this.#seq = maxIdSequence(
+      snapshot.incidents.map((s) => s.incident.id),
+      Math.max(this.#seq, snapshot.seq),
+    );
     for (const stored of snapshot.incidents) {
       const inc = stored.incident;
       if (this.has(inc.id)) continue;

@@ -4,6 +4,7 @@
 // stopped; if they did not (or the action failed) it escalates to the next step, and past the last step to
 // a person. Every decision goes to the audit trail.
 import type { Logger } from '../../common/log.ts';
+import { maxIdSequence } from '../correlate/ids.ts';
 import type { Incident } from '../correlate/incident.ts';
 import type { Topology } from '../state/topology.ts';
 import { type ActionExecutor, FINAL_STATUSES, type RemediationAction } from './action.ts';
@@ -110,7 +111,10 @@ export class RemediationPlanner {
    * its plan stops and a person must look. A plan whose rule left the policy does nothing more.
    */
   restore(snapshot: PlannerSnapshot): void {
-    this.#seq = Math.max(this.#seq, snapshot.seq);
+    this.#seq = maxIdSequence(
+      snapshot.actions.map((a) => a.id),
+      Math.max(this.#seq, snapshot.seq),
+    );
     for (const a of snapshot.actions) this.#actions.set(a.id, a);
     for (const p of snapshot.plans) {
       const rule = this.#deps.policy.rules.find((r) => r.name === p.rule);

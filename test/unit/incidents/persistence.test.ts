@@ -139,6 +139,20 @@ describe('incident engine across a restart', () => {
     second.stop();
   });
 
+  it('keeps ids unique when the stored sequences are lost (engine-state record unreadable)', async () => {
+    const store = new MemoryStore();
+    const first = engineOn(store, () => T0, { policy: APPROVE });
+    first.ingestSignals([oom('db-0', 0)]);
+    await first.flush();
+    first.stop();
+    delete store.state.meta;
+    const second = engineOn(store, () => T0, { policy: APPROVE });
+    second.ingestSignals([oom('web-0', 0)]);
+    expect(new Set(second.incidents().map((i) => i.id)).size).toBe(2);
+    expect(new Set(second.actions().map((a) => a.id)).size).toBe(2);
+    second.stop();
+  });
+
   it('does not count the time the aggregator was down as quiet time', async () => {
     const store = new MemoryStore();
     let now = T0;
