@@ -41,6 +41,9 @@ interface Parts {
   /** The same summaries without the dictionary (full digests, subjects inline). */
   unpacked: number;
   unpackedMetric: number;
+  /** Digests the aggregator got (after expansion), and how many of them travelled as values. */
+  series: number;
+  listed: number;
 }
 const zero = (): Parts => ({
   batches: 0,
@@ -53,6 +56,8 @@ const zero = (): Parts => ({
   lines: 0,
   unpacked: 0,
   unpackedMetric: 0,
+  series: 0,
+  listed: 0,
 });
 
 const size = (s: Partial<Summary>) => toBinary(SummarySchema, create(SummarySchema, s as Summary)).length;
@@ -68,6 +73,7 @@ function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts
   });
   const signal = size({ signals: s.signals });
   const lines = s.logs.reduce((n, l) => n + Number(l.lines), 0);
+  const listed = s.packedMetrics?.refs.length ?? s.metrics.length;
   dict.expand(node, s);
   s.dictionaryEpoch = 0;
   return {
@@ -81,6 +87,8 @@ function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts
     lines,
     unpacked: toBinary(SummarySchema, s).length + FRAMING,
     unpackedMetric: size({ metrics: s.metrics }),
+    series: s.metrics.length,
+    listed,
   };
 }
 
@@ -131,9 +139,15 @@ for (const volume of volumes) {
 }
 
 const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(2)} %` : 'n/a');
-const rows: string[][] = [
+// Per node per minute: per batch (one node's window) × 6 windows a minute.
+const per = (x: number, p: Parts) => String(Math.round((x / Math.max(1, p.batches)) * 6));
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return `${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}\n`;
+}
+const whole = [
   [
-    'volume',
+    'whole run',
     'lines/s/node',
     'raw B/node/min',
     'wire B/node/min',
@@ -142,36 +156,59 @@ const rows: string[][] = [
     'signals',
     'framing',
     'wire/raw',
-    'steady wire/raw',
     'before: wire/raw',
-    'before: metric B/node/min',
+    'before: metric',
+    'load1',
   ],
+  ...results.map((r) => {
+    const a = r.all;
+    return [
+      `×${r.volume}`,
+      (a.lines / r.nodes / r.seconds).toFixed(1),
+      per(a.raw, a),
+      per(a.wire, a),
+      per(a.log, a),
+      per(a.metric, a),
+      per(a.signal, a),
+      per(a.framing, a),
+      pct(a.wire, a.raw),
+      pct(a.unpacked, a.raw),
+      per(a.unpackedMetric, a),
+      r.load1.toFixed(1),
+    ];
+  }),
 ];
-for (const r of results) {
-  // Per node per minute: per batch (one node's window) × 6 windows a minute.
-  const per = (x: number, p: Parts) => Math.round((x / p.batches) * 6);
-  const a = r.all;
-  rows.push([
-    `×${r.volume}`,
-    (a.lines / r.nodes / r.seconds).toFixed(1),
-    String(per(a.raw, a)),
-    String(per(a.wire, a)),
-    String(per(a.log, a)),
-    String(per(a.metric, a)),
-    String(per(a.signal, a)),
-    String(per(a.framing, a)),
-    pct(a.wire, a.raw),
-    pct(r.steady.wire, r.steady.raw),
-    pct(a.unpacked, a.raw),
-    String(per(a.unpackedMetric, a)),
-  ]);
-}
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+const steady = [
+  [
+    'steady',
+    'wire B/node/min',
+    'log',
+    'metric',
+    'wire/raw',
+    'before: wire/raw',
+    'before: metric',
+    'series/window',
+    'listed/window',
+  ],
+  ...results.map((r) => {
+    const s = r.steady;
+    return [
+      `×${r.volume}`,
+      per(s.wire, s),
+      per(s.log, s),
+      per(s.metric, s),
+      pct(s.wire, s.raw),
+      pct(s.unpacked, s.raw),
+      per(s.unpackedMetric, s),
+      (s.series / Math.max(1, s.batches)).toFixed(0),
+      (s.listed / Math.max(1, s.batches)).toFixed(0),
+    ];
+  }),
+];
+process.stdout.write(table(whole));
+process.stdout.write(table(steady));
 process.stdout.write(
-  `${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}\n`,
-);
-process.stdout.write(
-  `per node per minute = per batch × 6 (10 s windows); steady = without each node's first ${WARMUP_BATCHES} batches\n`,
+  `B/node/min = bytes per batch × 6 (10 s windows); steady = without each node's first ${WARMUP_BATCHES} batches (they carry the definitions); before = the same summaries without the dictionary\n`,
 );
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
