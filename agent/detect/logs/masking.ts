@@ -295,9 +295,16 @@ for (let c = C_ZERO; c <= C_NINE; c++) CLASS[c] = DIGIT;
 for (const ch of '/\\@=.:([{<"\'`~') CLASS[ch.charCodeAt(0)] = SPECIAL;
 for (const c of [C_SPACE, C_TAB, 10, 11, 12, 13]) CLASS[c] = SPACE;
 
-// Calendar words by their first two letters (any case), so most words skip the set lookup.
-const CALENDAR_PREFIX = new Uint8Array(32 * 32);
-for (const w of CALENDAR) CALENDAR_PREFIX[((w.charCodeAt(0) & 31) << 5) | (w.charCodeAt(1) & 31)] = 1;
+// Calendar words by their first three letters (any case), units by their first letter, so that most words
+// skip the set lookups (which hash the word).
+const CALENDAR_PREFIX = new Uint8Array(32 * 32 * 32);
+for (const w of CALENDAR_ANY_CASE) CALENDAR_PREFIX[prefix3(w)] = 1;
+const UNIT_FIRST = new Uint8Array(32);
+for (const w of UNITS_ANY_CASE) UNIT_FIRST[w.charCodeAt(0) & 31] = 1;
+
+function prefix3(w: string): number {
+  return ((w.charCodeAt(0) & 31) << 10) | ((w.charCodeAt(1) & 31) << 5) | (w.charCodeAt(2) & 31);
+}
 
 // Tokens without a digit but with punctuation (`dfs.DataNode$PacketResponder:`, `[main]`, `user=root`) repeat
 // from line to line and need the full rules: their masked form is remembered. Bounded: emptied when full.
@@ -325,7 +332,8 @@ export function maskLine(line: string, out: string[] = []): string[] {
  * The character at `to` must be whitespace or the end of `text` (lines separated by LF qualify).
  */
 export function maskRange(text: string, from: number, to: number, out: string[] = []): string[] {
-  out.length = 0;
+  // Written by index and cut to length at the end: emptying the array first would free its storage each line.
+  let w = 0;
   let i = from;
   let prevWild = false;
   let calendar = false;
@@ -336,8 +344,8 @@ export function maskRange(text: string, from: number, to: number, out: string[] 
       i++;
       continue;
     }
-    if (out.length === MAX_TOKENS - 1) {
-      out.push(WILDCARD);
+    if (w === MAX_TOKENS - 1) {
+      out[w++] = WILDCARD;
       break;
     }
     const start = i;
@@ -365,29 +373,36 @@ export function maskRange(text: string, from: number, to: number, out: string[] 
         token = e === i ? WILDCARD : WILDCARD + text.slice(e, i);
       } else {
         token = text.slice(start, i);
-        if (prevWild && len <= 7 && UNITS_ANY_CASE.has(token)) token = WILDCARD;
+        if (prevWild && len <= 7 && UNIT_FIRST[first & 31] === 1 && UNITS_ANY_CASE.has(token))
+          token = WILDCARD;
         else if (
           len >= 3 &&
           len <= 9 &&
-          CALENDAR_PREFIX[((first & 31) << 5) | (text.charCodeAt(start + 1) & 31)] === 1 &&
+          CALENDAR_PREFIX[prefix3(token)] === 1 &&
           CALENDAR_ANY_CASE.has(token)
         )
           calendar = true;
       }
     } else {
       token = digits === 0 ? maskWordToken(text, start, i) : maskToken(text, start, i);
-      if (token.startsWith('(<*>')) annotation = true;
+      // A masked token starts with `(` exactly when the raw one does (wrappers are kept).
+      if (first === 40 && token.startsWith('(<*>')) annotation = true;
     }
     // A run of wildcards is one variable of variable length (`delete blk_1 blk_2 blk_3`).
     if (token === WILDCARD) {
       if (prevWild) continue;
       prevWild = true;
     } else prevWild = false;
-    out.push(token);
+    out[w++] = token;
   }
+  if (out.length !== w) out.length = w;
   if (calendar) maskCalendarWords(out);
   if (annotation) dropValueAnnotations(out);
   return out;
+}
+
+function isCalendarWord(t: string): boolean {
+  return t.length >= 3 && t.length <= 9 && CALENDAR_PREFIX[prefix3(t)] === 1 && CALENDAR_ANY_CASE.has(t);
 }
 
 // Calendar words are variables next to a number or another calendar word: `Fri Jun 17 07:07:00 2005`.
@@ -395,10 +410,10 @@ function maskCalendarWords(tokens: string[]): void {
   let changed = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (!CALENDAR_ANY_CASE.has(t)) continue;
+    if (!isCalendarWord(t)) continue;
     const prev = i > 0 ? tokens[i - 1]! : '';
     const next = i + 1 < tokens.length ? tokens[i + 1]! : '';
-    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || CALENDAR_ANY_CASE.has(next)) {
+    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || isCalendarWord(next)) {
       tokens[i] = WILDCARD;
       changed = true;
     }

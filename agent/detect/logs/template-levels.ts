@@ -13,10 +13,10 @@ interface TemplateLevel {
   wild: number[];
 }
 
-/** Short words seen at generalised positions, their level memoized (emptied when full). */
+/** Words seen at generalised positions, their level memoized (emptied when full). */
 const WORD_CACHE_MAX = 4096;
-/** Only words this short are memoized: V8 copies them when they are cut out of a batch, so none pins a batch. */
-const WORD_CACHE_CHARS = 12;
+/** Longer words are classified each time. */
+const WORD_CACHE_CHARS = 64;
 /** Templates remembered (ids of merged templates are forgotten by emptying the cache when it is full). */
 const TEMPLATE_CACHE_MAX = 20_000;
 
@@ -61,7 +61,8 @@ export class TemplateLevels {
     if (l === undefined) {
       l = levelOf(word);
       if (this.words.size >= WORD_CACHE_MAX) this.words.clear();
-      this.words.set(word, l);
+      // A copy: the word may be a slice of its whole line, which the cache must not keep alive.
+      this.words.set(word.length < 13 ? word : ` ${word}`.slice(1), l);
     }
     return l;
   }
