@@ -109,6 +109,19 @@ describe('series detector', () => {
     expect(hits).toEqual([{ index: 659, kind: 'flatline' }]);
   });
 
+  it('keeps counting a freeze across skipped NaN samples and a gap, and flags it once', () => {
+    const values = noisy(900, 15, () => 50);
+    for (let i = 600; i < 900; i++) values[i] = i % 10 === 3 ? Number.NaN : 50.2; // stuck near the usual level
+    const detector = createSeriesDetector();
+    const hits: Array<{ index: number; kind: string | undefined }> = [];
+    values.forEach((v, i) => {
+      const r = detector.update(T0 + i * MIN + (i >= 700 ? 3 * 60 * MIN : 0), v); // a 3-hour gap at 700
+      if (r.anomaly) hits.push({ index: i, kind: r.kind });
+    });
+    expect(hits.filter((h) => h.index >= 100)).toHaveLength(1);
+    expect(hits.find((h) => h.index >= 600)?.kind).toBe('flatline');
+  });
+
   it('takes the quiet spells a series always has as normal, but flags one far longer than any before', () => {
     // Bursts of activity separated by 80-sample silences at zero; the 6th silence lasts 400 samples.
     const noise = noiseSource(13);
