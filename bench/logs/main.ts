@@ -1,13 +1,17 @@
 // Log tailing benchmark: (1) one big CRI file on disk → tail → parse → consumer, on one core, with
 // `wc -l` on the same file as the physical reference; (2) many files written at a steady rate by another
-// process: the tailer's CPU and RSS, to show CPU is flat in the number of files. Usage:
-//   npx node bench/logs/main.ts [--only throughput|files] [--lines N] [--seconds S] [--consumer count|text]
+// process: the tailer's CPU and RSS with directory watches and with polling (before/after), to show CPU is
+// flat in the number of files; (3) the same through the agent's whole LogPipeline (tail + mine + windows),
+// optionally against another checkout (`--before <root>`). Usage:
+//   npx node bench/logs/main.ts [--only throughput|files|agent] [--lines N] [--seconds S]
+//                               [--consumer count|text] [--before <checkout root>]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { AgentRow } from './agent-scenario.ts';
 import { type ConsumerFactory, consumers, type FilesRow, manyFiles, throughput } from './scenarios.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -18,16 +22,24 @@ const { values: args } = parseArgs({
     'poll-bytes': { type: 'string', default: String(512 * 1024) },
     seconds: { type: 'string', default: '15' },
     consumer: { type: 'string', default: 'count' },
+    // A checkout of the code before a change (agent rows run against it too), e.g. a `git archive` export.
+    before: { type: 'string', default: '' },
     // Internal: one many-files scenario in a fresh process (so its RSS is its own), JSON to stdout.
     scenario: { type: 'string', default: '' },
   },
 });
 
 /** Runs `manyFiles` in a child process so each scenario's peak RSS is its own. */
-function manyFilesIsolated(files: number, rate: number, seconds: number, cap: number): FilesRow {
+function manyFilesIsolated(
+  files: number,
+  rate: number,
+  seconds: number,
+  cap: number,
+  mode: 'watch' | 'poll',
+): FilesRow {
   const r = spawnSync(
     process.execPath,
-    [import.meta.filename, '--scenario', `${files},${rate},${seconds},${cap}`],
+    [import.meta.filename, '--scenario', `${files},${rate},${seconds},${cap},${mode}`],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -38,13 +50,21 @@ function manyFilesIsolated(files: number, rate: number, seconds: number, cap: nu
 }
 
 if (args.scenario !== '') {
-  const [files, rate, seconds, cap] = args.scenario.split(',').map(Number) as [
-    number,
-    number,
-    number,
-    number,
+  const [files, rate, seconds, cap, mode] = args.scenario.split(',') as [
+    string,
+    string,
+    string,
+    string,
+    string,
   ];
-  process.stdout.write(`${JSON.stringify(await manyFiles(files, rate, seconds, cap))}\n`);
+  const row = await manyFiles(
+    Number(files),
+    Number(rate),
+    Number(seconds),
+    Number(cap),
+    mode === 'poll' ? 'poll' : 'watch',
+  );
+  process.stdout.write(`${JSON.stringify(row)}\n`);
   process.exit(0);
 }
 
@@ -81,29 +101,97 @@ if (args.only === '' || args.only === 'throughput') {
 
 if (args.only === '' || args.only === 'files') {
   const s = Number(args.seconds);
-  const rows = [
-    manyFilesIsolated(100, 100, s, 1024),
-    manyFilesIsolated(1000, 10, Math.round(s * 1.5), 1024),
-    manyFilesIsolated(1000, 10, s, 256),
-    // No writes at all: the fixed cost of watching files (discovery + adaptive polling).
-    manyFilesIsolated(100, 0, s, 1024),
-    manyFilesIsolated(1000, 0, s, 1024),
-  ];
+  const rows: FilesRow[] = [];
+  // Interleaved so both modes see the same machine load.
+  for (const [files, rate, cap] of [
+    [100, 100, 1024],
+    [1000, 10, 1024],
+    [1000, 10, 256],
+    // No writes at all: the fixed cost of watching files.
+    [100, 0, 1024],
+    [1000, 0, 1024],
+  ] as const) {
+    for (const mode of ['poll', 'watch'] as const) rows.push(manyFilesIsolated(files, rate, s, cap, mode));
+  }
   results.files = rows;
   console.log(
     '\n## Many files at the same total rate (writer in another process; tailer polls every 200 ms)\n',
   );
   console.log(
-    '| files | lines/s per file | total lines/s | maxOpenFiles | s | written | read | tailer CPU % | CPU µs/line | peak RSS MB |',
+    '| change detection | files | lines/s per file | total lines/s | maxOpenFiles | s | written | read | tailer CPU % | CPU µs/line | peak RSS MB |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.changeDetection} | ${r.files} | ${r.perFileRate} | ${r.totalRate} | ${r.maxOpenFiles} | ${f1(r.seconds)} | ${r.written} | ${r.read} | ${f1(r.cpuPercent)} | ${r.cpuUsPerLine.toFixed(2)} | ${f1(r.rssMb)} |`,
+    );
+  }
+}
+
+/** One agent-level scenario (agent-scenario.ts) in its own process, against `src` (a checkout root). */
+function agentIsolated(files: number, rate: number, seconds: number, src: string, label: string): AgentRow {
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(import.meta.dirname, 'agent-scenario.ts'),
+      '--files',
+      String(files),
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(seconds),
+      '--src',
+      src,
+      '--label',
+      label,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(r.stdout) as AgentRow;
+}
+
+if (args.only === '' || args.only === 'agent') {
+  const s = Number(args.seconds);
+  const sources: Array<[string, string]> = [[root, 'this checkout']];
+  if (args.before !== '') sources.unshift([resolve(args.before), 'before']);
+  const rows: AgentRow[] = [];
+  for (const [files, rate] of [
+    [0, 0],
+    [100, 100],
+    [1000, 10],
+    [100, 0],
+    [1000, 0],
+  ] as const) {
+    for (const [src, label] of sources) rows.push(agentIsolated(files, rate, s, src, label));
+  }
+  results.agent = rows;
+  console.log(
+    '\n## The agent: LogPipeline (tail + mine + windows + outbox), same total rate, writer in another process\n',
+  );
+  console.log(
+    '| code | files | lines/s per file | total lines/s | s | written | read | agent CPU % | CPU µs/line | peak RSS MB |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.files} | ${r.perFileRate} | ${r.totalRate} | ${r.maxOpenFiles} | ${f1(r.seconds)} | ${r.written} | ${r.read} | ${f1(r.cpuPercent)} | ${r.cpuUsPerLine.toFixed(2)} | ${f1(r.rssMb)} |`,
+      `| ${r.source} | ${r.files} | ${r.perFileRate} | ${r.totalRate} | ${f1(r.seconds)} | ${r.written} | ${r.read} | ${f1(r.cpuPercent)} | ${r.cpuUsPerLine.toFixed(2)} | ${f1(r.rssMb)} |`,
     );
   }
 }
 
 results.loadAvgAtEnd = loadavg();
+// Sections not run this time keep their previous figures (each section records when and under what load).
+const resultsPath = join(root, 'bench/results/logs.json');
+const previous = existsSync(resultsPath)
+  ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>)
+  : {};
+const runs = (previous.runs ?? {}) as Record<string, unknown>;
+const run = {
+  date: results.date,
+  node: results.node,
+  loadAvgAtStart: results.loadAvgAtStart,
+  loadAvgAtEnd: results.loadAvgAtEnd,
+};
+for (const section of ['throughput', 'files', 'agent']) if (section in results) runs[section] = run;
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/logs.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(resultsPath, `${JSON.stringify({ ...previous, ...results, runs }, null, 2)}\n`);

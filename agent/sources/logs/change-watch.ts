@@ -10,8 +10,14 @@ import type { TailCounters } from './counters.ts';
 // A clean watched directory is trusted without even a stat. inotify can miss (overflow: libuv drops
 // IN_Q_OVERFLOW silently; some network and overlay file systems), so the tailer keeps a slow stat sweep
 // as the safety net, and polls directories it cannot watch as it did before.
+// An event costs ~5 µs of CPU (kernel queue, libuv, a JS callback), more than reading a trickling file on
+// the adaptive schedule: a directory whose watch fires often is switched to polling (`review`) until its
+// files have been quiet for a while. So quiet files cost nothing and busy ones cost what polling costs.
 
 export type WatchEventKind = 'change' | 'rename';
+
+/** A watch that fired this often between two reviews (~0.8 s) is cheaper polled. */
+const BUSY_EVENTS_PER_REVIEW = 4;
 
 export interface DirectoryWatch {
   close(): void;
@@ -57,6 +63,10 @@ export class DirectoryWatcher {
   private readonly missing = new Set<string>();
   /** Directories with an entry created/renamed/deleted since the last discovery, or newly watched. */
   private dirty = new Set<string>();
+  /** Directories switched to polling because their watch fired often (see review). */
+  private readonly busy = new Set<string>();
+  /** Events per watched directory since the last review. */
+  private readonly eventCounts = new Map<string, number>();
   private warned = false;
 
   constructor(
@@ -95,9 +105,36 @@ export class DirectoryWatcher {
     this.dirty.add(dir);
   }
 
-  /** Some wanted directory cannot be watched: the tree must be polled at the discovery interval. */
+  /** Some wanted directory is not watched (cannot be, or is busy): polled at the discovery interval. */
   needsPolling(): boolean {
-    return this.unwatchable.size > 0;
+    return this.unwatchable.size > 0 || this.busy.size > 0;
+  }
+
+  /** Switched to polling because its watch fired often. */
+  isPolled(dir: string): boolean {
+    return this.busy.has(dir);
+  }
+
+  /**
+   * Directories whose watch fired at least BUSY_EVENTS_PER_REVIEW times since the last review lose their
+   * watch and are polled (returned); polled ones that `isQuiet` get their watch back (and are marked dirty).
+   */
+  review(isQuiet: (dir: string) => boolean): Set<string> {
+    const polled = new Set<string>();
+    for (const [dir, n] of this.eventCounts) {
+      if (n < BUSY_EVENTS_PER_REVIEW || !this.watches.has(dir)) continue;
+      this.drop(dir);
+      this.busy.add(dir);
+      polled.add(dir);
+      this.counters.watchesToPolling++;
+    }
+    this.eventCounts.clear();
+    for (const dir of this.busy) {
+      if (polled.has(dir) || !isQuiet(dir)) continue;
+      this.busy.delete(dir);
+      this.add(dir);
+    }
+    return polled;
   }
 
   /** Whether a wanted directory that did not exist does now (one stat per missing directory). */
@@ -118,9 +155,10 @@ export class DirectoryWatcher {
       this.watches.delete(dir);
     }
     for (const dir of this.unwatchable) if (!wanted.has(dir) || retry) this.unwatchable.delete(dir);
+    for (const dir of this.busy) if (!wanted.has(dir)) this.busy.delete(dir);
     this.missing.clear();
     for (const dir of wanted) {
-      if (this.watches.has(dir) || this.unwatchable.has(dir)) continue;
+      if (this.watches.has(dir) || this.unwatchable.has(dir) || this.busy.has(dir)) continue;
       this.add(dir);
     }
   }
@@ -161,6 +199,7 @@ export class DirectoryWatcher {
 
   private event(dir: string, prefix: string, self: string, kind: WatchEventKind, name: string | null): void {
     this.counters.watchEvents++;
+    this.eventCounts.set(dir, (this.eventCounts.get(dir) ?? 0) + 1);
     if (name === null) {
       // No name (possible after an overflow on some platforms): recheck the whole directory.
       this.dirty.add(dir);

@@ -39,6 +39,8 @@ export interface TailCounters {
   /** inotify events received; directories that could not be watched (or whose watch failed). */
   watchEvents: number;
   watchFailures: number;
+  /** Watched directories switched to polling because their watch fired often (busy files). */
+  watchesToPolling: number;
   /** New bytes found by a sweep read that no watch event announced (a missed or lost event). */
   missedChanges: number;
 }
@@ -66,6 +68,7 @@ export function newCounters(): TailCounters {
     sweeps: 0,
     watchEvents: 0,
     watchFailures: 0,
+    watchesToPolling: 0,
     missedChanges: 0,
   };
 }

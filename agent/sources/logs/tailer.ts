@@ -59,6 +59,9 @@ const PRUNE_INTERVAL_MS = 10_000;
 /** Event-driven listings run at most this often (a burst of creations and renames costs one listing). */
 const EVENT_DISCOVERY_GAP_MS = 200;
 
+/** A directory switched to polling goes back to a watch after its files gave no data this long. */
+const POLLED_QUIET_MS = 5000;
+
 type DiscoveryKind = 'sweep' | 'changed';
 
 export class LogTailer {
@@ -75,6 +78,12 @@ export class LogTailer {
   /** Open descriptors in least-recently-used order (Map keeps insertion order). */
   private readonly open = new Map<string, TrackedFile>();
   private readonly evicted = new Set<string>();
+  /** Live files in watched directories at their end: not read until an event or the sweep wakes them. */
+  private sleeping = new Set<TrackedFile>();
+  /** Files the last sweep woke without an event (new bytes there were missed by the watch). */
+  private swept = new Set<TrackedFile>();
+  /** Directories switched to polling → when a file there last gave data. null in `poll` mode. */
+  private readonly lastDataMs: Map<string, number> | null;
   /** null in `poll` mode. */
   private readonly watcher: DirectoryWatcher | null;
   /** Descriptors files may use: the inotify instance holds one of maxOpenFiles. */
@@ -111,6 +120,7 @@ export class LogTailer {
             this.logger,
           )
         : null;
+    this.lastDataMs = this.watcher === null ? null : new Map();
     this.fileCap = this.watcher === null ? this.opts.maxOpenFiles : Math.max(1, this.opts.maxOpenFiles - 1);
     this.ctx = { maxLineBytes: this.opts.maxLineBytes, counters: this.counters, nowMs: this.now() };
     // A physical line holds a message plus its CRI header or docker JSON (escapes can double it).
@@ -201,10 +211,9 @@ export class LogTailer {
       for (let i = 0; i < order.length && budget > 0; i++) {
         const idx = (this.cursor + i) % order.length;
         const f = order[idx] as TrackedFile;
-        if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now) continue;
+        if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now || this.sleeping.has(f))
+          continue;
         if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
-        // Due without an event (sweep or polling) rather than woken by one (events set nextReadMs to 0).
-        const unannounced = f.nextReadMs !== 0;
         let got: number;
         try {
           got = f.readTurn(this.io, out);
@@ -224,7 +233,8 @@ export class LogTailer {
           if (f.pollBytesId !== pollId) {
             f.pollBytesId = pollId;
             f.pollBytes = 0;
-            if (unannounced && f.state === 'live' && this.wakesOnEvents(f)) this.counters.missedChanges++;
+            if (this.swept.delete(f)) this.counters.missedChanges++;
+            if (this.lastDataMs !== null) this.noteData(f, now);
           }
           f.pollBytes += got;
           if (budget <= 0) this.cursor = (idx + 1) % order.length;
@@ -240,18 +250,15 @@ export class LogTailer {
   }
 
   /**
-   * When a file that reached its end is read next. Watched live files: when an event says it changed, or
-   * at the sweep. Otherwise adaptive polling: a live file that gave little in this poll is read again only
-   * after a delay that doubles from 100 ms with each quiet poll up to idleReadDelayMs, so many quiet files
-   * cost little and a file that wakes up is noticed quickly. Busy and rotated (draining) files are read
-   * every poll.
+   * When a file that reached its end is read next. A live file in a watched directory *sleeps* until an
+   * event (or the sweep) wakes it. Then, as for polled files, adaptive polling: a live file that gave little
+   * in this poll is read again only after a delay that doubles from 100 ms with each quiet poll up to
+   * idleReadDelayMs, so many quiet files cost little, reads of a trickling file are batched, and a file that
+   * wakes up after a quiet spell is read at once. Busy and rotated (draining) files are read every poll.
    */
   private schedule(f: TrackedFile, pollId: number, now: number): void {
-    if (f.state === 'live' && this.wakesOnEvents(f)) {
-      f.quietPolls = 0;
-      f.nextReadMs = now + this.opts.sweepIntervalMs;
-      return;
-    }
+    this.swept.delete(f);
+    if (f.state === 'live' && this.wakesOnEvents(f)) this.sleeping.add(f);
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
     if (f.state !== 'live' || bytes >= QUIET_POLL_BYTES) {
       f.quietPolls = 0;
@@ -267,7 +274,7 @@ export class LogTailer {
     return this.watcher !== null && this.opts.idleReadDelayMs > 0 && this.watcher.isWatched(dirname(f.path));
   }
 
-  /** A watched file changed (or its name was created/renamed/deleted): read it at this poll. */
+  /** A watched file changed (or its name was created/renamed/deleted): read it when its delay allows. */
   private fileEvent(path: string): void {
     const key = this.byPath.get(path);
     const f = key === undefined ? undefined : this.files.get(key);
@@ -277,8 +284,35 @@ export class LogTailer {
       this.watcher?.markDirty(dirname(path));
       return;
     }
-    f.nextReadMs = 0;
-    if (f.fd < 0) f.wantsOpen = true;
+    this.wake(f);
+  }
+
+  private wake(f: TrackedFile): void {
+    this.sleeping.delete(f);
+    this.swept.delete(f);
+    if (f.fd < 0 && f.state !== 'done') f.wantsOpen = true;
+  }
+
+  /** A directory switched to polling gets data: it goes back to a watch only after a quiet spell. */
+  private noteData(f: TrackedFile, now: number): void {
+    const dir = dirname(f.path);
+    if (this.watcher?.isPolled(dir)) this.lastDataMs?.set(dir, now);
+  }
+
+  /**
+   * Every discoveryIntervalMs: directories whose watches fire often switch to polling (an event costs
+   * ~5 µs; a trickling file is cheaper read on the adaptive schedule), polled ones quiet for
+   * POLLED_QUIET_MS go back to a watch. Their sleeping files are woken: from now on they are polled.
+   */
+  private reviewWatches(now: number): void {
+    const w = this.watcher;
+    const lastData = this.lastDataMs;
+    if (w === null || lastData === null) return;
+    const polled = w.review((dir) => now - (lastData.get(dir) ?? now) >= POLLED_QUIET_MS);
+    for (const dir of lastData.keys()) if (!w.isPolled(dir)) lastData.delete(dir);
+    if (polled.size === 0) return;
+    for (const dir of polled) lastData.set(dir, now);
+    for (const f of this.sleeping) if (polled.has(dirname(f.path))) this.sleeping.delete(f);
   }
 
   /**
@@ -294,6 +328,7 @@ export class LogTailer {
     if (w.hasDirty() && now - this.lastDiscoveryMs >= gap) return 'changed';
     if (now - this.lastPolledMs >= this.opts.discoveryIntervalMs) {
       this.lastPolledMs = now;
+      this.reviewWatches(now);
       if (w.needsPolling() || w.missingAppeared()) return 'changed';
     }
     return null;
@@ -311,6 +346,7 @@ export class LogTailer {
       if (kind === 'sweep') {
         this.lastSweepMs = now;
         this.counters.sweeps++;
+        this.swept.clear();
       } else trusted = (dir) => !dirty.has(dir) && w.isWatched(dir);
     }
     const found = this.discovery.discover(trusted);
@@ -345,7 +381,28 @@ export class LogTailer {
       if (f !== undefined && f.state === 'live') this.detach(f);
     }
     if (first) this.adoptRestoredLeftovers(now);
+    if (w !== null && kind === 'sweep') this.sweepSleeping();
     w?.sync(this.discovery.directories(), kind === 'sweep');
+  }
+
+  /**
+   * The sweep's file half: a sleeping open file whose size is not where we stopped reading changed without
+   * an event (grew, or was truncated): wake it, and count what it gives as missed. (Closed files were
+   * stat-ed by the listing.)
+   */
+  private sweepSleeping(): void {
+    for (const f of this.sleeping) {
+      if (f.fd < 0) continue;
+      let size = -1;
+      try {
+        size = fstatSync(f.fd).size;
+      } catch {
+        // Unreadable now: the read at its wake-up reports the error.
+      }
+      if (size === f.readPos) continue;
+      this.sleeping.delete(f);
+      this.swept.add(f);
+    }
   }
 
   /** Files were added, removed or changed state: rebuild the turn order and the checkpoint. */
@@ -395,6 +452,8 @@ export class LogTailer {
     if (f.fd < 0 && f.state !== 'done' && st.size !== f.readPos) {
       f.wantsOpen = true;
       f.nextReadMs = 0;
+      // Changed while closed and asleep: its event was missed (or it was evicted before its turn).
+      if (this.sleeping.delete(f)) this.swept.add(f);
     }
   }
 
@@ -448,6 +507,7 @@ export class LogTailer {
 
   /** The file left its discovered path: drain it through its descriptor, or find it by inode. */
   private detach(f: TrackedFile): void {
+    this.sleeping.delete(f);
     f.state = 'rotated';
     f.eofSinceMs = -1;
     f.nextReadMs = 0; // drain now, whatever its quiet-file delay was
@@ -518,6 +578,7 @@ export class LogTailer {
   private truncated(f: TrackedFile, out: LogRecord[]): void {
     this.counters.copytruncates++;
     f.nextReadMs = 0; // read what is there now at once, whatever its schedule
+    this.sleeping.delete(f);
     const copy = f.fp.length > 0 ? findCopy(dirname(f.path), f.fp, f.commitOffset(), f) : null;
     if (copy !== null) {
       const key = fileKey(copy.stats);
@@ -595,7 +656,7 @@ export class LogTailer {
     this.closeFile(victim);
     // A rotated file is still being drained: reopen it (by its located path) at its next turn. So is a
     // watched file woken by an event it has not been read for yet (no discovery will stat it soon).
-    if (victim.state === 'rotated' || (victim.nextReadMs <= this.ctx.nowMs && this.wakesOnEvents(victim)))
+    if (victim.state === 'rotated' || (!this.sleeping.has(victim) && this.wakesOnEvents(victim)))
       victim.wantsOpen = true;
   }
 
@@ -610,6 +671,8 @@ export class LogTailer {
   }
 
   private forget(f: TrackedFile): void {
+    this.sleeping.delete(f);
+    this.swept.delete(f);
     this.closeFile(f);
     this.evicted.delete(f.key);
     this.files.delete(f.key);
