@@ -12,6 +12,8 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createIncidentEngine } from '../../../aggregator/correlate/engine.ts';
 import { Notifier } from '../../../aggregator/notify/notifier.ts';
+import type { ActionExecutor, ExecResult, RemediationAction } from '../../../aggregator/remediate/action.ts';
+import { parsePolicy } from '../../../aggregator/remediate/policy.ts';
 import { IncidentStore } from '../../../aggregator/store/incident-store.ts';
 import { createClient, type ServiceClient } from '../../../common/grpc/adapter.ts';
 import type { Signal } from '../../../common/signal.ts';
@@ -296,5 +298,82 @@ describe('notifications across a restart', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('remediation state through the LMDB store', () => {
+  const logger = pino({ level: 'silent' });
+  const topology = new StaticTopology().addPod({ namespace: 'shop', name: 'db-0', node: 'node-1' });
+  const policy = parsePolicy(`
+defaultMode: auto
+guardrails: { cooldownSeconds: 600 }
+rules: [{ name: oom, match: { kinds: [oom_kill] }, actions: [{ type: pod.restart }] }]`);
+
+  class Recording implements ActionExecutor {
+    readonly done: RemediationAction[] = [];
+    async execute(a: RemediationAction): Promise<ExecResult> {
+      this.done.push(a);
+      return { ok: true, message: 'pod deleted' };
+    }
+  }
+
+  function boot(path: string, kube: ActionExecutor, clock: () => number) {
+    const { root } = openLmdb(path, logger);
+    const engine = createIncidentEngine({
+      topology,
+      logger,
+      policy,
+      kube,
+      clock,
+      store: new IncidentStore(root, logger),
+    });
+    return { root, engine };
+  }
+
+  it('keeps a cooldown: the same pod is not restarted again right after the aggregator restarts', async () => {
+    const path = join(tempDir('persist-cooldown'), 'aggregator.mdb');
+    let now = Date.now();
+    const kube = new Recording();
+    const first = boot(path, kube, () => now);
+    first.engine.ingestSignals([{ ...sig('pod.oom_killed', 0, 'critical'), timeMs: now }]);
+    await first.engine.idle();
+    expect(kube.done).toHaveLength(1);
+    first.engine.resolve(first.engine.incidents()[0]?.id ?? '', 'alice');
+    await first.engine.flush();
+    first.engine.stop();
+    await first.root.close();
+
+    now += 120_000;
+    const second = boot(path, kube, () => now);
+    second.engine.ingestSignals([{ ...sig('pod.oom_killed', 0, 'critical'), timeMs: now }]);
+    await second.engine.idle();
+    expect(kube.done).toHaveLength(1);
+    const blocked = second.engine.audit({ decision: 'blocked' });
+    expect(blocked.map((e) => [e.guardrail, e.target])).toEqual([['cooldown', 'Pod/shop/db-0']]);
+    second.engine.stop();
+    await second.root.close();
+  });
+
+  it('marks an action that was running at the kill as interrupted, audited, and never runs it again', async () => {
+    const path = join(tempDir('persist-interrupted'), 'aggregator.mdb');
+    const now = Date.now();
+    const hanging: ActionExecutor = { execute: () => new Promise<ExecResult>(() => undefined) };
+    const first = boot(path, hanging, () => now);
+    first.engine.ingestSignals([{ ...sig('pod.oom_killed', 0, 'critical'), timeMs: now }]);
+    expect(first.engine.actions().map((a) => a.status)).toEqual(['running']);
+    await first.engine.flush();
+    first.engine.stop();
+    await first.root.close(); // the process "dies" with the action running
+
+    const kube = new Recording();
+    const second = boot(path, kube, () => now + 5000);
+    expect(second.engine.actions().map((a) => a.status)).toEqual(['interrupted']);
+    expect(second.engine.audit({ decision: 'interrupted' })).toHaveLength(1);
+    second.engine.ingestSignals([{ ...sig('pod.restarted', 6, 'error'), timeMs: now + 6000 }]);
+    second.engine.tick(now + 200_000);
+    await second.engine.idle();
+    expect(kube.done).toHaveLength(0);
+    second.engine.stop();
+    await second.root.close();
   });
 });
