@@ -257,20 +257,14 @@ export class Correlator {
         lastIngestMs: stored.lastIngestMs + Math.max(0, pausedMs),
       };
       this.#tracked.set(inc.id, tracked);
-      const { identity, calls, hosts } = stored.anchors;
-      for (const a of identity) this.#addAnchor(tracked, 'identity', a, inc.id);
-      for (const a of calls) this.#addAnchor(tracked, 'calls', a, inc.id);
-      for (const a of hosts) this.#addAnchor(tracked, 'hosts', a, inc.id);
+      const adopt = (anchors: Anchors) => {
+        for (const which of ['identity', 'calls', 'hosts'] as const)
+          for (const a of anchors[which])
+            if (!tracked.anchors[which].has(a)) this.#addAnchor(tracked, which, a, inc.id);
+      };
+      adopt(stored.anchors);
       // Also the anchors of every group's exemplar, so a record without anchors still correlates.
-      for (const g of inc.groups) {
-        const anchors = anchorsFor(g.exemplar, this.#topology, g.calls);
-        for (const a of anchors.identity)
-          if (!tracked.anchors.identity.has(a)) this.#addAnchor(tracked, 'identity', a, inc.id);
-        for (const a of anchors.calls)
-          if (!tracked.anchors.calls.has(a)) this.#addAnchor(tracked, 'calls', a, inc.id);
-        for (const a of anchors.hosts)
-          if (!tracked.anchors.hosts.has(a)) this.#addAnchor(tracked, 'hosts', a, inc.id);
-      }
+      for (const g of inc.groups) adopt(anchorsFor(g.exemplar, this.#topology, g.calls));
     }
   }
 
