@@ -336,7 +336,8 @@ export function maskRange(text: string, from: number, to: number, out: string[] 
   let w = 0;
   let i = from;
   let prevWild = false;
-  let calendar = false;
+  // Positions of calendar words (bit per token; `-1` once one sits beyond bit 30: then all are looked up).
+  let calendar = 0;
   let annotation = false;
   while (i < to) {
     const first = text.charCodeAt(i);
@@ -381,8 +382,15 @@ export function maskRange(text: string, from: number, to: number, out: string[] 
           CALENDAR_PREFIX[prefix3(token)] === 1 &&
           CALENDAR_ANY_CASE.has(token)
         )
-          calendar = true;
+          calendar = w < 31 && calendar !== -1 ? calendar | (1 << w) : -1;
       }
+    } else if (digits > 0 && !isOpener(first) && !isKeyStart(first)) {
+      // A value with digits that starts with neither a wrapper nor a key (`10.0.0.1:80`, `/10.2.3.4`,
+      // `07:07:00`): all of it is the variable; what `maskToken` keeps is the trailing punctuation.
+      let e = i;
+      while (e > start && (isCloser(text.charCodeAt(e - 1)) || text.charCodeAt(e - 1) === C_COLON)) e--;
+      if (e > start + 1 && text.charCodeAt(e - 1) === C_DOT) e--;
+      token = e === i ? WILDCARD : WILDCARD + text.slice(e, i);
     } else {
       token = digits === 0 ? maskWordToken(text, start, i) : maskToken(text, start, i);
       // A masked token starts with `(` exactly when the raw one does (wrappers are kept).
@@ -396,7 +404,7 @@ export function maskRange(text: string, from: number, to: number, out: string[] 
     out[w++] = token;
   }
   if (out.length !== w) out.length = w;
-  if (calendar) maskCalendarWords(out);
+  if (calendar !== 0) maskCalendarWords(out, calendar);
   if (annotation) dropValueAnnotations(out);
   return out;
 }
@@ -406,14 +414,15 @@ function isCalendarWord(t: string): boolean {
 }
 
 // Calendar words are variables next to a number or another calendar word: `Fri Jun 17 07:07:00 2005`.
-function maskCalendarWords(tokens: string[]): void {
+// `at`: bit i set when token i is a calendar word, or -1 (look every token up).
+function maskCalendarWords(tokens: string[], at: number): void {
+  const isAt = (i: number) => (at === -1 ? isCalendarWord(tokens[i]!) : i < 31 && (at & (1 << i)) !== 0);
   let changed = false;
   for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (!isCalendarWord(t)) continue;
+    if (!isAt(i)) continue;
     const prev = i > 0 ? tokens[i - 1]! : '';
     const next = i + 1 < tokens.length ? tokens[i + 1]! : '';
-    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || isCalendarWord(next)) {
+    if (prev.includes(WILDCARD) || next.includes(WILDCARD) || (next !== '' && isAt(i + 1))) {
       tokens[i] = WILDCARD;
       changed = true;
     }
