@@ -105,6 +105,31 @@ describe('summary dictionary delivery', () => {
     expectLatest(agg, 'dict-agg', 3);
   });
 
+  it('an agent whose aggregator lost its state starts a new epoch and defines everything again', async () => {
+    const port = await freePort();
+    let agg = await inProcessAggregator({ grpcPort: port, stateDir: tempDir('agg-dict') });
+    const agent = await inProcessAgent(agentConfig('dict-lost', port, { shutdownGraceSeconds: 1 }));
+    running.push(agent);
+    const wire = captureWire(agent);
+    await windowAcked(agent, 1);
+    await windowAcked(agent, 2);
+    expect(wire[1]!.seriesDefs).toHaveLength(0);
+    await agg.stop();
+    await eventually(() => !agent.connection.connected, 10_000, 'agent noticed the aggregator is gone');
+
+    // A fresh aggregator on the same address: it holds no sequence and no dictionary of this node.
+    agg = await inProcessAggregator({ grpcPort: port, stateDir: tempDir('agg-dict-fresh') });
+    running.unshift(agg);
+    const seen = countUnresolved(agg);
+    await eventually(() => agent.connection.connected, 20_000, 'agent reconnected');
+    await windowAcked(agent, 3);
+    const last = wire.at(-1)!;
+    expect(last.dictionaryEpoch).not.toBe(wire[0]!.dictionaryEpoch);
+    expect(last.seriesDefs).toHaveLength(3);
+    expect(seen.unresolved).toBe(0);
+    expectLatest(agg, 'dict-lost', 3);
+  });
+
   it('a restarted agent starts a new epoch, and batches of the old one replay and resolve', async () => {
     const port = await freePort();
     const stateDir = tempDir('agg-dict');
