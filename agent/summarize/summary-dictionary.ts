@@ -207,8 +207,15 @@ export class SummaryDictionary {
         e.defSeq = view.seq;
       }
       // Everything else of the stream's summary goes as it came; subject and stream name become the ref.
+      // An exemplar that repeats another of the same stream (an error line that also shows a new template)
+      // says nothing more: sent once.
       const { subject: _subject, stream: _stream, ...rest } = l;
-      outLogs.push({ ...rest, stream: '', streamRef: e.ref });
+      outLogs.push({
+        ...rest,
+        stream: '',
+        streamRef: e.ref,
+        ...(l.exemplars ? { exemplars: [...new Set(l.exemplars)] } : {}),
+      });
     }
     return { dictionaryEpoch: this.epochValue, seriesDefs, packedMetrics: packed, streamDefs, logs: outLogs };
   }

@@ -20,7 +20,7 @@ function window(flatValue = 7, capacity = 100): MetricDigest[] {
 }
 
 const logs = () => [
-  { subject: subjectToWire(pod), stream: 'container', lines: 3n, bytes: 120n, exemplars: ['x'] },
+  { subject: subjectToWire(pod), stream: 'container', lines: 3n, bytes: 120n, exemplars: ['x', 'y', 'x'] },
 ];
 
 /** Agent and aggregator halves side by side, batches through the real encoding. */
@@ -80,7 +80,8 @@ describe('summary dictionary', () => {
     );
     expect(summary.logs[0]?.subject?.pod).toBe('api-1');
     expect(summary.logs[0]?.stream).toBe('container');
-    expect(summary.logs[0]?.exemplars).toEqual(['x']);
+    // An exemplar repeated within a stream is sent once.
+    expect(summary.logs[0]?.exemplars).toEqual(['x', 'y']);
   });
 
   it('sends definitions again in every batch until one carrying them is acked, then refs only', () => {
