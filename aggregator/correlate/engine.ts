@@ -138,6 +138,7 @@ class Engine implements IncidentEngine {
       ...(agent ? { agent } : {}),
       onAction: (action, incidentId) => this.#onAction(action, incidentId),
       onEscalate: (incidentId, reason) => this.#onEscalate(incidentId, reason),
+      ...(deps.store ? { beforeExecute: () => this.flush() } : {}),
     });
     this.#planner.setIncidentLookup((id) => this.#correlator.get(id));
     if (deps.store) this.#restore(deps.store.load());

@@ -27,6 +27,11 @@ export interface PlannerDeps {
   onAction?: (action: RemediationAction, incidentId: string) => void;
   /** Called when the ladder is exhausted and a person must act. */
   onEscalate?: (incidentId: string, reason: string) => void;
+  /**
+   * Awaited after an action is marked running and before it executes: the engine writes its state, so a
+   * process killed mid-action finds it `interrupted` (and its cooldown recorded) and never runs it twice.
+   */
+  beforeExecute?: () => Promise<void>;
 }
 
 interface Plan {
@@ -361,6 +366,12 @@ export class RemediationPlanner {
     a.message = 'running';
     this.#audit(a, 'executed', `${a.type} ${a.target.object}`, a.decidedBy ?? 'vigil');
     this.#deps.onAction?.(a, a.incidentId);
+    try {
+      await this.#deps.beforeExecute?.();
+    } catch (error) {
+      // Not written: run it all the same (remediation must not wait on a sick disk); the log says so.
+      this.#deps.logger.error({ err: error, action: a.id }, 'could not write state before running an action');
+    }
     const executor = a.type.startsWith('agent.') ? this.#deps.agent : this.#deps.kube;
     let result: { ok: boolean; message: string };
     if (!executor) {

@@ -357,11 +357,18 @@ rules: [{ name: oom, match: { kinds: [oom_kill] }, actions: [{ type: pod.restart
   it('marks an action that was running at the kill as interrupted, audited, and never runs it again', async () => {
     const path = join(tempDir('persist-interrupted'), 'aggregator.mdb');
     const now = Date.now();
-    const hanging: ActionExecutor = { execute: () => new Promise<ExecResult>(() => undefined) };
+    let started = 0;
+    const hanging: ActionExecutor = {
+      execute: () => {
+        started += 1;
+        return new Promise<ExecResult>(() => undefined);
+      },
+    };
     const first = boot(path, hanging, () => now);
     first.engine.ingestSignals([{ ...sig('pod.oom_killed', 0, 'critical'), timeMs: now }]);
     expect(first.engine.actions().map((a) => a.status)).toEqual(['running']);
-    await first.engine.flush();
+    // No flush by hand: the running action is committed before the executor is called.
+    await eventually(() => started === 1, 10_000, 'the action to execute');
     first.engine.stop();
     await first.root.close(); // the process "dies" with the action running
 

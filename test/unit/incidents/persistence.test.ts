@@ -11,6 +11,7 @@ import type {
 } from '../../../aggregator/correlate/engine-state.ts';
 import type { ActionExecutor, ExecResult, RemediationAction } from '../../../aggregator/remediate/action.ts';
 import { parsePolicy } from '../../../aggregator/remediate/policy.ts';
+import { eventually } from '../../support/processes.ts';
 import { StaticTopology } from '../../support/static-topology.ts';
 import { podSubject, signal, T0 } from './fixtures.ts';
 
@@ -206,7 +207,9 @@ describe('incident engine across a restart', () => {
     const before = engineOn(store, () => now, { policy: AUTO, kube: hanging });
     before.ingestSignals([oom('db-0', 0)]);
     expect(before.actions({ status: 'running' })).toHaveLength(1);
-    await before.flush();
+    // Written before it executes (no flush by hand): a kill from here on finds it running.
+    await eventually(() => hanging.started === 1, 5000, 'the action to execute');
+    expect(store.state.remediation[0]?.actions.map((a) => a.status)).toEqual(['running']);
     before.stop(); // never idle: the executor hangs, as a killed process would
 
     now += 10_000;
