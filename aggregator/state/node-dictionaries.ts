@@ -127,6 +127,11 @@ export class NodeDictionaries {
       for (let i = 0; i + 1 < p.unchanged.length; i += 2) {
         const start = end + p.unchanged[i]!;
         end = start + p.unchanged[i + 1]!;
+        // A run longer than the dictionary cannot all resolve; do not walk it (a bad peer's billion refs).
+        if (end - start > dict.series.size) {
+          unresolved += end - start;
+          continue;
+        }
         for (let r = start; r < end; r++) {
           const state = dict.series.get(r);
           if (!state || Number.isNaN(state.last)) {

@@ -189,6 +189,17 @@ describe('summary dictionary', () => {
     expect(summary.logs).toHaveLength(0);
   });
 
+  it('counts a run of unchanged refs longer than the dictionary without walking it', () => {
+    const agg = new NodeDictionaries();
+    const summary = create(SummarySchema, {
+      node: 'n1',
+      dictionaryEpoch: 1,
+      packedMetrics: { count: 1, unchanged: [1, 4_000_000_000] },
+    });
+    expect(agg.expand('n1', summary).unresolved).toBe(4_000_000_000);
+    expect(summary.metrics).toHaveLength(0);
+  });
+
   it('starts a new epoch once forgotten series pile up', () => {
     let next = 1;
     const agent = new SummaryDictionary({
