@@ -10,12 +10,15 @@ import { type AgentConfig, agentSettings } from '../../agent/settings.ts';
 import { type Aggregator, startAggregator } from '../../aggregator/aggregator.ts';
 import { type AggregatorConfig, aggregatorSettings } from '../../aggregator/settings.ts';
 import { loadConfig } from '../../common/config/settings.ts';
+import type { FaultEvent } from '../../sim/scenario/faults.ts';
 import { type Simulator, startSimulator } from '../../sim/simulator.ts';
 
 export interface LocalCluster {
   sim: Simulator;
   aggregator: Aggregator;
   agents: Agent[];
+  /** Faults the simulator injected, recorded from its first tick (a fault may fire while agents still start). */
+  faults: FaultEvent[];
   /** Stops agents, aggregator and simulator, and removes the temporary state. */
   stop(): Promise<void>;
 }
@@ -38,6 +41,8 @@ export async function startLocalCluster(opts: {
     logger: logger.child({ component: 'sim' }),
     ...(opts.logVolume !== undefined ? { logVolume: opts.logVolume } : {}),
   });
+  const faults: FaultEvent[] = [];
+  sim.events.on('fault', (f: FaultEvent) => faults.push(f));
   const aggregator = await startAggregator(
     {
       ...loadConfig(aggregatorSettings, { section: 'aggregator' }),
@@ -50,10 +55,11 @@ export async function startLocalCluster(opts: {
     },
     logger.child({ component: 'aggregator' }),
   );
-  const agents: Agent[] = [];
-  for (const node of sim.nodes) {
-    agents.push(
-      await startAgent(
+  // Agents start together: started one by one they take seconds each on a loaded machine, and the scenario's
+  // clock is already running.
+  const agents: Agent[] = await Promise.all(
+    sim.nodes.map((node) =>
+      startAgent(
         {
           ...loadConfig(agentSettings, { section: 'agent' }),
           node,
@@ -67,12 +73,13 @@ export async function startLocalCluster(opts: {
         },
         logger.child({ component: 'agent', node }),
       ),
-    );
-  }
+    ),
+  );
   return {
     sim,
     aggregator,
     agents,
+    faults,
     async stop() {
       for (const a of agents) await a.stop();
       await aggregator.stop();

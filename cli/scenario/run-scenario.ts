@@ -49,10 +49,6 @@ export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioRep
     agent: { windowSeconds: 2, logWarmupSeconds: 6 },
   });
   const { sim, aggregator } = cluster;
-  let faultMs = 0;
-  sim.events.on('fault', () => {
-    faultMs ||= Date.now();
-  });
   let signals = 0;
   aggregator.registry.on('summary', (_node, _seq, summary) => {
     signals += summary.signals.length;
@@ -66,6 +62,7 @@ export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioRep
   const durationMs = (sim.scenario.durationSeconds * 1000) / opts.speed;
   await new Promise((r) => setTimeout(r, durationMs + 5000));
 
+  const faultMs = cluster.faults[0]?.atMs ?? 0;
   const expected = sim.groundTruth.rootCause;
   const incidents: Incident[] = aggregator.incidents
     .incidents()
