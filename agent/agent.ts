@@ -22,8 +22,8 @@ import type { AgentConfig } from './settings.ts';
 import { KubeWatcher } from './sources/kube/kube-watcher.ts';
 import { createMetricCollector } from './sources/metrics/collector.ts';
 import { nodeInventory } from './sources/node/inventory.ts';
-import { DigestAccumulator } from './summarize/digest.ts';
 import { dictionaryEpochs } from './summarize/dictionary-epoch.ts';
+import { DigestAccumulator } from './summarize/digest.ts';
 import { SummaryDictionary } from './summarize/summary-dictionary.ts';
 import { GatewayConnection } from './transport/gateway-connection.ts';
 

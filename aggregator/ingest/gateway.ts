@@ -175,7 +175,13 @@ export function gatewayHandlers(deps: GatewayDeps): ServiceHandlers<typeof Agent
         }
         let expansion: Expansion | undefined;
         if (summary) {
-          expansion = dictionaries.expand(node, summary);
+          try {
+            expansion = dictionaries.expand(node, summary);
+          } catch (error) {
+            // Never seen; if it happens the batch is kept as it came (packed) and counted, not a crash.
+            logger.error({ err: error, node, seq }, 'could not expand a summary; stored as it came');
+            expansion = { unresolved: 1, persist: () => {} };
+          }
           if (expansion.unresolved > 0) {
             metrics.unresolvedRefs.inc(expansion.unresolved);
             logger.warn(

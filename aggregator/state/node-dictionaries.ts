@@ -204,11 +204,15 @@ export class NodeDictionaries {
     if (this.db) {
       for (const { key, value } of this.db.getRange({ start: [node, 0, 0], end: [node, 3, 0] })) {
         const [, kind, ref] = key;
-        if (kind === EPOCH) dict.epoch = value as number;
-        else if (kind === SERIES) {
-          const v = value as { d: Uint8Array; l: number };
-          dict.series.set(ref, { def: fromBinary(SeriesDefSchema, v.d), last: v.l });
-        } else if (kind === STREAM) dict.streams.set(ref, fromBinary(StreamDefSchema, value as Uint8Array));
+        try {
+          if (kind === EPOCH) dict.epoch = value as number;
+          else if (kind === SERIES) {
+            const v = value as { d: Uint8Array; l: number };
+            dict.series.set(ref, { def: fromBinary(SeriesDefSchema, v.d), last: v.l });
+          } else if (kind === STREAM) dict.streams.set(ref, fromBinary(StreamDefSchema, value as Uint8Array));
+        } catch {
+          // A damaged entry is as good as absent: refs to it are counted unresolved.
+        }
       }
     }
     this.nodes.set(node, dict);
