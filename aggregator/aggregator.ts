@@ -29,6 +29,7 @@ import { KubeTopology } from './state/kube-topology.ts';
 import { NodeRegistry } from './state/node-registry.ts';
 import { AggregatorStore } from './store/aggregator-store.ts';
 import { IncidentStore } from './store/incident-store.ts';
+import { replayStoredSummaries } from './store/summary-replay.ts';
 
 export interface Aggregator {
   readonly grpcPort: number;
@@ -106,7 +107,13 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     // Incidents, actions and guardrails outlive a restart; restored here, before any summary is ingested.
     store: new IncidentStore(store.root, logger.child({ component: 'incident-store' })),
   });
-  registry.on('summary', (node, _seq, summary) => incidents.ingest(node, summary));
+  replayStoredSummaries(
+    store,
+    incidents,
+    registry.all().map((n) => n.record.node),
+    logger.child({ component: 'incidents' }),
+  );
+  registry.on('summary', (node, seq, summary) => incidents.ingest(node, summary, seq));
   // Scanner reports (Trivy) joined to the pods running those images; new rollouts of vulnerable images.
   const vulnerabilities = new VulnerabilityIndex();
   const incidentTopology = topology ?? emptyTopology;

@@ -20,6 +20,8 @@ export interface StoredEngineMeta {
   incidentSeq: number;
   actionSeq: number;
   guardrails: GuardrailSnapshot;
+  /** Per node, the highest summary sequence whose signals this state includes (replay starts after it). */
+  summaryPositions?: Array<[string, number]>;
 }
 
 export interface StoredEngineState {

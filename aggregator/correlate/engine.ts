@@ -64,7 +64,8 @@ export type IncidentListener = (incident: Incident, change: IncidentChange) => v
 export type ActionListener = (action: RemediationAction) => void;
 
 export interface IncidentEngine {
-  ingest(node: string, summary: Summary): void;
+  /** A node's accepted summary; `seq` (its batch sequence) lets a restart replay what the state lacks. */
+  ingest(node: string, summary: Summary, seq?: number): void;
   ingestSignals(signals: readonly Signal[]): void;
   /** External change (deploy marker, CI/CD result): a first-class root-cause candidate. */
   ingestEvent(event: ChangeEvent): void;
@@ -82,6 +83,12 @@ export interface IncidentEngine {
   idle(): Promise<void>;
   /** Writes every unsaved change to the state store now; resolves once committed (shutdown, tests). */
   flush(): Promise<void>;
+  /**
+   * After a restore: per node, the first summary sequence whose signals the restored state does not include
+   * (a SIGKILL inside the write debounce). Nodes unknown to the stored state replay from 0 (first seen after
+   * the last write); without any stored state nothing is replayed.
+   */
+  summariesToReplay(nodes: readonly string[]): Array<{ node: string; fromSeq: number }>;
   on(event: 'incident', listener: IncidentListener): void;
   on(event: 'action', listener: ActionListener): void;
   off(event: 'incident', listener: IncidentListener): void;
@@ -115,6 +122,12 @@ class Engine implements IncidentEngine {
   #saveTimer: NodeJS.Timeout | undefined;
   #saving: Promise<void> | undefined;
   #stopped = false;
+  /** Per node, the highest summary sequence ingested. */
+  readonly #summaryPositions = new Map<string, number>();
+  /** Whether engine state was restored (so positions are meaningful for replay). */
+  #restoredState = false;
+  /** Summary positions changed since the last write. */
+  #unsavedMeta = false;
 
   constructor(deps: IncidentEngineDeps) {
     this.#deps = deps;
@@ -144,9 +157,23 @@ class Engine implements IncidentEngine {
     if (deps.store) this.#restore(deps.store.load());
   }
 
-  ingest(_node: string, summary: Summary): void {
-    if (summary.signals.length === 0) return;
-    this.ingestSignals(summary.signals.map(signalFromWire));
+  ingest(node: string, summary: Summary, seq?: number): void {
+    if (summary.signals.length > 0) this.ingestSignals(summary.signals.map(signalFromWire));
+    // After the signals: a write in the middle of them (an action's intent) replays this summary again
+    // rather than lose its rest; a repeat only bumps a count.
+    if (seq !== undefined && this.#deps.store && seq > (this.#summaryPositions.get(node) ?? -1)) {
+      this.#summaryPositions.set(node, seq);
+      this.#unsavedMeta = true;
+      this.#scheduleSave();
+    }
+  }
+
+  summariesToReplay(nodes: readonly string[]): Array<{ node: string; fromSeq: number }> {
+    if (!this.#restoredState) return [];
+    return nodes.map((node) => {
+      const at = this.#summaryPositions.get(node);
+      return { node, fromSeq: at === undefined ? 0 : at + 1 };
+    });
   }
 
   ingestSignals(signals: readonly Signal[]): void {
@@ -282,11 +309,12 @@ class Engine implements IncidentEngine {
     this.#saveTimer = undefined;
     // One write at a time, in order: a later flush never commits before an earlier one.
     while (this.#saving) await this.#saving;
-    if (this.#unsaved.size === 0 && this.#removed.length === 0) return;
+    if (this.#unsaved.size === 0 && this.#removed.length === 0 && !this.#unsavedMeta) return;
     const ids = this.#unsaved;
     const removed = this.#removed;
     this.#unsaved = new Set();
     this.#removed = [];
+    this.#unsavedMeta = false;
     const incidents = this.#correlator.snapshot(ids);
     const planner = this.#planner.snapshot(ids);
     const remediation = new Map<string, StoredRemediation>();
@@ -306,6 +334,7 @@ class Engine implements IncidentEngine {
         incidentSeq: incidents.seq,
         actionSeq: planner.seq,
         guardrails: planner.guardrails,
+        summaryPositions: [...this.#summaryPositions],
       },
       incidents: incidents.incidents,
       remediation: [...remediation.values()],
@@ -316,6 +345,7 @@ class Engine implements IncidentEngine {
       (error: unknown) => {
         // Keep them unsaved: the next flush writes them again.
         for (const id of ids) if (this.#correlator.has(id)) this.#unsaved.add(id);
+        this.#unsavedMeta = true;
         this.#removed.push(...removed);
         this.#deps.logger.error({ err: error, incidents: ids.size }, 'could not write incident state');
         this.#scheduleSave();
@@ -438,6 +468,10 @@ class Engine implements IncidentEngine {
    */
   #restore(state: StoredEngineState): void {
     const now = this.#clock();
+    if (state.meta?.summaryPositions) {
+      this.#restoredState = true;
+      for (const [node, seq] of state.meta.summaryPositions) this.#summaryPositions.set(node, seq);
+    }
     const pausedMs = state.meta ? Math.max(0, now - state.meta.savedAtMs) : 0;
     this.#correlator.restore({ seq: state.meta?.incidentSeq ?? 0, incidents: state.incidents }, pausedMs);
     for (const s of state.incidents) {

@@ -1,6 +1,7 @@
 // The engine's state across a restart, through an in-memory store that serialises like the real one (the
 // LMDB store is tested in test/integration/incidents/persistence.test.ts): restored incidents keep
 // correlating, quiet time and cooldowns go on, approvals wait, interrupted actions never run again.
+import { create, toBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createIncidentEngine, type IncidentEngineDeps } from '../../../aggregator/correlate/engine.ts';
@@ -11,6 +12,9 @@ import type {
 } from '../../../aggregator/correlate/engine-state.ts';
 import type { ActionExecutor, ExecResult, RemediationAction } from '../../../aggregator/remediate/action.ts';
 import { parsePolicy } from '../../../aggregator/remediate/policy.ts';
+import { replayStoredSummaries } from '../../../aggregator/store/summary-replay.ts';
+import { signalToWire } from '../../../common/signal-wire.ts';
+import { SummarySchema } from '../../../proto/gen/vigil/v1/summary_pb.js';
 import { eventually } from '../../support/processes.ts';
 import { StaticTopology } from '../../support/static-topology.ts';
 import { podSubject, signal, T0 } from './fixtures.ts';
@@ -292,6 +296,64 @@ describe('incident engine across a restart', () => {
     expect(store.state.incidents).toHaveLength(0);
     expect(store.state.remediation).toHaveLength(0);
     expect(engine.actions()).toHaveLength(0);
+    engine.stop();
+  });
+});
+
+describe('summaries stored after the last state write', () => {
+  const summary = (node: string, ...signals: ReturnType<typeof oom>[]) =>
+    create(SummarySchema, { node, signals: signals.map(signalToWire) });
+
+  it('are replayed from the first sequence the restored state lacks, and only those', async () => {
+    const store = new MemoryStore();
+    const before = engineOn(store, () => T0);
+    before.ingest('node-1', summary('node-1', oom('db-0', 0)), 1);
+    await before.flush();
+    before.ingest(
+      'node-1',
+      summary('node-1', signal('pod.restarted', podSubject('shop', 'db-0', 'node-1'), 1)),
+      2,
+    );
+    before.stop(); // killed inside the debounce: sequence 2 is not in the stored state
+
+    const after = engineOn(store, () => T0 + 5000);
+    expect(after.summariesToReplay(['node-1', 'node-2'])).toEqual([
+      { node: 'node-1', fromSeq: 2 },
+      { node: 'node-2', fromSeq: 0 }, // first seen after the last write
+    ]);
+    const stored = [1, 2].map((seq) => ({
+      seq,
+      summary: Buffer.from(
+        toBinary(
+          SummarySchema,
+          seq === 1
+            ? summary('node-1', oom('db-0', 0))
+            : summary('node-1', signal('pod.restarted', podSubject('shop', 'db-0', 'node-1'), 1)),
+        ),
+      ),
+    }));
+    const replayed = replayStoredSummaries(
+      { readSummaries: (_node: string, from = 0) => stored.filter((s) => s.seq >= from).values() },
+      after,
+      ['node-1'],
+      logger,
+    );
+    expect(replayed).toBe(1);
+    const [inc] = after.incidents();
+    expect(after.incidents()).toHaveLength(1);
+    expect(inc?.groups.map((g) => [g.kind, g.count])).toEqual([
+      ['pod.oom_killed', 1],
+      ['pod.restarted', 1],
+    ]);
+    // Once written, nothing is left to replay.
+    await after.flush();
+    after.stop();
+    expect(engineOn(store, () => T0).summariesToReplay(['node-1'])).toEqual([{ node: 'node-1', fromSeq: 3 }]);
+  });
+
+  it('are not replayed when there was no stored state (first start with persistence)', () => {
+    const engine = engineOn(new MemoryStore(), () => T0);
+    expect(engine.summariesToReplay(['node-1'])).toEqual([]);
     engine.stop();
   });
 });
