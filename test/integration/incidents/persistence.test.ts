@@ -1,12 +1,13 @@
-// Incidents survive an aggregator restart: a real aggregator process (the production start and SIGTERM
-// path, fixtures/aggregator-with-signal-input.ts) opens an incident, is stopped and started again on the
-// same state directory, and the incident API shows the same incident, which keeps correlating; a pending
-// approval can still be approved; after a SIGKILL what was flushed is back; a corrupt record is skipped.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Incidents survive an aggregator restart: a real `vigil aggregator` process gets signals through the agent
+// gateway (as an agent sends them), opens an incident, is stopped (SIGTERM) and started again on the same
+// state directory, and the incident API shows the same incident, which keeps correlating; a pending approval
+// can still be approved; after a SIGKILL what was flushed — and every acknowledged summary — is back; a
+// corrupt record is skipped. Then the engine with the real LMDB store: notifications, cooldowns, interrupted
+// actions.
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { open } from 'lmdb';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,13 @@ import { parsePolicy } from '../../../aggregator/remediate/policy.ts';
 import { IncidentStore } from '../../../aggregator/store/incident-store.ts';
 import { createClient, type ServiceClient } from '../../../common/grpc/adapter.ts';
 import type { Signal } from '../../../common/signal.ts';
+import { signalToWire } from '../../../common/signal-wire.ts';
 import { openLmdb } from '../../../common/store/lmdb.ts';
+import {
+  AgentGatewayService,
+  AgentMessageSchema,
+  type AggregatorMessage,
+} from '../../../proto/gen/vigil/v1/gateway_pb.js';
 import {
   ApproveActionRequestSchema,
   GetIncidentRequestSchema,
@@ -27,85 +34,80 @@ import {
   ListAuditRequestSchema,
   ListIncidentsRequestSchema,
 } from '../../../proto/gen/vigil/v1/incidents_pb.js';
+import { SummarySchema } from '../../../proto/gen/vigil/v1/summary_pb.js';
 import { tempDir } from '../../support/in-process.ts';
-import { eventually } from '../../support/processes.ts';
+import { eventually, type Proc, startVigil } from '../../support/processes.ts';
 import { StaticTopology } from '../../support/static-topology.ts';
 
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'aggregator-with-signal-input.ts');
-
-interface AggregatorProcess {
-  child: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  port: number;
+interface Running {
+  proc: Proc;
   api: ServiceClient<typeof IncidentService>;
+  /** Sends signals as node-1's next summary and resolves once the aggregator acknowledged it. */
   send(signals: Signal[]): Promise<void>;
-  kill(signal: NodeJS.Signals): Promise<number | null>;
+  stop(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-const running = new Set<AggregatorProcess>();
-
+const running = new Set<Running>();
 afterAll(async () => {
-  for (const p of running) await p.kill('SIGKILL');
+  for (const r of running) await r.stop('SIGKILL');
 });
 
-async function startAggregatorProcess(stateDir: string): Promise<AggregatorProcess> {
-  const child = spawn(process.execPath, [FIXTURE], {
-    env: {
-      ...process.env,
-      VIGIL_STATE_DIR: stateDir,
-      VIGIL_GRPC_HOST: '127.0.0.1',
-      VIGIL_GRPC_PORT: '0',
-      VIGIL_HTTP_PORT: '0',
-      VIGIL_POLICY_FILE: join(stateDir, 'policy.yaml'),
-      VIGIL_LOG_LEVEL: 'info',
-    },
-    stdio: ['pipe', 'ignore', 'pipe'],
+/** node-1's last sequence: it carries on across aggregator restarts, as an agent's outbox does. */
+let lastSeq = 0;
+
+async function startAggregatorProcess(stateDir: string): Promise<Running> {
+  const proc = startVigil(['aggregator'], {
+    VIGIL_STATE_DIR: stateDir,
+    VIGIL_GRPC_HOST: '127.0.0.1',
+    VIGIL_GRPC_PORT: '0',
+    VIGIL_HTTP_PORT: '0',
+    VIGIL_POLICY_FILE: join(stateDir, 'policy.yaml'),
+    VIGIL_LOG_LEVEL: 'info',
   });
-  const lines: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const text = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      try {
-        lines.push(JSON.parse(text) as Record<string, unknown>);
-      } catch {
-        lines.push({ raw: text });
-      }
-    }
+  const started = await proc.waitFor((l) => l['msg'] === 'aggregator started', 30_000);
+  const address = `127.0.0.1:${Number(started['grpcPort'])}`;
+  const api = createClient(IncidentService, address);
+  const gateway = createClient(AgentGatewayService, address);
+  const stream = gateway.connect();
+  let acked = 0;
+  stream.on('data', (m: AggregatorMessage) => {
+    if (m.msg.case === 'ack') acked = Math.max(acked, Number(m.msg.value.seq));
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = await eventually(
-    () => lines.find((l) => l['msg'] === 'aggregator started'),
-    30_000,
-    'the aggregator to start',
-  );
-  const port = Number(started['grpcPort']);
-  const api = createClient(IncidentService, `127.0.0.1:${port}`);
-  const proc: AggregatorProcess = {
-    child,
-    lines,
-    port,
+  stream.on('error', () => undefined);
+  const write = (msg: Parameters<typeof create<typeof AgentMessageSchema>>[1]) =>
+    stream.write(create(AgentMessageSchema, msg));
+  write({
+    msg: { case: 'hello', value: { node: 'node-1', agentVersion: 'test', lastAckedSeq: BigInt(lastSeq) } },
+  });
+  const r: Running = {
+    proc,
     api,
     async send(signals) {
-      const before = lines.filter((l) => l['msg'] === 'ingested').length;
-      child.stdin?.write(`${JSON.stringify(signals)}\n`);
-      await eventually(
-        () => lines.filter((l) => l['msg'] === 'ingested').length > before,
-        10_000,
-        'the signals to be ingested',
-      );
+      lastSeq += 1;
+      const seq = lastSeq;
+      const summary = create(SummarySchema, { node: 'node-1', signals: signals.map(signalToWire) });
+      write({
+        msg: {
+          case: 'batch',
+          value: {
+            seq: BigInt(seq),
+            summary: toBinary(SummarySchema, summary),
+            createdMs: BigInt(Date.now()),
+          },
+        },
+      });
+      await eventually(() => acked >= seq, 10_000, `the ack of batch ${seq}`);
     },
-    async kill(signal) {
+    async stop(signal) {
+      running.delete(r);
+      stream.end();
+      gateway.close();
       api.close();
-      running.delete(proc);
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      return proc.kill(signal);
     },
   };
-  running.add(proc);
-  return proc;
+  running.add(r);
+  return r;
 }
 
 const now = Date.now();
@@ -118,6 +120,10 @@ const sig = (kind: string, atSeconds: number, severity: Signal['severity']): Sig
   score: 0.9,
   explanation: `${kind} on db-0`,
 });
+
+function logLine(r: Running, pred: (l: Record<string, unknown>) => boolean) {
+  return (r.proc.lines as Array<Record<string, unknown>>).find(pred);
+}
 
 async function listAll(api: ServiceClient<typeof IncidentService>): Promise<Incident[]> {
   return (await api.listIncidents(create(ListIncidentsRequestSchema, { includeResolved: true }))).incidents;
@@ -159,11 +165,11 @@ rules:
     const actions = await first.api.listActions(create(ListActionsRequestSchema, { incidentId }));
     expect(actions.actions.map((a) => a.status)).toEqual(['pending_approval']);
     actionId = actions.actions[0]?.id ?? '';
-    expect(await first.kill('SIGTERM')).toBe(0);
+    expect(await first.stop('SIGTERM')).toBe(0);
 
     const second = await startAggregatorProcess(stateDir);
     expect(
-      second.lines.find((l) => l['msg'] === 'restored incidents, remediation actions and guardrails'),
+      logLine(second, (l) => l['msg'] === 'restored incidents, remediation actions and guardrails'),
     ).toMatchObject({ incidents: 1, live: 1, actions: 1 });
     const all = await listAll(second.api);
     expect(all.map((i) => i.id)).toEqual([incidentId]);
@@ -178,7 +184,7 @@ rules:
     expect(joined.map((i) => i.id)).toEqual([incidentId]);
     const grown = await second.api.getIncident(create(GetIncidentRequestSchema, { id: incidentId }));
     expect(grown.groups.map((g) => g.kind)).toEqual(['pod.oom_killed', 'pod.restarted', 'pod.not_ready']);
-    expect(await second.kill('SIGTERM')).toBe(0);
+    expect(await second.stop('SIGTERM')).toBe(0);
   });
 
   it('lets an action that waited for approval before the restart be approved after it', async () => {
@@ -193,10 +199,10 @@ rules:
     expect(decided.message).toMatch(/no Kubernetes client configured/);
     const audit = await third.api.listAudit(create(ListAuditRequestSchema, { actionId }));
     expect(audit.entries.map((e) => e.decision)).toEqual(['proposed', 'approved', 'executed', 'failed']);
-    expect(await third.kill('SIGTERM')).toBe(0);
+    expect(await third.stop('SIGTERM')).toBe(0);
   });
 
-  it('after SIGKILL brings back everything flushed before the kill', async () => {
+  it('after SIGKILL brings back everything flushed before the kill, and every acknowledged summary', async () => {
     const fourth = await startAggregatorProcess(stateDir);
     await fourth.send([sig('log.error_rate_jump', 30, 'error')]);
     // Wait until the debounced write holds the new group, then kill without warning.
@@ -205,7 +211,10 @@ rules:
       10_000,
       'the new group to be flushed',
     );
-    expect(await fourth.kill('SIGKILL')).toBeNull();
+    // One more summary, killed right after its ack: inside the 500 ms write debounce (almost always), so its
+    // signal comes back by replaying the stored summary.
+    await fourth.send([sig('log.latency_jump', 31, 'error')]);
+    expect(await fourth.stop('SIGKILL')).toBeNull();
 
     const fifth = await startAggregatorProcess(stateDir);
     const inc = await fifth.api.getIncident(create(GetIncidentRequestSchema, { id: incidentId }));
@@ -214,12 +223,14 @@ rules:
       'pod.restarted',
       'pod.not_ready',
       'log.error_rate_jump',
+      'log.latency_jump',
     ]);
+    expect(inc.groups.every((g) => g.count === 1)).toBe(true);
     const actions = await fifth.api.listActions(create(ListActionsRequestSchema, { incidentId }));
     expect(actions.actions.map((a) => [a.id, a.status, a.decidedBy])).toEqual([
       [actionId, 'failed', 'alice'],
     ]);
-    expect(await fifth.kill('SIGTERM')).toBe(0);
+    expect(await fifth.stop('SIGTERM')).toBe(0);
   });
 
   it('skips a corrupt stored record with a log line naming its key, and starts anyway', async () => {
@@ -230,12 +241,12 @@ rules:
     await root.close();
 
     const sixth = await startAggregatorProcess(stateDir);
-    const torn = sixth.lines.find((l) => l['key'] === 'inc-torn');
+    const torn = logLine(sixth, (l) => l['key'] === 'inc-torn');
     expect(torn).toMatchObject({ db: 'incidents', msg: expect.stringMatching(/does not decode; skipped/) });
-    const odd = sixth.lines.find((l) => l['key'] === 'inc-odd');
+    const odd = logLine(sixth, (l) => l['key'] === 'inc-odd');
     expect(odd).toMatchObject({ db: 'remediation', msg: expect.stringMatching(/unexpected shape; skipped/) });
     expect((await listAll(sixth.api)).map((i) => i.id)).toEqual([incidentId]);
-    expect(await sixth.kill('SIGTERM')).toBe(0);
+    expect(await sixth.stop('SIGTERM')).toBe(0);
   });
 });
 
