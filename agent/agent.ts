@@ -53,7 +53,16 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const store = openLmdb(join(config.stateDir, 'agent.mdb'), logger);
   const outbox = new Outbox(store.root, { maxBytes: config.outboxMaxBytes });
   const detection = config.metricDetection
-    ? new MetricPipeline({ node: config.node, emit: (s) => emit(s), logger })
+    ? new MetricPipeline({
+        node: config.node,
+        emit: (s) => emit(s),
+        logger,
+        forecastStepMs: config.metricForecastStepSeconds * 1000,
+        // Learned models survive restarts (restored before the first sample; saved on stop below).
+        ...(config.metricModelsSaveSeconds > 0
+          ? { models: { root: store.root, saveIntervalMs: config.metricModelsSaveSeconds * 1000 } }
+          : {}),
+      })
     : undefined;
   const digests = new DigestAccumulator(
     detection ? (k, n, v, m) => detection.observe(k, n, v, m) : undefined,

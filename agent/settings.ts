@@ -85,6 +85,22 @@ export const agentSettings = {
     schema: boolean(),
     default: true,
   }),
+  metricModelsSaveSeconds: setting({
+    flag: 'metric-models-save-seconds',
+    env: 'VIGIL_METRIC_MODELS_SAVE_SECONDS',
+    description:
+      'How often learned metric models (detector baselines, forecast rings) are saved to the state dir; they are also saved on SIGTERM and restored at start (0 = not kept across restarts)',
+    schema: number().min(0).max(86_400),
+    default: 300,
+  }),
+  metricForecastStepSeconds: setting({
+    flag: 'metric-forecast-step-seconds',
+    env: 'VIGIL_METRIC_FORECAST_STEP_SECONDS',
+    description:
+      'Averaging step of exhaustion forecasts; each watches 60 steps (1 h at 60 s) of a series before it may warn',
+    schema: number().min(0.1).max(3600),
+    default: 60,
+  }),
   logs: setting({
     flag: 'logs',
     env: 'VIGIL_LOGS',

@@ -1,9 +1,12 @@
 // Node and container samples → streaming detectors and exhaustion forecasts in the worker pool → signals.
 // Every sample of a watched series is scored as it comes (batched per sampling tick across the thread
 // boundary); series that have a capacity (memory limit, disk size, pid max) also get a time-to-exhaustion
-// forecast, so a leak is announced before it kills anything.
+// forecast, so a leak is announced before it kills anything. What the detectors and forecasters have learned
+// is kept in LMDB (`metric-models`): restored before the first sample, saved periodically and at close.
+import type { RootDatabase } from 'lmdb';
 import type { Logger } from '../../common/log.ts';
 import type { Signal, Subject } from '../../common/signal.ts';
+import { MetricModelStore, type SaveResult } from '../detect/metrics/model-store.ts';
 import {
   createMetricDetectionPool,
   type MetricDetectionPool,
@@ -51,16 +54,89 @@ function label(name: string, subject: Subject, labels: Record<string, string> | 
   return `node ${subject.node} ${what}${detail ? ` ${detail}` : ''}`;
 }
 
+/** A learned state older than this is not used, and a series unseen this long leaves the database. */
+export const MODEL_MAX_AGE_MS = 24 * 3_600_000;
+
+export interface MetricPipelineOptions {
+  node: string;
+  emit: (s: Signal) => void;
+  logger: Logger;
+  threads?: number;
+  /** Keep learned models in this LMDB root: restored before the first sample, saved every `saveIntervalMs`
+   * (0: only at close) and at close. */
+  models?: { root: RootDatabase; saveIntervalMs: number; maxAgeMs?: number };
+  /** Averaging step of the exhaustion forecasts (their ring is 60 steps). Default 60 s. */
+  forecastStepMs?: number;
+  /** Wall clock, for the age of stored models. */
+  now?: () => number;
+}
+
 export class MetricPipeline {
   private readonly pool: MetricDetectionPool;
   private readonly identities = new Map<string, SeriesIdentity>();
   private pending: MetricSample[] = [];
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly opts: { node: string; emit: (s: Signal) => void; logger: Logger };
+  private readonly opts: MetricPipelineOptions;
+  private readonly store: MetricModelStore | undefined;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private saveTimer: NodeJS.Timeout | undefined;
 
-  constructor(opts: { node: string; emit: (s: Signal) => void; logger: Logger; threads?: number }) {
+  constructor(opts: MetricPipelineOptions) {
     this.opts = opts;
-    this.pool = createMetricDetectionPool({ threads: opts.threads ?? 1 });
+    this.now = opts.now ?? Date.now;
+    this.maxAgeMs = opts.models?.maxAgeMs ?? MODEL_MAX_AGE_MS;
+    this.pool = createMetricDetectionPool({
+      threads: opts.threads ?? 1,
+      ...(opts.forecastStepMs !== undefined ? { forecast: { stepMs: opts.forecastStepMs } } : {}),
+    });
+    if (opts.models) {
+      const store = new MetricModelStore(opts.models.root, { maxAgeMs: this.maxAgeMs });
+      this.store = store;
+      // First in the chain: no sample is scored before the models it continues are in place.
+      this.chain = this.restore(store).catch((error: unknown) =>
+        opts.logger.warn({ err: error }, 'metric models could not be restored; learning afresh'),
+      );
+      if (opts.models.saveIntervalMs > 0) {
+        this.saveTimer = setInterval(() => void this.saveModels(), opts.models.saveIntervalMs);
+        this.saveTimer.unref();
+      }
+    }
+  }
+
+  private async restore(store: MetricModelStore): Promise<void> {
+    const loaded = await store.load(this.now());
+    const result = await this.pool.restore(loaded.states);
+    this.opts.logger.info(
+      {
+        restored: result.restored,
+        skipped: result.skipped,
+        stale: loaded.stale,
+        malformed: loaded.malformed,
+      },
+      'metric pipeline restored its models',
+    );
+  }
+
+  /** Writes the models of the series that took samples since the last save (one transaction). */
+  saveModels(): Promise<SaveResult | undefined> {
+    const store = this.store;
+    if (!store) return Promise.resolve(undefined);
+    const run = this.chain.then(async () => {
+      const started = performance.now();
+      const nowMs = this.now();
+      const states = await this.pool.snapshot({ staleBeforeMs: nowMs - this.maxAgeMs });
+      const result = await store.save(states, nowMs);
+      this.opts.logger.debug(
+        { ...result, series: store.size, ms: Math.round(performance.now() - started) },
+        'metric models saved',
+      );
+      return result;
+    });
+    this.chain = run.catch((error: unknown) =>
+      this.opts.logger.warn({ err: error }, 'metric models could not be saved'),
+    );
+    return run.catch(() => undefined);
   }
 
   /** A raw sample (the digest accumulator's listener). */
@@ -108,7 +184,12 @@ export class MetricPipeline {
     return this.identities.size;
   }
 
+  /** Scores what is pending, saves the models, and stops the workers. */
   async close(): Promise<void> {
+    clearInterval(this.saveTimer);
+    await this.flush();
+    const saved = await this.saveModels();
+    if (saved) this.opts.logger.info({ ...saved, series: this.store?.size }, 'metric models saved at close');
     await this.chain;
     await this.pool.close();
   }

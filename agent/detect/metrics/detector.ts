@@ -248,9 +248,13 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       x = rate;
     }
     if (Number.isNaN(firstTimeMs)) firstTimeMs = timeMs;
+    // The sampling interval, for rates per second. A gap (an agent restart) counts as at most 4 intervals so
+    // it barely moves the rate; a lasting change of sampling rate is still learned (up to +15 % a sample).
     if (!Number.isNaN(lastTimeMs))
       intervalMs =
-        intervalMs === 0 ? timeMs - lastTimeMs : intervalMs + 0.05 * (timeMs - lastTimeMs - intervalMs);
+        intervalMs === 0
+          ? timeMs - lastTimeMs
+          : intervalMs + 0.05 * (Math.min(timeMs - lastTimeMs, 4 * intervalMs) - intervalMs);
     const prevX = n > 0 ? lastX : x;
     lastX = x;
     lastTimeMs = timeMs;
@@ -512,6 +516,16 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
   function restore(state: Float64Array): void {
     if (state.length !== STATE_LENGTH || state[0] !== STATE_VERSION)
       throw new RangeError(`detector state must be a version ${STATE_VERSION} state from serialize()`);
+    // Indices into the fixed arrays must be in range: a damaged state is refused, never half-loaded.
+    const whole = (x: number | undefined, min: number, max: number) =>
+      Number.isInteger(x) && (x as number) >= min && (x as number) <= max;
+    if (
+      !whole(state[1], 0, Number.MAX_SAFE_INTEGER) ||
+      !whole(state[21], -1, SEASON_BUCKETS - 1) ||
+      !whole(state[25], 0, ENVELOPE_BLOCK - 1) ||
+      !whole(state[26], 0, ENVELOPE_BLOCKS - 1)
+    )
+      throw new RangeError('detector state is inconsistent (indices out of range)');
     let i = 1;
     const next = () => state[i++] as number;
     n = next();

@@ -45,8 +45,14 @@ export interface Forecast {
 export interface ExhaustionForecaster {
   /** Feeds one sample; returns the forecast as of the last closed step (undefined until the first). */
   update(timeMs: number, used: number, capacity: number): Forecast | undefined;
+  /** Versioned state (ring and bookkeeping), to persist; `createExhaustionForecaster(opts, state)` restores it. */
   serialize(): Float64Array;
 }
+
+/** Layout of `serialize()`: version, ring size, step, the two rings, then FORECAST_SCALARS numbers. */
+const FORECAST_STATE_VERSION = 1;
+const FORECAST_HEADER = 3;
+const FORECAST_SCALARS = 14;
 
 export const FORECAST_DEFAULTS = { stepMs: 60_000, points: 60, horizonMs: 3_600_000, minPoints: 20 } as const;
 
@@ -111,7 +117,14 @@ function quadraticEta(
   return root > 0 ? root * 60_000 : undefined;
 }
 
-export function createExhaustionForecaster(opts: ForecastOptions = {}): ExhaustionForecaster {
+/**
+ * A forecaster with its own defaults; pass `state` (from `serialize()`, same options) to continue where a
+ * previous one stopped. A state of another layout version, ring size or step, or an inconsistent one, throws.
+ */
+export function createExhaustionForecaster(
+  opts: ForecastOptions = {},
+  state?: Float64Array,
+): ExhaustionForecaster {
   const stepMs = opts.stepMs ?? FORECAST_DEFAULTS.stepMs;
   const size = opts.points ?? FORECAST_DEFAULTS.points;
   const horizonMs = opts.horizonMs ?? FORECAST_DEFAULTS.horizonMs;
@@ -252,6 +265,14 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
   function update(timeMs: number, used: number, capacity: number): Forecast | undefined {
     if (!Number.isFinite(timeMs) || !Number.isFinite(used)) return last;
     if (!Number.isNaN(lastTimeMs) && timeMs < lastTimeMs) return last;
+    // A gap longer than the ring (an agent down for over an hour) leaves nothing of the ring's window: the
+    // trend is measured afresh, like after a regime change. What has been seen (history, release peaks) stays.
+    if (timeMs - lastTimeMs > size * stepMs) {
+      count = 0;
+      stepN = 0;
+      stepSum = 0;
+      stepTimeSum = 0;
+    }
     lastTimeMs = timeMs;
     if (Number.isFinite(capacity)) capacityNow = capacity;
     if (Number.isNaN(stepStart)) stepStart = timeMs - (timeMs % stepMs);
@@ -279,9 +300,10 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
   }
 
   function serialize(): Float64Array {
-    const out = new Float64Array(2 * size + 14);
-    out.set(ringT, 0);
-    out.set(ringY, size);
+    const out = new Float64Array(FORECAST_HEADER + 2 * size + FORECAST_SCALARS);
+    out.set([FORECAST_STATE_VERSION, size, stepMs], 0);
+    out.set(ringT, FORECAST_HEADER);
+    out.set(ringY, FORECAST_HEADER + size);
     out.set(
       [
         head,
@@ -299,10 +321,51 @@ export function createExhaustionForecaster(opts: ForecastOptions = {}): Exhausti
         diffN,
         observed,
       ],
-      2 * size,
+      FORECAST_HEADER + 2 * size,
     );
     return out;
   }
+
+  function restore(state: Float64Array): void {
+    if (
+      state.length !== FORECAST_HEADER + 2 * size + FORECAST_SCALARS ||
+      state[0] !== FORECAST_STATE_VERSION ||
+      state[1] !== size ||
+      state[2] !== stepMs
+    )
+      throw new RangeError(
+        `forecaster state must be a version ${FORECAST_STATE_VERSION} state of a ${size}-step ring of ${stepMs} ms`,
+      );
+    const at = FORECAST_HEADER + 2 * size;
+    const v = (i: number) => state[at + i] as number;
+    const index = (x: number, max: number) => Number.isInteger(x) && x >= 0 && x <= max;
+    if (
+      !index(v(0), size - 1) ||
+      !index(v(1), size) ||
+      !index(v(4), Number.MAX_SAFE_INTEGER) ||
+      !index(v(13), size)
+    )
+      throw new RangeError('forecaster state is inconsistent (ring indices out of range)');
+    ringT.set(state.subarray(FORECAST_HEADER, FORECAST_HEADER + size));
+    ringY.set(state.subarray(FORECAST_HEADER + size, at));
+    head = v(0);
+    count = v(1);
+    stepStart = v(2);
+    stepSum = v(3);
+    stepN = v(4);
+    stepTimeSum = v(5);
+    capacityNow = v(6);
+    lastTimeMs = v(7);
+    warning = v(8) === 1;
+    releasePeak = v(9);
+    releaseTimeMs = v(10);
+    diffScale = v(11);
+    diffN = v(12);
+    observed = v(13);
+    last = undefined;
+  }
+
+  if (state !== undefined) restore(state);
 
   return { update, serialize };
 }

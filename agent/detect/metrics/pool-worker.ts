@@ -37,7 +37,35 @@ export interface DropTask {
 export interface StatsTask {
   op: 'stats';
 }
-export type MetricTask = SampleBatch | DropTask | StatsTask;
+/** Asks for the state of the series that changed since the last snapshot. */
+export interface SnapshotTask {
+  op: 'snapshot';
+  /** Restored states still waiting for their series whose last sample is older than this are forgotten. */
+  staleBeforeMs?: number;
+}
+/** States to continue from when their series next shows up (before its first sample). */
+export interface RestoreTask {
+  op: 'restore';
+  states: SeriesModelState[];
+}
+export type MetricTask = SampleBatch | DropTask | StatsTask | SnapshotTask | RestoreTask;
+
+/** What a series has learned: its detector's and forecaster's `serialize()` (versioned layouts). */
+export interface SeriesModelState {
+  series: string;
+  /** The detector scores a counter's rate. */
+  counter: boolean;
+  detector: Float64Array;
+  forecaster?: Float64Array;
+  /** Time of the series' last sample, ms. */
+  lastTimeMs: number;
+}
+export interface RestoreResult {
+  /** Series with at least one model restored. */
+  restored: number;
+  /** Detector or forecaster states refused (another layout version or options, malformed): started afresh. */
+  skipped: number;
+}
 
 export interface Detection {
   series: string;
@@ -59,6 +87,8 @@ export interface BatchResult {
 export interface WorkerStats {
   series: number;
   stateBytes: number;
+  /** Restored states whose series has not shown up yet. */
+  waiting: number;
 }
 
 export interface MetricWorkerData {
@@ -70,8 +100,20 @@ export interface MetricWorkerData {
 
 interface SeriesState {
   name: string;
+  counter: boolean;
   detector: SeriesDetector;
   forecaster: ExhaustionForecaster | undefined;
+  lastTimeMs: number;
+  /** Learned something since the last snapshot. */
+  dirty: boolean;
+}
+
+/** Restored models, built and validated, waiting for their series' first sample. */
+interface WaitingModels {
+  counter: boolean;
+  detector: SeriesDetector | undefined;
+  forecaster: ExhaustionForecaster | undefined;
+  lastTimeMs: number;
 }
 
 const config = (workerData ?? {}) as MetricWorkerData;
@@ -79,6 +121,7 @@ const maxSeries = config.maxSeries ?? 100_000;
 const names = new Map<number, string>();
 const states = new Map<number, SeriesState>();
 const idsByName = new Map<string, number>();
+const waiting = new Map<string, WaitingModels>();
 
 function stateOf(id: number, counter: boolean): SeriesState {
   let s = states.get(id);
@@ -87,14 +130,70 @@ function stateOf(id: number, counter: boolean): SeriesState {
       const oldest = states.keys().next().value;
       if (oldest !== undefined) states.delete(oldest);
     }
+    const name = names.get(id) ?? String(id);
+    // A restored model of the same mode continues; the gap since its last sample is just a gap.
+    const restored = waiting.get(name);
+    if (restored !== undefined) waiting.delete(name);
+    const usable = restored !== undefined && restored.counter === counter ? restored : undefined;
     s = {
-      name: names.get(id) ?? String(id),
-      detector: createSeriesDetector({ ...config.detector, mode: counter ? 'counter' : 'gauge' }),
-      forecaster: undefined,
+      name,
+      counter,
+      detector:
+        usable?.detector ?? createSeriesDetector({ ...config.detector, mode: counter ? 'counter' : 'gauge' }),
+      forecaster: usable?.forecaster,
+      lastTimeMs: Number.NaN,
+      dirty: true,
     };
     states.set(id, s);
   }
   return s;
+}
+
+function restore(task: RestoreTask): RestoreResult {
+  let restored = 0;
+  let skipped = 0;
+  for (const m of task.states) {
+    let detector: SeriesDetector | undefined;
+    let forecaster: ExhaustionForecaster | undefined;
+    try {
+      detector = createSeriesDetector(
+        { ...config.detector, mode: m.counter ? 'counter' : 'gauge' },
+        m.detector,
+      );
+    } catch {
+      skipped++;
+    }
+    if (m.forecaster !== undefined)
+      try {
+        forecaster = createExhaustionForecaster(config.forecast, m.forecaster);
+      } catch {
+        skipped++;
+      }
+    if (detector === undefined && forecaster === undefined) continue;
+    waiting.set(m.series, { counter: m.counter, detector, forecaster, lastTimeMs: m.lastTimeMs });
+    restored++;
+  }
+  return { restored, skipped };
+}
+
+function snapshot(task: SnapshotTask): SeriesModelState[] {
+  const out: SeriesModelState[] = [];
+  for (const s of states.values()) {
+    if (!s.dirty) continue;
+    s.dirty = false;
+    const m: SeriesModelState = {
+      series: s.name,
+      counter: s.counter,
+      detector: s.detector.serialize(),
+      lastTimeMs: s.lastTimeMs,
+    };
+    if (s.forecaster) m.forecaster = s.forecaster.serialize();
+    out.push(m);
+  }
+  const staleBefore = task.staleBeforeMs;
+  if (staleBefore !== undefined)
+    for (const [name, w] of waiting) if (!(w.lastTimeMs >= staleBefore)) waiting.delete(name);
+  return out;
 }
 
 function runBatch(task: SampleBatch): BatchResult {
@@ -110,6 +209,8 @@ function runBatch(task: SampleBatch): BatchResult {
     const timeMs = task.timesMs[i] as number;
     const value = task.values[i] as number;
     const s = stateOf(task.ids[i] as number, task.counters?.[i] === 1);
+    s.dirty = true;
+    s.lastTimeMs = timeMs;
     const update = s.detector.update(timeMs, value);
     if (update.anomaly) detections.push({ series: s.name, timeMs, update });
     const capacity = task.capacities?.[i] ?? Number.NaN;
@@ -122,10 +223,15 @@ function runBatch(task: SampleBatch): BatchResult {
   return { detections, warnings, samples: n, workerMs: performance.now() - started };
 }
 
-export default function handle(task: MetricTask): BatchResult | WorkerStats | null {
+export default function handle(
+  task: MetricTask,
+): BatchResult | WorkerStats | SeriesModelState[] | RestoreResult | null {
   if (task.op === 'batch') return runBatch(task);
+  if (task.op === 'snapshot') return snapshot(task);
+  if (task.op === 'restore') return restore(task);
   if (task.op === 'drop') {
     for (const name of task.series) {
+      waiting.delete(name);
       const id = idsByName.get(name);
       if (id === undefined) continue;
       states.delete(id);
@@ -137,5 +243,5 @@ export default function handle(task: MetricTask): BatchResult | WorkerStats | nu
   let stateBytes = 0;
   for (const s of states.values())
     stateBytes += s.detector.serialize().byteLength + (s.forecaster?.serialize().byteLength ?? 0);
-  return { series: states.size, stateBytes };
+  return { series: states.size, stateBytes, waiting: waiting.size };
 }

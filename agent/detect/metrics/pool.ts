@@ -4,9 +4,24 @@
 import { Piscina } from 'piscina';
 import type { SeriesDetectorOptions } from './detector.ts';
 import type { ForecastOptions } from './forecast.ts';
-import type { BatchResult, MetricTask, MetricWorkerData, SampleBatch, WorkerStats } from './pool-worker.ts';
+import type {
+  BatchResult,
+  MetricTask,
+  MetricWorkerData,
+  RestoreResult,
+  SampleBatch,
+  SeriesModelState,
+  WorkerStats,
+} from './pool-worker.ts';
 
-export type { BatchResult, Detection, ForecastWarning, WorkerStats } from './pool-worker.ts';
+export type {
+  BatchResult,
+  Detection,
+  ForecastWarning,
+  RestoreResult,
+  SeriesModelState,
+  WorkerStats,
+} from './pool-worker.ts';
 
 export interface MetricSample {
   series: string;
@@ -42,6 +57,16 @@ export interface MetricDetectionPool {
   /** Forgets series that are gone (their container was removed). */
   drop(series: readonly string[]): Promise<void>;
   stats(): Promise<WorkerStats>;
+  /**
+   * The learned state of every series that took a sample since the last snapshot. Restored states still
+   * waiting for a series whose last sample is older than `staleBeforeMs` are forgotten meanwhile.
+   */
+  snapshot(opts?: { staleBeforeMs?: number }): Promise<SeriesModelState[]>;
+  /**
+   * States to continue from (e.g. after an agent restart), taken up by each series at its next sample.
+   * Call before that series' first sample. Refused states are counted, never thrown.
+   */
+  restore(states: readonly SeriesModelState[]): Promise<RestoreResult>;
   readonly threads: number;
   close(): Promise<void>;
 }
@@ -130,6 +155,30 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
     return {
       series: all.reduce((a, s) => a + s.series, 0),
       stateBytes: all.reduce((a, s) => a + s.stateBytes, 0),
+      waiting: all.reduce((a, s) => a + s.waiting, 0),
+    };
+  }
+
+  async function snapshot(opts: { staleBeforeMs?: number } = {}): Promise<SeriesModelState[]> {
+    const task: MetricTask = { op: 'snapshot' };
+    if (opts.staleBeforeMs !== undefined) task.staleBeforeMs = opts.staleBeforeMs;
+    const parts = await Promise.all(shards.map((_, shard) => run<SeriesModelState[]>(shard, task)));
+    return parts.flat();
+  }
+
+  async function restore(states: readonly SeriesModelState[]): Promise<RestoreResult> {
+    const byShard: SeriesModelState[][] = shards.map(() => []);
+    for (const m of states) (byShard[seriesShard(m.series, threads)] as SeriesModelState[]).push(m);
+    const results = await Promise.all(
+      byShard.map((part, shard) =>
+        part.length
+          ? run<RestoreResult>(shard, { op: 'restore', states: part })
+          : { restored: 0, skipped: 0 },
+      ),
+    );
+    return {
+      restored: results.reduce((a, r) => a + r.restored, 0),
+      skipped: results.reduce((a, r) => a + r.skipped, 0),
     };
   }
 
@@ -137,6 +186,8 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
     process,
     drop,
     stats,
+    snapshot,
+    restore,
     threads,
     close: async () => {
       await Promise.all(shards.map((p) => p.destroy()));
