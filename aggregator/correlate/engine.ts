@@ -264,6 +264,7 @@ class Engine implements IncidentEngine {
   acknowledge(id: string, by: string): Incident | undefined {
     const inc = this.#correlator.setStatus(id, 'acknowledged', by);
     if (inc) this.#emitChange(inc, 'updated');
+    this.#writeNow();
     return inc;
   }
 
@@ -271,6 +272,7 @@ class Engine implements IncidentEngine {
     const before = this.#correlator.get(id)?.status;
     const inc = this.#correlator.resolve(id, by, `resolved by ${by}`);
     if (inc && before !== 'resolved') this.#emitChange(inc, 'resolved');
+    this.#writeNow();
     return inc;
   }
 
@@ -278,12 +280,18 @@ class Engine implements IncidentEngine {
     return this.#planner.actions(filter);
   }
 
-  approve(actionId: string, by: string): Promise<RemediationAction> {
-    return this.#planner.approve(actionId, by);
+  async approve(actionId: string, by: string): Promise<RemediationAction> {
+    try {
+      return await this.#planner.approve(actionId, by);
+    } finally {
+      this.#writeNow();
+    }
   }
 
   reject(actionId: string, by: string, reason = ''): RemediationAction {
-    return this.#planner.reject(actionId, by, reason);
+    const action = this.#planner.reject(actionId, by, reason);
+    this.#writeNow();
+    return action;
   }
 
   audit(query: AuditQuery = {}): AuditEntry[] {
@@ -451,6 +459,11 @@ class Engine implements IncidentEngine {
     if (!this.#deps.store) return;
     this.#unsaved.add(incidentId);
     this.#scheduleSave();
+  }
+
+  /** A person's decision is written at once, not after the debounce: it must not come back undone. */
+  #writeNow(): void {
+    if (this.#deps.store && !this.#stopped) void this.flush();
   }
 
   #scheduleSave(): void {

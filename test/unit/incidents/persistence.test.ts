@@ -260,6 +260,27 @@ describe('incident engine across a restart', () => {
     after.stop();
   });
 
+  it('writes a person’s decision at once, without waiting for the debounce', async () => {
+    const store = new MemoryStore();
+    const engine = engineOn(store, () => T0, { policy: APPROVE, persistIntervalMs: 3_600_000 });
+    engine.ingestSignals([oom('db-0', 0)]);
+    await engine.flush();
+    const [inc] = engine.incidents();
+    const [action] = engine.actions();
+    engine.acknowledge(inc?.id ?? '', 'alice');
+    engine.reject(action?.id ?? '', 'alice', 'not now');
+    await eventually(
+      () => store.state.remediation[0]?.actions[0]?.status === 'rejected',
+      5000,
+      'the rejection to be written',
+    );
+    expect(store.state.incidents[0]?.incident).toMatchObject({
+      status: 'acknowledged',
+      acknowledgedBy: 'alice',
+    });
+    engine.stop();
+  });
+
   it('writes a storm of signals in one transaction per flush', async () => {
     const store = new MemoryStore();
     let now = T0;
