@@ -30,6 +30,8 @@ export interface AgentRow {
   cpuUsPerLine: number;
   rssMb: number;
   windows: number;
+  /** The tailer's change-detection counters over the whole run (absent in code without them). */
+  tailer: Record<string, number>;
 }
 
 const WINDOW_MS = 10_000;
@@ -137,6 +139,17 @@ async function main(): Promise<void> {
     await sleep(500);
     await closeWindow();
   }
+  const stats = pipeline.stats() as unknown as Record<string, number>;
+  const tailer: Record<string, number> = {};
+  for (const k of [
+    'discoveries',
+    'sweeps',
+    'watchEvents',
+    'watchesToPolling',
+    'missedChanges',
+    'dirsWatched',
+  ])
+    if (typeof stats[k] === 'number') tailer[k] = stats[k];
   await pipeline.stop();
   await store.root.close();
   rmSync(work, { recursive: true, force: true });
@@ -155,6 +168,7 @@ async function main(): Promise<void> {
     cpuUsPerLine: measuredLines > 0 ? cpuUs / measuredLines : 0,
     rssMb: rss / 1e6,
     windows,
+    tailer,
   };
   process.stdout.write(`${JSON.stringify(row)}\n`);
   process.exit(0);

@@ -4,7 +4,7 @@
 // flat in the number of files; (3) the same through the agent's whole LogPipeline (tail + mine + windows),
 // optionally against another checkout (`--before <root>`). Usage:
 //   npx node bench/logs/main.ts [--only throughput|files|agent] [--lines N] [--seconds S]
-//                               [--consumer count|text] [--before <checkout root>]
+//                               [--consumer count|text] [--before <checkout root>] [--after <root>]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     consumer: { type: 'string', default: 'count' },
     // A checkout of the code before a change (agent rows run against it too), e.g. a `git archive` export.
     before: { type: 'string', default: '' },
+    // The code after it (default: this checkout, including uncommitted work of anyone).
+    after: { type: 'string', default: '' },
     // Internal: one many-files scenario in a fresh process (so its RSS is its own), JSON to stdout.
     scenario: { type: 'string', default: '' },
   },
@@ -152,7 +154,9 @@ function agentIsolated(files: number, rate: number, seconds: number, src: string
 
 if (args.only === '' || args.only === 'agent') {
   const s = Number(args.seconds);
-  const sources: Array<[string, string]> = [[root, 'this checkout']];
+  const sources: Array<[string, string]> = [
+    args.after === '' ? [root, 'this checkout'] : [resolve(args.after), 'after'],
+  ];
   if (args.before !== '') sources.unshift([resolve(args.before), 'before']);
   const rows: AgentRow[] = [];
   for (const [files, rate] of [

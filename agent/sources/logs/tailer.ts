@@ -98,8 +98,12 @@ export class LogTailer {
   private cursor = 0;
   private order: TrackedFile[] = [];
   private orderDirty = true;
-  /** Whether any checkpoint entry may differ from the last snapshot. */
-  private checkpointDirty = true;
+  /** Files were added or removed since the last snapshot: rebuild it whole. */
+  private fullSnapshot = true;
+  /** Files whose checkpoint entry may differ from the last snapshot (read, truncated, moved). */
+  private readonly moved = new Set<TrackedFile>();
+  /** Each file's directory, computed once per path (hot: every read of a watched file asks). */
+  private readonly dirs = new WeakMap<TrackedFile, { path: string; dir: string }>();
   private lastFull: Checkpoint = {};
   private lastCheckpoint = new Map<string, CheckpointEntry>();
   private polling = false;
@@ -223,10 +227,10 @@ export class LogTailer {
         }
         if (got === TRUNCATED) {
           this.truncated(f, out);
-          this.checkpointDirty = true;
+          this.moved.add(f);
           progressed = true;
         } else if (got > 0) {
-          this.checkpointDirty = true;
+          this.moved.add(f);
           budget -= got;
           progressed = true;
           this.touch(f);
@@ -271,7 +275,7 @@ export class LogTailer {
 
   /** Whether a file is read only when its directory's watch reports a change (or at the sweep). */
   private wakesOnEvents(f: TrackedFile): boolean {
-    return this.watcher !== null && this.opts.idleReadDelayMs > 0 && this.watcher.isWatched(dirname(f.path));
+    return this.watcher !== null && this.opts.idleReadDelayMs > 0 && this.watcher.isWatched(this.dirOf(f));
   }
 
   /** A watched file changed (or its name was created/renamed/deleted): read it when its delay allows. */
@@ -295,7 +299,7 @@ export class LogTailer {
 
   /** A directory switched to polling gets data: it goes back to a watch only after a quiet spell. */
   private noteData(f: TrackedFile, now: number): void {
-    const dir = dirname(f.path);
+    const dir = this.dirOf(f);
     if (this.watcher?.isPolled(dir)) this.lastDataMs?.set(dir, now);
   }
 
@@ -312,7 +316,7 @@ export class LogTailer {
     for (const dir of lastData.keys()) if (!w.isPolled(dir)) lastData.delete(dir);
     if (polled.size === 0) return;
     for (const dir of polled) lastData.set(dir, now);
-    for (const f of this.sleeping) if (polled.has(dirname(f.path))) this.sleeping.delete(f);
+    for (const f of this.sleeping) if (polled.has(this.dirOf(f))) this.sleeping.delete(f);
   }
 
   /**
@@ -408,7 +412,15 @@ export class LogTailer {
   /** Files were added, removed or changed state: rebuild the turn order and the checkpoint. */
   private markChanged(): void {
     this.orderDirty = true;
-    this.checkpointDirty = true;
+    this.fullSnapshot = true;
+  }
+
+  private dirOf(f: TrackedFile): string {
+    const cached = this.dirs.get(f);
+    if (cached !== undefined && cached.path === f.path) return cached.dir;
+    const dir = dirname(f.path);
+    this.dirs.set(f, { path: f.path, dir });
+    return dir;
   }
 
   private isOpenAt(path: string): boolean {
@@ -446,7 +458,7 @@ export class LogTailer {
     }
     if (f.state === 'live' && f.path !== d.path) {
       f.path = d.path;
-      this.checkpointDirty = true;
+      this.moved.add(f);
     }
     f.size = st.size;
     if (f.fd < 0 && f.state !== 'done' && st.size !== f.readPos) {
@@ -546,7 +558,7 @@ export class LogTailer {
     }
     if (st.size < f.readPos) {
       this.truncated(f, out);
-      this.checkpointDirty = true;
+      this.moved.add(f);
       return;
     }
     if (f.state === 'live') {
@@ -627,7 +639,7 @@ export class LogTailer {
     const moved = locateByInode(dirname(f.path), f.dev, f.ino);
     if (moved !== null) {
       // Found (possibly at the same path after a transient error): retry at its next turn.
-      if (moved !== f.path) this.checkpointDirty = true;
+      if (moved !== f.path) this.moved.add(f);
       f.path = moved;
       f.wantsOpen = true;
       return;
@@ -696,8 +708,11 @@ export class LogTailer {
 
   private snapshot(records: LogRecord[], now: number, more: boolean): PollResult {
     // Nothing moved (the common case for many quiet files): the previous snapshot still holds.
-    if (!this.checkpointDirty) return { records, checkpoint: this.lastFull, changed: {}, removed: [], more };
-    this.checkpointDirty = false;
+    if (!this.fullSnapshot && this.moved.size === 0)
+      return { records, checkpoint: this.lastFull, changed: {}, removed: [], more };
+    if (!this.fullSnapshot) return this.partialSnapshot(records, now, more);
+    this.fullSnapshot = false;
+    this.moved.clear();
     const checkpoint: Checkpoint = {};
     const changed: Checkpoint = {};
     const next = new Map<string, CheckpointEntry>();
@@ -712,6 +727,22 @@ export class LogTailer {
     this.lastCheckpoint = next;
     this.lastFull = checkpoint;
     return { records, checkpoint, changed, removed, more };
+  }
+
+  /** The same set of files as the last snapshot: only the entries of files that moved are recomputed. */
+  private partialSnapshot(records: LogRecord[], now: number, more: boolean): PollResult {
+    const checkpoint: Checkpoint = { ...this.lastFull };
+    const changed: Checkpoint = {};
+    for (const f of this.moved) {
+      const e = f.checkpointEntry(now);
+      if (this.lastCheckpoint.get(f.key) === e) continue;
+      checkpoint[f.key] = e;
+      changed[f.key] = e;
+      this.lastCheckpoint.set(f.key, e);
+    }
+    this.moved.clear();
+    this.lastFull = checkpoint;
+    return { records, checkpoint, changed, removed: [], more };
   }
 
   private statPath(path: string): Stats | null {

@@ -116,6 +116,40 @@ describe('change detection by directory watches', () => {
     await tailer.close();
   });
 
+  it('polls a directory whose watch fires often, and watches it again once its files are quiet', async () => {
+    const r = root();
+    const path = join(podLogDir(r, 'ns', 'chatty'), '0.log');
+    writeFileSync(path, criLine(0));
+    const { tailer, c, clock } = await settledTailer(r);
+    expect(tailer.stats().dirsWatched).toBe(4);
+    for (let i = 1; i <= 6; i++) {
+      appendFileSync(path, criLine(i));
+      await tick();
+      c.add(await tailer.poll());
+    }
+    clock.now += 800; // the review
+    c.add(await tailer.poll());
+    expect(tailer.stats()).toMatchObject({ watchesToPolling: 1, dirsWatched: 3 });
+    appendFileSync(path, criLine(7));
+    clock.now += 1000; // polled: read within idleReadDelayMs, no event needed
+    c.add(await tailer.poll());
+    expectExactlyOnce(c.seqs(), 8);
+
+    clock.now += 6000; // quiet: the next review gives the directory its watch back
+    c.add(await tailer.poll());
+    expect(tailer.stats().dirsWatched).toBe(4);
+    await tick();
+    clock.now += 1000;
+    c.add(await tailer.poll());
+    const events = tailer.stats().watchEvents;
+    appendFileSync(path, criLine(8));
+    await pollUntil(tailer, c, () => c.records.length === 9, { deadlineMs: 5000 });
+    expectExactlyOnce(c.seqs(), 9);
+    expect(tailer.stats().watchEvents).toBeGreaterThan(events);
+    expect(tailer.stats().watchesToPolling).toBe(1);
+    await tailer.close();
+  });
+
   it('polls the directories it cannot watch', async () => {
     const r = root();
     const path = join(podLogDir(r, 'ns', 'nowatch'), '0.log');
