@@ -169,6 +169,10 @@ export class MetricPipeline {
         if (s) this.opts.emit(s);
       }
       for (const w of result.warnings) {
+        this.opts.logger.debug(
+          { series: w.series, timeMs: w.forecast.timeMs, etaMs: w.forecast.etaMs },
+          'exhaustion forecast opened',
+        );
         const id = this.identities.get(w.series);
         const s = id && forecastSignal(id, w.forecast);
         if (s) this.opts.emit(s);
