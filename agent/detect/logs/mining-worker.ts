@@ -3,7 +3,8 @@
 // what a window needs — per template: count, level, error count and capped exemplars — not a result per line.
 import { workerData } from 'node:worker_threads';
 import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES } from '../../../common/signal.ts';
-import { isErrorLevel, type LogLevel, levelRank } from './levels.ts';
+import { type BatchSummary, type PackedSummary, packSummary, type SummaryTemplate } from './batch-summary.ts';
+import { isErrorLevel, levelRank } from './levels.ts';
 import { type MinerOptions, type MinerSnapshot, TemplateMiner } from './miner.ts';
 import { TemplateLevels } from './template-levels.ts';
 
@@ -37,36 +38,8 @@ export interface CpuTask {
   op: 'cpu';
   stream: string;
 }
+export type { BatchSummary, SummaryTemplate };
 export type MiningTask = MineTask | SummarizeTask | SnapshotTask | RestoreTask | DropTask | CpuTask;
-
-/** One template's share of a batch, as a window accumulates it. */
-export interface SummaryTemplate {
-  id: string;
-  /** Text at the end of the batch. */
-  template: string;
-  /** Created by a line of this batch. */
-  isNew: boolean;
-  count: number;
-  /** Worst level among its lines in this batch. */
-  level: LogLevel;
-  errorCount: number;
-  /** Its first lines (clipped), only while the window has fewer than EVIDENCE_MAX_LINES of it. */
-  exemplars: string[];
-}
-
-export interface BatchSummary {
-  stream: string;
-  lines: number;
-  errorLines: number;
-  /** First error lines (clipped), only while the window has fewer than EVIDENCE_MAX_LINES. */
-  errorExemplars: string[];
-  /** Every template this batch touched, once (merged ids resolved at the end of the batch). */
-  templates: SummaryTemplate[];
-  /** Lines of this batch that hit the template cap. */
-  overflow: number;
-  /** The miner's `changes` after this batch (see TemplateMiner.changes): unchanged → no need to re-snapshot. */
-  changes: number;
-}
 
 export interface BatchTemplate {
   id: string;
@@ -240,12 +213,12 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
 
 export default function handle(
   task: MiningTask,
-): MineBatchResult | BatchSummary | MinerSnapshot | NodeJS.CpuUsage | null {
+): MineBatchResult | PackedSummary | MinerSnapshot | NodeJS.CpuUsage | null {
   switch (task.op) {
     case 'mine':
       return mineBatch(streamFor(task.stream).miner, task.stream, task.lines);
     case 'summarize':
-      return streamFor(task.stream).summarize(task.lines, task.window, task.stream);
+      return packSummary(streamFor(task.stream).summarize(task.lines, task.window, task.stream));
     case 'snapshot':
       return streams.get(task.stream)?.miner.snapshot() ?? null;
     case 'restore':

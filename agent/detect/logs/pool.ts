@@ -2,8 +2,9 @@
 // stream goes to the same worker (which holds that stream's miner); batches of one stream are chained in order.
 // Batches of lines cross the thread boundary, never single lines.
 import { Piscina } from 'piscina';
+import { type BatchSummary, type PackedSummary, unpackSummary } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
-import type { BatchSummary, MineBatchResult, MiningTask } from './mining-worker.ts';
+import type { MineBatchResult, MiningTask } from './mining-worker.ts';
 
 export interface LogMiningPoolOptions {
   /** Worker threads (shards). Default 1. */
@@ -53,8 +54,8 @@ export class LogMiningPool {
    * Mines a batch of one stream's lines and returns what a window needs of it (per template: count, level,
    * error count, exemplars the window still lacks). `window` numbers the window the batch is counted in (it must not decrease from one batch of a stream to the next).
    */
-  summarize(stream: string, lines: string[], window: number): Promise<BatchSummary> {
-    return this.run({ op: 'summarize', stream, lines, window }) as Promise<BatchSummary>;
+  async summarize(stream: string, lines: string[], window: number): Promise<BatchSummary> {
+    return unpackSummary((await this.run({ op: 'summarize', stream, lines, window })) as PackedSummary);
   }
 
   /** Resolves once every worker thread has started (so start-up is not paid by the first batch). */

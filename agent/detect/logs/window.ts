@@ -2,8 +2,8 @@
 // and a few exemplar lines. This is what the log signals look at and what the summarizer ships (counts by
 // template id, exemplars) instead of the raw stream.
 import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES, type Subject } from '../../../common/signal.ts';
+import type { BatchSummary } from './batch-summary.ts';
 import { isErrorLevel, type LogLevel, levelOf, levelRank } from './levels.ts';
-import type { BatchSummary } from './mining-worker.ts';
 
 export interface WindowTemplate {
   id: string;

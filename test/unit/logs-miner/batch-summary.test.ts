@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { packSummary, unpackSummary } from '../../../agent/detect/logs/batch-summary.ts';
 import { levelOf } from '../../../agent/detect/logs/levels.ts';
 import { maskLine, maskRange } from '../../../agent/detect/logs/masking.ts';
 import { TemplateMiner } from '../../../agent/detect/logs/miner.ts';
@@ -136,5 +137,15 @@ describe('WindowAccumulator.addBatch', () => {
         .map((t) => [t.id, t.template, t.count, t.isNew, t.level, t.errorCount, t.exemplars])
         .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
     expect(shape(b)).toEqual(shape(a));
+  });
+});
+
+describe('packSummary / unpackSummary', () => {
+  it('carries a batch summary across the thread boundary in columns without losing anything', () => {
+    const s = new StreamMiner(new TemplateMiner());
+    const summary = s.summarize([...LINES, 'FATAL panic in worker 3', 'GET /api/items/9 200 4ms'], 0, 'shop');
+    expect(summary.templates.some((t) => t.level === 'critical')).toBe(true);
+    const packed = structuredClone(packSummary(summary));
+    expect(unpackSummary(packed)).toEqual(summary);
   });
 });
