@@ -110,6 +110,8 @@ const PEAK_DECAY = 2 ** (-1 / PEAK_HALF_LIFE);
 const PEAK_CAP = 3;
 const PEAK_MARGIN = 1.0;
 
+/** Samples missed in a row (by the usual interval) that make a gap, after which the model re-settles. */
+const GAP_INTERVALS = 30;
 /** A flat run must be at least this long, and the series must have changed this often before, to count. */
 const FLATLINE_MIN_SAMPLES = 60;
 
@@ -248,6 +250,10 @@ export function createSeriesDetector(opts: SeriesDetectorOptions = {}, state?: F
       x = rate;
     }
     if (Number.isNaN(firstTimeMs)) firstTimeMs = timeMs;
+    // After a gap (an agent restart, a lost scrape run) the series has moved on unseen: like after a
+    // detection, the baseline re-learns fast and decisions wait out the hold-off, or a trend that went on
+    // during the gap would return as a "record".
+    if (intervalMs > 0 && timeMs - lastTimeMs > GAP_INTERVALS * intervalMs) sinceDetection = 0;
     // The sampling interval, for rates per second. A gap (an agent restart) counts as at most 4 intervals so
     // it barely moves the rate; a lasting change of sampling rate is still learned (up to +15 % a sample).
     if (!Number.isNaN(lastTimeMs))

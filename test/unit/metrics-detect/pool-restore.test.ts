@@ -191,3 +191,26 @@ describe('exhaustion forecaster state', () => {
     expect(warnedAt!).toBeLessThan(280);
   });
 });
+
+describe('a detector restored after a restart gap', () => {
+  it('treats the gap as a gap: no alert on an unchanged series, and its rate per second stays right', () => {
+    const noise = noiseSource(5);
+    const SEC = 1000;
+    const value = (i: number) => 500 + 0.01 * i + 2 * noise(); // a slow climb of 0.01 per second
+    const before = createSeriesDetector();
+    for (let i = 0; i < 3000; i++) expect(before.update(T0 + i * SEC, value(i)).anomaly).toBe(false);
+    const after = createSeriesDetector({}, before.serialize());
+    // Ten minutes down (a rolling upgrade), then the same series goes on.
+    const rates: number[] = [];
+    for (let i = 3600; i < 5000; i++) {
+      const r = after.update(T0 + i * SEC, value(i));
+      expect(r.anomaly).toBe(false);
+      rates.push(r.ratePerSec);
+    }
+    // Averaged over the samples right after the gap, the fitted growth is of the right size (≈ 0.01/s):
+    // the gap is not taken for one very long sampling interval.
+    const early = rates.slice(0, 60).reduce((a, b) => a + b, 0) / 60;
+    expect(Math.abs(early)).toBeLessThan(0.2);
+    expect(after.snapshot().samples).toBe(3000 + 1400);
+  });
+});
