@@ -315,11 +315,19 @@ function maskWordToken(text: string, start: number, end: number): string {
   const token = text.slice(start, end);
   let masked = tokenCache.get(token);
   if (masked === undefined) {
-    masked = maskToken(text, start, end);
+    masked = detach(maskToken(text, start, end));
     if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
-    tokenCache.set(token, masked);
+    tokenCache.set(detach(token), masked);
   }
   return masked;
+}
+
+/**
+ * A copy of `s` that does not share the storage of the string it was cut from (V8 cuts slices of 13+ characters
+ * by reference): for what is kept (caches, templates), so that it does not keep a whole line or batch alive.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
 }
 
 /** Splits a line on whitespace and masks every token. At most `MAX_TOKENS` tokens; the rest becomes `<*>`. */

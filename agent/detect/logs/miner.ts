@@ -14,7 +14,7 @@
 //   any position; across leaves for the routing positions (a variable word among the leading tokens), then
 //   only when the variants share at least 3 other constant tokens.
 import { flattenJsonLine } from './json-line.ts';
-import { maskLine, maskRange, WILDCARD } from './masking.ts';
+import { detach, maskLine, maskRange, WILDCARD } from './masking.ts';
 
 export interface MinerOptions {
   /** Minimum share of a template's tokens a line must match to join it (0..1]. */
@@ -554,12 +554,6 @@ export class TemplateMiner {
     }
     return x;
   }
-}
-
-// Strings the miner keeps (template tokens, remembered words, tree keys) may be cut from a whole batch of lines
-// (`addRange`); V8 would keep the batch alive for them, so they are copied first. Short ones are copies already.
-function detach(s: string): string {
-  return s.length < 13 ? s : ` ${s}`.slice(1);
 }
 
 function equalExcept(a: readonly string[], b: readonly string[], skip: number): boolean {

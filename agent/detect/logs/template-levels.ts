@@ -4,7 +4,7 @@
 // (a word that became `<*>` because it varied) are looked at per line. Words inside masked values (numbers,
 // paths, URLs, host names, quoted names) do not count: `GET /api/errors/5` is not an error line.
 import { type LogLevel, levelOf, levelRank } from './levels.ts';
-import { WILDCARD } from './masking.ts';
+import { detach, WILDCARD } from './masking.ts';
 
 interface TemplateLevel {
   text: string;
@@ -62,7 +62,7 @@ export class TemplateLevels {
       l = levelOf(word);
       if (this.words.size >= WORD_CACHE_MAX) this.words.clear();
       // A copy: the word may be a slice of its whole line, which the cache must not keep alive.
-      this.words.set(word.length < 13 ? word : ` ${word}`.slice(1), l);
+      this.words.set(detach(word), l);
     }
     return l;
   }
