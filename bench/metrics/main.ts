@@ -14,6 +14,7 @@ import {
 } from '../../agent/detect/metrics/forecast.ts';
 import { createMetricDetectionPool, type MetricSample } from '../../agent/detect/metrics/pool.ts';
 import { gaussian, seededRandom } from '../forecast/scenarios.ts';
+import { measurePersistence } from './persistence.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
@@ -140,6 +141,32 @@ console.log(
   `pool main-thread CPU (incl. this benchmark generating the samples): ${((mainCpu.user + mainCpu.system) / poolSeconds / 1000).toFixed(2)} ms per batch of ${SERIES}`,
 );
 
+// --- learned models kept across restarts: snapshot size, periodic save, restore at start ---
+const persistence = await measurePersistence(SERIES, valueAt, t);
+const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+console.log(`\n| models kept across restarts, ${SERIES} series (detector + forecaster each) | figure |`);
+console.log('| --- | ---: |');
+console.log(`| state per series (serialised) | ${Math.round(persistence.stateBytesPerSeries)} B |`);
+console.log(
+  `| one save of every series (keys + states) | ${(persistence.snapshotBytes / 2 ** 20).toFixed(2)} MiB |`,
+);
+console.log(
+  `| LMDB file after ${persistence.runs} saves | ${(persistence.lmdbFileBytes / 2 ** 20).toFixed(2)} MiB |`,
+);
+console.log(
+  `| one save: worker snapshot + one LMDB transaction, wall ms (${persistence.runs} runs) | ${range(persistence.saveWallMs)} |`,
+);
+console.log(
+  `| one save, process CPU ms, all threads (${persistence.runs} runs) | ${range(persistence.saveCpuMs)} |`,
+);
+console.log(`| of which the snapshot from the worker, wall ms | ${range(persistence.snapshotWallMs)} |`);
+console.log(
+  `| of which the LMDB transaction (msgpack, put, commit), wall ms | ${range(persistence.writeWallMs)} |`,
+);
+console.log(
+  `| restore at start: read, validate, load into a new pool, wall ms | ${persistence.restoreWallMs.toFixed(1)} |`,
+);
+
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   join(root, 'bench/results/metrics.json'),
@@ -162,6 +189,7 @@ writeFileSync(
         coreSharePercent: coreShare(detUs) + coreShare(fcUs),
         heapMiB: (heapPerSeries * SERIES) / 1024 / 1024,
       },
+      persistence,
       anchor: { netdataBytesPerMetric: 5 * 1024, netdataCoreSharePercent: [1, 5] },
     },
     null,
