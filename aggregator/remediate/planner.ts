@@ -121,8 +121,10 @@ export class RemediationPlanner {
       Math.max(this.#seq, snapshot.seq),
     );
     for (const a of snapshot.actions) this.#actions.set(a.id, a);
+    const orphaned = new Map<string, string>();
     for (const p of snapshot.plans) {
       const rule = this.#deps.policy.rules.find((r) => r.name === p.rule);
+      if (!rule) orphaned.set(p.incidentId, p.rule);
       if (!rule && !p.done)
         this.#deps.logger.warn(
           { incident: p.incidentId, rule: p.rule },
@@ -137,6 +139,12 @@ export class RemediationPlanner {
       });
     }
     this.#guard.restore(snapshot.guardrails);
+    for (const a of snapshot.actions) {
+      const rule = orphaned.get(a.incidentId);
+      // Its rule left the policy while the aggregator was down: nobody may approve what is no longer allowed.
+      if (a.status === 'pending_approval' && rule !== undefined)
+        this.#finish(a, 'skipped', `rule ${rule} is no longer in the policy`, 'vigil');
+    }
     for (const a of snapshot.actions) {
       if (a.status !== 'running') continue;
       this.#finish(

@@ -204,6 +204,22 @@ describe('incident engine across a restart', () => {
     after.stop();
   });
 
+  it('drops a waiting approval whose rule left the policy during the restart', async () => {
+    const store = new MemoryStore();
+    const before = engineOn(store, () => T0, { policy: APPROVE });
+    before.ingestSignals([oom('db-0', 0)]);
+    await before.flush();
+    before.stop();
+    const changed = parsePolicy(`
+defaultMode: approve
+rules: [{ name: crash, match: { kinds: [crash_loop] }, actions: [{ type: pod.restart }] }]`);
+    const after = engineOn(store, () => T0 + 1000, { policy: changed });
+    expect(after.actions().map((a) => [a.status, a.message])).toEqual([
+      ['skipped', 'rule oom is no longer in the policy'],
+    ]);
+    after.stop();
+  });
+
   it('marks an action that was running when the process died as interrupted and never runs it again', async () => {
     const store = new MemoryStore();
     let now = T0;
