@@ -344,10 +344,9 @@ export class TemplateMiner {
 
   // Routes by token count, then by up to `prefixTokens` leading tokens; tokens holding a variable take the
   // `<*>` child, and so does any new token once a node is full, which bounds the tree. The keys taken are
-  // left in `this.route`. Without `create`, only existing nodes are followed (a full miner grows no tree).
+  // left in `this.route` (when a leaf is returned). Without `create`, only existing nodes are followed (a full miner grows no tree).
   private leafFor(tokens: readonly string[], create: boolean): TreeNode | undefined {
     const route = this.route;
-    route.length = 0;
     let node: TreeNode | undefined = this.root.get(tokens.length);
     if (!node) {
       if (!create) return undefined;
@@ -369,9 +368,11 @@ export class TemplateMiner {
         if (!node.children) node.children = new Map();
         node.children.set(detach(key), child);
       }
-      route.push(key);
+      route[d] = key;
       node = child;
     }
+    // Cut to length only when it differs: emptying the array every line would free its storage every line.
+    if (route.length !== depth) route.length = depth;
     return node;
   }
 
