@@ -2,6 +2,7 @@
 // usage-vs-capacity series, the forecasters) of the series routed to it; batches of samples arrive as
 // typed arrays, and only detections and forecast warnings go back.
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import {
   createSeriesDetector,
   type SeriesDetector,
@@ -14,6 +15,9 @@ import {
   type Forecast,
   type ForecastOptions,
 } from './forecast.ts';
+import { type PackedModels, packModels, type SeriesModelState, unpackModels } from './model-pack.ts';
+
+export type { PackedModels, SeriesModelState } from './model-pack.ts';
 
 /**
  * Samples of many series, column-wise so they cross the thread boundary as a few typed arrays. Series are
@@ -46,20 +50,10 @@ export interface SnapshotTask {
 /** States to continue from when their series next shows up (before its first sample). */
 export interface RestoreTask {
   op: 'restore';
-  states: SeriesModelState[];
+  states: PackedModels;
 }
 export type MetricTask = SampleBatch | DropTask | StatsTask | SnapshotTask | RestoreTask;
 
-/** What a series has learned: its detector's and forecaster's `serialize()` (versioned layouts). */
-export interface SeriesModelState {
-  series: string;
-  /** The detector scores a counter's rate. */
-  counter: boolean;
-  detector: Float64Array;
-  forecaster?: Float64Array;
-  /** Time of the series' last sample, ms. */
-  lastTimeMs: number;
-}
 export interface RestoreResult {
   /** Series with at least one model restored. */
   restored: number;
@@ -152,7 +146,7 @@ function stateOf(id: number, counter: boolean): SeriesState {
 function restore(task: RestoreTask): RestoreResult {
   let restored = 0;
   let skipped = 0;
-  for (const m of task.states) {
+  for (const m of unpackModels(task.states)) {
     let detector: SeriesDetector | undefined;
     let forecaster: ExhaustionForecaster | undefined;
     try {
@@ -176,7 +170,7 @@ function restore(task: RestoreTask): RestoreResult {
   return { restored, skipped };
 }
 
-function snapshot(task: SnapshotTask): SeriesModelState[] {
+function snapshot(task: SnapshotTask): PackedModels {
   const out: SeriesModelState[] = [];
   for (const s of states.values()) {
     if (!s.dirty) continue;
@@ -193,7 +187,7 @@ function snapshot(task: SnapshotTask): SeriesModelState[] {
   const staleBefore = task.staleBeforeMs;
   if (staleBefore !== undefined)
     for (const [name, w] of waiting) if (!(w.lastTimeMs >= staleBefore)) waiting.delete(name);
-  return out;
+  return packModels(out);
 }
 
 function runBatch(task: SampleBatch): BatchResult {
@@ -225,9 +219,17 @@ function runBatch(task: SampleBatch): BatchResult {
 
 export default function handle(
   task: MetricTask,
-): BatchResult | WorkerStats | SeriesModelState[] | RestoreResult | null {
+): BatchResult | WorkerStats | PackedModels | RestoreResult | null {
   if (task.op === 'batch') return runBatch(task);
-  if (task.op === 'snapshot') return snapshot(task);
+  if (task.op === 'snapshot') {
+    const packed = snapshot(task);
+    // Transferred, not cloned: one buffer for every series' state.
+    const movable = {
+      [transferableSymbol]: [packed.data.buffer, packed.offsets.buffer, packed.lastTimeMs.buffer],
+      [valueSymbol]: packed,
+    };
+    return move(movable as unknown as ArrayBuffer) as unknown as PackedModels;
+  }
   if (task.op === 'restore') return restore(task);
   if (task.op === 'drop') {
     for (const name of task.series) {
