@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { TailCounters } from './counters.ts';
 import type { LogRecord } from './types.ts';
 
@@ -7,6 +8,56 @@ export interface ParseContext {
   counters: TailCounters;
   /** Set by the tailer once per poll. */
   nowMs: number;
+  /** The reader's decoder of the chunk being parsed (set by the reader). */
+  chunkText?: ChunkText;
+}
+
+/** Window of bytes decoded at once: small enough for V8's young generation (≥ 128 KiB strings are slow). */
+const WINDOW_BYTES = 32 * 1024;
+
+/**
+ * Decodes the record texts of one read chunk: ASCII stretches (the usual case) are decoded a window at a time
+ * and each text is cut from the window's string (byte offsets are character offsets there), instead of one
+ * decode per line; anything else is decoded per line as UTF-8.
+ */
+export class ChunkText {
+  private buf: Buffer | undefined;
+  private end = 0;
+  private base = 0;
+  private text = '';
+  private otherStart = 0;
+  private otherEnd = 0;
+
+  /** Texts of `buf[0, end)` are about to be asked for. */
+  begin(buf: Buffer, end: number): void {
+    this.buf = buf;
+    this.end = end;
+    this.text = '';
+    this.otherEnd = 0;
+  }
+
+  /** The chunk's buffer is about to be reused. */
+  finish(): void {
+    this.buf = undefined;
+    this.text = '';
+  }
+
+  /** Text of bytes [start, end) of `buf`. */
+  decode(buf: Buffer, start: number, end: number): string {
+    if (buf !== this.buf || end > this.end) return buf.toString('utf8', start, end);
+    if (start >= this.base && end <= this.base + this.text.length)
+      return this.text.slice(start - this.base, end - this.base);
+    if (start >= this.otherStart && end <= this.otherEnd) return buf.toString('utf8', start, end);
+    const stop = Math.min(this.end, Math.max(end, start + WINDOW_BYTES));
+    if (!isAscii(buf.subarray(start, stop))) {
+      this.otherStart = start;
+      this.otherEnd = stop;
+      return buf.toString('utf8', start, end);
+    }
+    this.base = start;
+    this.text = buf.toString('latin1', start, stop);
+    return this.text.slice(0, end - start);
+  }
 }
 
 /**

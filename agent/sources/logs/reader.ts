@@ -2,7 +2,7 @@ import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
 import { CriLineParser } from './cri.ts';
 import { DockerLineParser } from './docker.ts';
 import { fingerprintString, readLeadingBytes } from './fingerprint.ts';
-import type { LineParser, ParseContext } from './line-parser.ts';
+import { ChunkText, type LineParser, type ParseContext } from './line-parser.ts';
 import { RawLineParser } from './raw.ts';
 import type { CheckpointEntry, LineFormat, LogRecord, StreamKey } from './types.ts';
 
@@ -190,6 +190,8 @@ export class TrackedFile {
     const parser = this.parserFor(chunk, s);
     const base = this.readPos;
     let lines = 0;
+    const texts = (io.ctx.chunkText ??= new ChunkText());
+    texts.begin(chunk, n);
     let nl = view.indexOf(NEWLINE, s);
     while (nl >= 0) {
       parser.line(chunk, s, nl, base + s, 0, out);
@@ -197,6 +199,7 @@ export class TrackedFile {
       s = nl + 1;
       nl = view.indexOf(NEWLINE, s);
     }
+    texts.finish();
     io.ctx.counters.lines += lines;
     const rest = n - s;
     if (rest > io.physicalCap) {

@@ -167,7 +167,7 @@ export class Reassembler {
   ): LogRecord {
     const cut = utf8CutEnd(buf, start, end, this.ctx.maxLineBytes);
     const dropped = end - cut + overflow;
-    let text = buf.toString('utf8', start, cut);
+    let text = this.ctx.chunkText?.decode(buf, start, cut) ?? buf.toString('utf8', start, cut);
     if (dropped > 0) {
       text += truncationMarker(dropped);
       this.ctx.counters.truncations++;
