@@ -502,7 +502,7 @@ class Engine implements IncidentEngine {
     // and labels, so receivers fold it into the alert they hold) so that its resolve goes out later.
     for (const s of state.incidents) {
       const inc = this.#correlator.get(s.incident.id);
-      if (inc && inc.status !== 'resolved') this.#deps.notifier?.notify(inc);
+      if (inc && inc.status !== 'resolved') this.#deps.notifier?.notify(inc, { restored: true });
     }
     const live = state.incidents.filter((s) => s.incident.status !== 'resolved').length;
     if (state.incidents.length > 0 || state.remediation.length > 0)

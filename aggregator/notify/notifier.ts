@@ -98,8 +98,12 @@ export class Notifier {
     };
   }
 
-  /** Tells the notifier an incident changed; it decides whether and when a message goes out. */
-  notify(incident: Incident): void {
+  /**
+   * Tells the notifier an incident changed; it decides whether and when a message goes out. `restored`: an
+   * incident brought back after an aggregator restart, which receivers were told of before it — so its resolve
+   * must go out even if it comes before the re-announcement.
+   */
+  notify(incident: Incident, opts: { restored?: boolean } = {}): void {
     if (this.#closed) return;
     const now = this.#clock();
     for (const target of this.#targets) {
@@ -115,7 +119,7 @@ export class Notifier {
           fingerprint: fp,
           dueMs: now + this.#options.groupWaitMs,
           attempts: 0,
-          announced: false,
+          announced: opts.restored === true,
           done: false,
         };
         this.#slots.set(key, slot);

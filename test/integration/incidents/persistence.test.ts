@@ -251,65 +251,68 @@ rules:
 });
 
 describe('notifications across a restart', () => {
-  it('sends the resolve of an incident announced before the restart', async () => {
-    const received: Array<Record<string, unknown>> = [];
-    const server = createServer((req, res) => {
-      let data = '';
-      req.on('data', (c: Buffer) => {
-        data += c.toString();
+  // Resolved after the re-announcement, or at once (inside the group wait, before anything was sent again).
+  for (const early of [false, true])
+    it(`sends the resolve of an incident announced before the restart${early ? ', even before re-announcing it' : ''}`, async () => {
+      const received: Array<Record<string, unknown>> = [];
+      const server = createServer((req, res) => {
+        let data = '';
+        req.on('data', (c: Buffer) => {
+          data += c.toString();
+        });
+        req.on('end', () => {
+          received.push(JSON.parse(data) as Record<string, unknown>);
+          res.writeHead(202).end('{}');
+        });
       });
-      req.on('end', () => {
-        received.push(JSON.parse(data) as Record<string, unknown>);
-        res.writeHead(202).end('{}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/alertmanager`;
-    const logger = pino({ level: 'silent' });
-    const path = join(tempDir('persist-notify'), 'aggregator.mdb');
-    const topology = new StaticTopology().addPod({ namespace: 'shop', name: 'db-0', node: 'node-1' });
-    const notifier = () =>
-      new Notifier({ targets: [{ url, format: 'alertmanager' }], logger, groupWaitMs: 20, pollMs: 10 });
-    const boot = () => {
-      const { root } = openLmdb(path, logger);
-      const engine = createIncidentEngine({
-        topology,
-        logger,
-        notifier: notifier(),
-        store: new IncidentStore(root, logger),
-      });
-      return { root, engine };
-    };
-    try {
-      const first = boot();
-      first.engine.ingestSignals([sig('pod.oom_killed', 0, 'critical')]);
-      await eventually(() => received.length === 1, 10_000, 'the firing message');
-      await first.engine.flush();
-      first.engine.stop();
-      await first.root.close();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/alertmanager`;
+      const logger = pino({ level: 'silent' });
+      const path = join(tempDir('persist-notify'), 'aggregator.mdb');
+      const topology = new StaticTopology().addPod({ namespace: 'shop', name: 'db-0', node: 'node-1' });
+      const notifier = (groupWaitMs: number) =>
+        new Notifier({ targets: [{ url, format: 'alertmanager' }], logger, groupWaitMs, pollMs: 10 });
+      const boot = (groupWaitMs = 20) => {
+        const { root } = openLmdb(path, logger);
+        const engine = createIncidentEngine({
+          topology,
+          logger,
+          notifier: notifier(groupWaitMs),
+          store: new IncidentStore(root, logger),
+        });
+        return { root, engine };
+      };
+      try {
+        const first = boot();
+        first.engine.ingestSignals([sig('pod.oom_killed', 0, 'critical')]);
+        await eventually(() => received.length === 1, 10_000, 'the firing message');
+        await first.engine.flush();
+        first.engine.stop();
+        await first.root.close();
 
-      const second = boot();
-      const id = second.engine.incidents()[0]?.id ?? '';
-      // Announced once more after the restart (same group key: the receiver folds it into its alert)...
-      await eventually(() => received.length === 2, 10_000, 'the firing message after the restart');
-      // ...so that its resolve goes out.
-      second.engine.resolve(id, 'alice');
-      await eventually(
-        () => received.some((r) => r['status'] === 'resolved'),
-        10_000,
-        'the resolve message after the restart',
-      );
-      expect(received.map((r) => [r['groupKey'], r['status']])).toEqual([
-        [id, 'firing'],
-        [id, 'firing'],
-        [id, 'resolved'],
-      ]);
-      second.engine.stop();
-      await second.root.close();
-    } finally {
-      server.close();
-    }
-  });
+        const second = boot(early ? 60_000 : 20);
+        const id = second.engine.incidents()[0]?.id ?? '';
+        // Announced once more after the restart (same group key: the receiver folds it into its alert)...
+        if (!early)
+          await eventually(() => received.length === 2, 10_000, 'the firing message after the restart');
+        // ...and its resolve goes out either way.
+        second.engine.resolve(id, 'alice');
+        await eventually(
+          () => received.some((r) => r['status'] === 'resolved'),
+          10_000,
+          'the resolve message after the restart',
+        );
+        expect(received.map((r) => [r['groupKey'], r['status']])).toEqual([
+          [id, 'firing'],
+          ...(early ? [] : [[id, 'firing']]),
+          [id, 'resolved'],
+        ]);
+        second.engine.stop();
+        await second.root.close();
+      } finally {
+        server.close();
+      }
+    });
 });
 
 describe('remediation state through the LMDB store', () => {

@@ -308,7 +308,8 @@ export declare type Action = Message<"vigil.v1.Action"> & {
   mode: string;
 
   /**
-   * `pending_approval`, `running`, `succeeded`, `failed`, `blocked`, `rejected`, `expired`, `dry_run`, `skipped`.
+   * `pending_approval`, `running`, `succeeded`, `failed`, `blocked`, `rejected`, `expired`, `dry_run`, `skipped`,
+   * `interrupted` (it was running when the aggregator stopped; never run again).
    *
    * @generated from field: string status = 9;
    */
