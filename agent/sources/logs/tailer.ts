@@ -15,9 +15,9 @@ import type { Checkpoint, CheckpointEntry, LogRecord } from './types.ts';
 // The log source's public face. The agent calls `poll()` in a loop; each call lists the tree when due,
 // reads what is new from every file in round-robin turns, and returns the records together with the
 // checkpoint that corresponds exactly to their end. What is "new" comes from inotify watches on the
-// listed directories (change-watch.ts) with a slow stat sweep as the safety net, or from polling. Persisting that checkpoint in the same LMDB
-// transaction as the batch carrying the records' effect, and `restore()`-ing it after a crash, gives
-// "no line lost, none repeated". See docs/log-tailing.md.
+// listed directories (change-watch.ts) with a slow stat sweep as the safety net, or from polling.
+// Persisting that checkpoint in the same LMDB transaction as the batch carrying the records' effect, and
+// `restore()`-ing it after a crash, gives "no line lost, none repeated". See docs/log-tailing.md.
 
 export interface PollResult {
   records: LogRecord[];
@@ -328,14 +328,16 @@ export class LogTailer {
     const w = this.watcher;
     if (w === null) return now - this.lastDiscoveryMs >= this.opts.discoveryIntervalMs ? 'sweep' : null;
     if (now - this.lastSweepMs >= this.opts.sweepIntervalMs) return 'sweep';
-    const gap = Math.min(EVENT_DISCOVERY_GAP_MS, this.opts.discoveryIntervalMs);
-    if (w.hasDirty() && now - this.lastDiscoveryMs >= gap) return 'changed';
+    // The review runs on its own clock, so a stream of dirty directories cannot starve it.
+    let due = false;
     if (now - this.lastPolledMs >= this.opts.discoveryIntervalMs) {
       this.lastPolledMs = now;
       this.reviewWatches(now);
-      if (w.needsPolling() || w.missingAppeared()) return 'changed';
+      due = w.needsPolling() || w.missingAppeared();
     }
-    return null;
+    const gap = Math.min(EVENT_DISCOVERY_GAP_MS, this.opts.discoveryIntervalMs);
+    if (w.hasDirty() && now - this.lastDiscoveryMs >= gap) due = true;
+    return due ? 'changed' : null;
   }
 
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
