@@ -26,4 +26,25 @@ describe('glob walker', () => {
     expect(rel('b/k?/*')).toEqual(['b/k1/4.txt']);
     expect(rel('missing/*.log')).toEqual([]);
   });
+
+  it('reuses a trusted directory listing without looking at the directory, and names what to watch', () => {
+    const host = makeHostRoot();
+    cleanup = host.cleanup;
+    mkdirSync(join(host.root, 'a/x'), { recursive: true });
+    writeFileSync(join(host.root, 'a/x/1.log'), '');
+    const g = new GlobPattern('a/*/*.log');
+    const names = (trusted: ((dir: string) => boolean) | null) =>
+      g
+        .walk(host.root, [], trusted)
+        .map((m) => `${m.path.slice(host.root.length + 1)}${m.stable ? ' (stable)' : ''}`);
+    expect(names(null)).toEqual(['a/x/1.log']);
+    writeFileSync(join(host.root, 'a/x/2.log'), '');
+    // Trusted (a watch saw no entry change): the cached listing is used as it is, without a stat.
+    expect(names(() => true)).toEqual(['a/x/1.log (stable)']);
+    // Not trusted: the directory is looked at again (its mtime changed).
+    expect(names(null)).toEqual(['a/x/1.log', 'a/x/2.log']);
+    const dirs = new Set<string>();
+    g.directories(dirs);
+    expect([...dirs].map((d) => d.slice(host.root.length)).sort()).toEqual(['/a', '/a/x']);
+  });
 });
