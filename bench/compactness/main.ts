@@ -217,7 +217,7 @@ const rows = [
 ];
 process.stdout.write(table(rows));
 process.stdout.write(
-  'B/node/min = bytes per batch × 6 (10 s windows), measured after start-up; before = the same summaries without the dictionary; start-up defs = definitions sent before the measurement (once per agent)\n',
+  `B/node/min = bytes per batch × 6 (10 s windows), measured ${values.from === 'start' ? "from the agents' start" : 'after start-up'}; before = the same summaries without the dictionary; start-up defs = definitions sent before the measurement (once per agent)\n`,
 );
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
