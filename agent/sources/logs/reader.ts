@@ -190,7 +190,8 @@ export class TrackedFile {
     const parser = this.parserFor(chunk, s);
     const base = this.readPos;
     let lines = 0;
-    const texts = (io.ctx.chunkText ??= new ChunkText());
+    io.ctx.chunkText ??= new ChunkText();
+    const texts = io.ctx.chunkText;
     texts.begin(chunk, n);
     let nl = view.indexOf(NEWLINE, s);
     while (nl >= 0) {
