@@ -188,31 +188,36 @@ export class LogPipeline {
       batch.bytes += bytes;
     }
     const now = Date.now();
-    await Promise.all(
-      [...byStream.entries()].map(async ([id, { key, lines, bytes }]) => {
-        const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
-        if (securityKind) {
-          const detector = this.opts.security?.[securityKind];
-          if (detector)
-            for (const line of lines) for (const s of detector.processLine(line)) this.opts.emit(s);
-          return;
-        }
-        // The worker mines the batch and answers with what the window needs (per template, not per line).
-        const summary = await this.pool.summarize(id, lines, window);
-        const state = this.stream(
-          id,
-          key.kind === 'container' ? this.containerSubject(key) : this.hostSubject(),
-        );
-        state.window.addBatch(summary);
-        // Any change of the miner's state (a new template, one that generalised, a merge) must be persisted.
-        if (summary.changes !== state.minerChanges) {
-          state.minerChanges = summary.changes;
-          state.newTemplates = true;
-        }
-        state.bytes += bytes;
-        state.lastSeenMs = now;
-      }),
-    );
+    const mining: Array<{ stream: string; lines: string[] }> = [];
+    for (const [id, { key, lines }] of byStream) {
+      const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
+      if (!securityKind) {
+        mining.push({ stream: id, lines });
+        continue;
+      }
+      const detector = this.opts.security?.[securityKind];
+      if (detector) for (const line of lines) for (const s of detector.processLine(line)) this.opts.emit(s);
+    }
+    if (mining.length === 0) return;
+    // The worker mines every stream's batch of this poll in one message and answers with what the windows need
+    // (per template, not per line).
+    const summaries = await this.pool.summarizeMany(mining, window);
+    summaries.forEach((summary, i) => {
+      const id = mining[i]!.stream;
+      const { key, bytes } = byStream.get(id)!;
+      const state = this.stream(
+        id,
+        key.kind === 'container' ? this.containerSubject(key) : this.hostSubject(),
+      );
+      state.window.addBatch(summary);
+      // Any change of the miner's state (a new template, one that generalised, a merge) must be persisted.
+      if (summary.changes !== state.minerChanges) {
+        state.minerChanges = summary.changes;
+        state.newTemplates = true;
+      }
+      state.bytes += bytes;
+      state.lastSeenMs = now;
+    });
   }
 
   private containerSubject(key: Extract<LogRecord['stream'], { kind: 'container' }>): Subject {

@@ -33,13 +33,27 @@ export interface SummarizeTask {
   /** The window the batch is counted in: exemplars are capped per template and window. */
   window: number;
 }
+/** Batches of several streams of one shard in one message (one poll of many quiet files costs one round trip). */
+export interface SummarizeManyTask {
+  op: 'summarizeMany';
+  stream: string;
+  batches: Array<{ stream: string; lines: string[] }>;
+  window: number;
+}
 /** CPU time of the worker thread so far (for benchmarks: main thread and mining split apart). */
 export interface CpuTask {
   op: 'cpu';
   stream: string;
 }
 export type { BatchSummary, SummaryTemplate };
-export type MiningTask = MineTask | SummarizeTask | SnapshotTask | RestoreTask | DropTask | CpuTask;
+export type MiningTask =
+  | MineTask
+  | SummarizeTask
+  | SummarizeManyTask
+  | SnapshotTask
+  | RestoreTask
+  | DropTask
+  | CpuTask;
 
 export interface BatchTemplate {
   id: string;
@@ -213,12 +227,16 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
 
 export default function handle(
   task: MiningTask,
-): MineBatchResult | PackedSummary | MinerSnapshot | NodeJS.CpuUsage | null {
+): MineBatchResult | PackedSummary | PackedSummary[] | MinerSnapshot | NodeJS.CpuUsage | null {
   switch (task.op) {
     case 'mine':
       return mineBatch(streamFor(task.stream).miner, task.stream, task.lines);
     case 'summarize':
       return packSummary(streamFor(task.stream).summarize(task.lines, task.window, task.stream));
+    case 'summarizeMany':
+      return task.batches.map((b) =>
+        packSummary(streamFor(b.stream).summarize(b.lines, task.window, b.stream)),
+      );
     case 'snapshot':
       return streams.get(task.stream)?.miner.snapshot() ?? null;
     case 'restore':

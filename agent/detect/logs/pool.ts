@@ -24,7 +24,7 @@ export function shardOf(stream: string, shards: number): number {
 
 export class LogMiningPool {
   private readonly shards: Piscina[];
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly tails = new Map<number, Promise<void>>();
 
   constructor(opts: LogMiningPoolOptions = {}) {
     const threads = opts.threads ?? 1;
@@ -56,6 +56,37 @@ export class LogMiningPool {
    */
   async summarize(stream: string, lines: string[], window: number): Promise<BatchSummary> {
     return unpackSummary((await this.run({ op: 'summarize', stream, lines, window })) as PackedSummary);
+  }
+
+  /**
+   * `summarize` for the batches of many streams at once (in input order): one message per worker thread
+   * instead of one per stream, so a poll that found a few lines in each of a thousand files costs a round trip,
+   * not a thousand.
+   */
+  async summarizeMany(
+    batches: ReadonlyArray<{ stream: string; lines: string[] }>,
+    window: number,
+  ): Promise<BatchSummary[]> {
+    const byShard = new Map<number, number[]>();
+    batches.forEach((b, i) => {
+      const shard = shardOf(b.stream, this.shards.length);
+      const list = byShard.get(shard);
+      if (list) list.push(i);
+      else byShard.set(shard, [i]);
+    });
+    const out: BatchSummary[] = new Array(batches.length);
+    await Promise.all(
+      [...byShard].map(async ([shard, indexes]) => {
+        const packed = (await this.run(
+          { op: 'summarizeMany', stream: '', batches: indexes.map((i) => batches[i]!), window },
+          shard,
+        )) as PackedSummary[];
+        packed.forEach((p, k) => {
+          out[indexes[k]!] = unpackSummary(p);
+        });
+      }),
+    );
+    return out;
   }
 
   /** Resolves once every worker thread has started (so start-up is not paid by the first batch). */
@@ -96,19 +127,19 @@ export class LogMiningPool {
     await Promise.all(this.shards.map((p) => p.destroy()));
   }
 
-  // Piscina does not promise FIFO execution, so each stream's tasks are chained: a stream's batches are mined
-  // in submission order, while different streams still run concurrently.
+  // Piscina does not promise FIFO execution, so each worker's tasks are chained: everything about a stream goes
+  // to its shard's one worker, so its batches, snapshots and restores run in submission order.
   private run(task: MiningTask, shardIndex = shardOf(task.stream, this.shards.length)): Promise<unknown> {
     const shard = this.shards[shardIndex]!;
-    const previous = this.tails.get(task.stream) ?? Promise.resolve();
+    const previous = this.tails.get(shardIndex) ?? Promise.resolve();
     const result = previous.then(() => shard.run(task));
     const tail = result.then(
       () => undefined,
       () => undefined,
     );
-    this.tails.set(task.stream, tail);
+    this.tails.set(shardIndex, tail);
     void tail.then(() => {
-      if (this.tails.get(task.stream) === tail) this.tails.delete(task.stream);
+      if (this.tails.get(shardIndex) === tail) this.tails.delete(shardIndex);
     });
     return result;
   }

@@ -99,4 +99,31 @@ describe('LogMiningPool.summarize', () => {
     expect(next.templates[0]?.exemplars).toHaveLength(5);
     expect((await pool.cpuSeconds()).every((s) => s > 0)).toBe(true);
   });
+
+  it('summarizes many streams in one call exactly as one call per stream, in input order', async () => {
+    const streams = ['a', 'b', 'c', 'd', 'e'];
+    const batch = (st: string, n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) => `${st} request ${i} took ${i * 3} ms${i % 4 === 0 ? ' ERROR' : ''}`,
+      );
+    const one = new LogMiningPool({ threads: 2 });
+    const many = new LogMiningPool({ threads: 2 });
+    try {
+      for (const window of [0, 0, 1]) {
+        const separate = await Promise.all(
+          streams.map((st, i) => one.summarize(st, batch(st, 3 + i), window)),
+        );
+        const together = await many.summarizeMany(
+          streams.map((st, i) => ({ stream: st, lines: batch(st, 3 + i) })),
+          window,
+        );
+        expect(together.map((t) => t.stream)).toEqual(streams);
+        expect(together).toEqual(separate);
+      }
+    } finally {
+      await one.close();
+      await many.close();
+    }
+  });
 });
