@@ -1,6 +1,7 @@
-// Real-format metric sources for one node, written atomically about once a second under
-// `<root>/<node>/`: proc/{meminfo,stat,loadavg,pressure/*,sys/fs/file-nr,net/dev}, a cgroup v2 tree
-// for the pods (kubepods.slice/...), and `.sim/statfs.json` standing in for statfs(2), which cannot
+// Real-format metric sources for one node, written atomically about once a second under `<root>/<node>/`:
+// proc/{meminfo,stat,loadavg,pressure/*,net/dev,sys/fs/file-nr}, the kernel limits (sys/kernel/pid_max,
+// threads-max, sys/net/netfilter/nf_conntrack_{count,max}), a cgroup v2 tree for the pods (kubepods.slice/...,
+// memory.stat and pids.max included), and `.sim/statfs.json` standing in for statfs(2), which cannot
 // be faked through files (fields as Node's fs.statfs returns them, keyed by mount point).
 import { join } from 'node:path';
 import type { PodRuntime } from '../controllers/runtime.ts';
@@ -71,6 +72,7 @@ export class NodeMetricsWriter {
   private readonly bootS: number;
   private readonly scopes = new Set<string>();
   private readonly podIo = new Map<string, { r: number; w: number }>();
+  private limitsWritten = false;
 
   constructor(nodeRoot: string, model: NodeModel, writer: AtomicWriter, wallMs: number) {
     this.root = nodeRoot;
@@ -223,6 +225,15 @@ export class NodeMetricsWriter {
     w.write(this.p('proc', 'pressure', 'memory'), psi(this.psiMem, true));
     w.write(this.p('proc', 'pressure', 'io'), psi(this.psiIo, true));
     w.write(this.p('proc', 'sys', 'fs', 'file-nr'), `${2400 + pods.length * 90}\t0\t9223372036854775807\n`);
+    if (!this.limitsWritten) {
+      // Kernel limits a real node has; written once (they do not change while it runs).
+      w.write(this.p('proc', 'sys', 'kernel', 'pid_max'), '4194304\n');
+      // The kernel's default: one thread per 128 KiB of RAM (8 stacks of 16 KiB).
+      w.write(this.p('proc', 'sys', 'kernel', 'threads-max'), `${Math.floor(m.memoryBytes / 131072)}\n`);
+      w.write(this.p('proc', 'sys', 'net', 'netfilter', 'nf_conntrack_max'), '262144\n');
+      this.limitsWritten = true;
+    }
+    w.write(this.p('proc', 'sys', 'net', 'netfilter', 'nf_conntrack_count'), `${150 + pods.length * 40}\n`);
     const n = this.net;
     w.write(
       this.p('proc', 'net', 'dev'),
@@ -294,6 +305,13 @@ export class NodeMetricsWriter {
           `8:0 rbytes=${io.r} wbytes=${io.w} rios=${Math.round(io.r / 4096)} wios=${Math.round(io.w / 4096)} dbytes=0 dios=0\n`,
         );
         w.write(join(scope, 'pids.current'), `${4 + (c.name.length % 5)}\n`);
+        w.write(join(scope, 'pids.max'), 'max\n');
+        // A fifth of the usage is page cache, 8 % of it reclaimable (what the kubelet's working set leaves out).
+        const file = Math.round(c.memoryBytes * 0.2);
+        w.write(
+          join(scope, 'memory.stat'),
+          `anon ${c.memoryBytes - file}\nfile ${file}\nkernel 0\nshmem 0\nactive_anon ${c.memoryBytes - file}\ninactive_anon 0\nactive_file ${file - Math.round(c.memoryBytes * 0.08)}\ninactive_file ${Math.round(c.memoryBytes * 0.08)}\n`,
+        );
       }
       w.write(join(slice, 'memory.current'), `${sliceMem}\n`);
       w.write(

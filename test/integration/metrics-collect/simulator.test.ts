@@ -56,16 +56,12 @@ describe('metric collection on a simulated node', () => {
     const named = namedContainers();
     expect(named.length).toBeGreaterThan(0);
     for (const s of named) expect(s.meta.subject?.container).not.toMatch(/^[0-9a-f]{12}$/);
-    // What the simulator does not write (yet) is switched off with one warning each, nothing else.
-    expect(new Set(warnings().map((l) => l.source))).toEqual(
-      new Set([
-        'proc.sys.kernel.pid_max',
-        'proc.sys.kernel.threads-max',
-        'conntrack',
-        'cgroup.pids.max',
-        'cgroup.memory.stat',
-      ]),
-    );
+    // The simulator writes every source a real node has: nothing is switched off, and the limits are read.
+    expect(warnings().map((l) => l.source)).toEqual([]);
+    // min(pid_max, threads-max), as the kernel caps threads.
+    const threadsMax = Math.floor((sim.models.get(node)?.memoryBytes ?? 0) / 131072);
+    expect(sink.named('node.pids.current')[0]?.meta.capacity).toBe(Math.min(4194304, threadsMax));
+    expect(sink.named('node.conntrack.entries')[0]?.meta.capacity).toBe(262144);
     collector.close();
   });
 });
