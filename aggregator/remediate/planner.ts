@@ -157,16 +157,7 @@ export class RemediationPlanner {
       if (plan && !plan.done) {
         plan.done = true;
         const text = `${a.type} on ${a.target.object} was interrupted by an aggregator restart; a person must check its outcome`;
-        this.#deps.audit.add({
-          timeMs: this.#deps.clock(),
-          incidentId: a.incidentId,
-          actionId: a.id,
-          type: a.type,
-          target: a.target.object,
-          decision: 'escalated',
-          reason: text,
-          actor: 'vigil',
-        });
+        this.#audit(a, 'escalated', text, 'vigil');
         this.#deps.onEscalate?.(a.incidentId, text);
       }
     }

@@ -1,52 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { createIncidentEngine } from '../../../aggregator/correlate/engine.ts';
-import type { Signal } from '../../../common/signal.ts';
-import { StaticTopology } from '../../support/static-topology.ts';
+import { signalStorm } from '../../support/signal-storm.ts';
 
 const logger = pino({ level: 'silent' });
 function run(nodes: number, clientsPerFault: number, faults: number, windows: number) {
-  const topo = new StaticTopology();
-  const nodeNames = Array.from({ length: nodes }, (_, i) => `node-${i}`);
-  const signals: Signal[] = [];
-  const T0 = Date.now();
-  for (let f = 0; f < faults; f++) {
-    const ns = `ns${f}`;
-    topo.addWorkload({
-      namespace: ns,
-      app: 'db',
-      kind: 'StatefulSet',
-      replicas: 1,
-      nodes: [nodeNames[f % nodes]!],
-      port: 5432,
-    });
-    const clients = topo.addWorkload({
-      namespace: ns,
-      app: 'api',
-      replicas: clientsPerFault,
-      nodes: nodeNames,
-      port: 8080,
-    });
-    signals.push({
-      kind: 'pod.oom_killed',
-      subject: { kind: 'pod', namespace: ns, pod: 'db-0', node: nodeNames[f % nodes]! },
-      timeMs: T0,
-      severity: 'error',
-      score: 1,
-      explanation: 'oom',
-    });
-    for (let w = 0; w < windows; w++)
-      for (const p of clients)
-        signals.push({
-          kind: 'log.error_rate_jump',
-          subject: { kind: 'pod', namespace: ns, pod: p, node: topo.pod(ns, p)!.node },
-          timeMs: T0 + 1000 + w * 10_000,
-          severity: 'error',
-          score: 0.7,
-          explanation: 'errors',
-          evidence: { lines: ['dial tcp db:5432: connect: connection refused'] },
-        });
-  }
+  const { topo, signals } = signalStorm(faults, clientsPerFault, windows, nodes);
   const engine = createIncidentEngine({ topology: topo, logger });
   const lat: number[] = [];
   const t0 = performance.now();
