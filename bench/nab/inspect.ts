@@ -1,11 +1,12 @@
 // Development aid: where the detector's decisions fall relative to NAB's windows, per series.
 //   npx node bench/nab/inspect.ts [--filter SUBSTR]
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSeriesDetector } from '../../agent/detect/metrics/detector.ts';
 import { parseRow, parseTimestamp } from '../../agent/detect/metrics/series-csv.ts';
+import { listCsv, readWindows } from './dataset.ts';
 import { probationaryLength } from './scoring.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,23 +17,11 @@ const { values: args } = parseArgs({
   },
 });
 const dataDir = resolve(args.data);
-const windowsByFile = JSON.parse(
-  readFileSync(join(dataDir, 'labels/combined_windows.json'), 'utf8'),
-) as Record<string, Array<[string, string]>>;
+const windowsByFile = readWindows(dataDir);
 const labelsByFile = JSON.parse(readFileSync(join(dataDir, 'labels/combined_labels.json'), 'utf8')) as Record<
   string,
   string[]
 >;
-
-function listCsv(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listCsv(p));
-    else if (entry.name.endsWith('.csv')) out.push(p);
-  }
-  return out.sort();
-}
 
 for (const file of listCsv(join(dataDir, 'data')).filter((f) => f.includes(args.filter))) {
   const key = relative(join(dataDir, 'data'), file);

@@ -3,12 +3,13 @@
 // best-threshold sweep over `score` for comparison. Usage:
 //   npx node bench/nab/main.ts [--data DIR] [--filter SUBSTR] [--in-process]
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSeriesDetector } from '../../agent/detect/metrics/detector.ts';
 import { parseRow, parseTimestamp } from '../../agent/detect/metrics/series-csv.ts';
+import { listCsv, readWindows } from './dataset.ts';
 import {
   normalise,
   type ScoredPoint,
@@ -33,16 +34,6 @@ interface Output {
   timestamp: string;
   score: number;
   anomaly: boolean;
-}
-
-function listCsv(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listCsv(p));
-    else if (entry.name.endsWith('.csv')) out.push(p);
-  }
-  return out.sort();
 }
 
 function runCli(file: string): Promise<Output[]> {
@@ -91,9 +82,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
-const windowsByFile = JSON.parse(
-  readFileSync(join(dataDir, 'labels/combined_windows.json'), 'utf8'),
-) as Record<string, Array<[string, string]>>;
+const windowsByFile = readWindows(dataDir);
 const files = listCsv(join(dataDir, 'data')).filter((f) => f.includes(args.filter));
 const started = performance.now();
 const outputs = await mapLimit(files, 2, async (f) => (args['in-process'] ? runInProcess(f) : runCli(f)));
