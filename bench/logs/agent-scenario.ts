@@ -5,7 +5,6 @@
 //   npx node bench/logs/agent-scenario.ts --files 1000 --rate 10 --seconds 20 [--src <checkout root>]
 // `--src` runs another checkout's agent code (e.g. `git archive` of an older commit, with node_modules
 // linked) for before/after figures on the same machine in the same hour.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +15,7 @@ import type { Outbox as OutboxType } from '../../agent/buffer/outbox.ts';
 import type { LogPipeline as LogPipelineType } from '../../agent/pipeline/log-pipeline.ts';
 import type { openLmdb as openLmdbType } from '../../common/store/lmdb.ts';
 import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import { startWriter } from './writer.ts';
 
 export interface AgentRow {
   source: string;
@@ -102,24 +102,7 @@ async function main(): Promise<void> {
   }, WINDOW_MS);
 
   // The writer runs for warm-up + measured span; only the measured span counts for CPU and RSS.
-  let writtenText = '';
-  let exited: Promise<void> = Promise.resolve();
-  if (files > 0 && rate > 0) {
-    const child = spawn(
-      process.execPath,
-      [
-        join(import.meta.dirname, 'writer-child.ts'),
-        JSON.stringify(paths),
-        String(rate),
-        String(seconds + WARMUP_MS / 1000),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    child.stdout.on('data', (c: Buffer) => {
-      writtenText += c.toString();
-    });
-    exited = new Promise<void>((r) => child.on('exit', () => r()));
-  }
+  const writer = files > 0 && rate > 0 ? startWriter(paths, rate, seconds + WARMUP_MS / 1000) : undefined;
   await sleep(WARMUP_MS);
   let rss = 0;
   const cpu0 = process.cpuUsage();
@@ -130,8 +113,8 @@ async function main(): Promise<void> {
   }
   const cpu = process.cpuUsage(cpu0);
   const wallMs = Date.now() - t0;
-  await exited;
-  const written = Number(writtenText.trim() || '0');
+  await writer?.exited;
+  const written = writer?.written() ?? 0;
   // Drain: windows until every written line is accounted for (or a deadline).
   clearInterval(windowTimer);
   await chain;

@@ -1,11 +1,12 @@
 // The two log tailing scenarios as functions, so other benchmarks (the integrator's end-to-end one) can
 // run them with their own consumer, e.g. the template miner: `throughput(lines, () => minerConsumer())`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogTailer } from '../../agent/sources/logs/tailer.ts';
 import type { LogRecord } from '../../agent/sources/logs/types.ts';
+import { startWriter } from './writer.ts';
 
 /** What the tailer feeds. The integrator plugs the miner in here; `count` is the placeholder. */
 export type Consumer = (records: LogRecord[]) => void;
@@ -165,23 +166,8 @@ export async function manyFiles(
     }
     const tailer = new LogTailer({ hostRoot, hostGlobs: [], maxOpenFiles, changeDetection });
     await tailer.poll();
-    const child = spawn(
-      process.execPath,
-      [
-        join(import.meta.dirname, 'writer-child.ts'),
-        JSON.stringify(paths),
-        String(perFileRate),
-        String(seconds + FILES_WARMUP_MS / 1000),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    const writer = startWriter(paths, perFileRate, seconds + FILES_WARMUP_MS / 1000);
+    const exited = writer.exited;
     let finished = false;
     void exited.then(() => {
       finished = true;
@@ -205,7 +191,7 @@ export async function manyFiles(
     await loop(() => finished);
     const wallMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const written = Number(out.trim());
+    const written = writer.written();
     for (let i = 0; i < 20 && read < written; i++) {
       read += (await tailer.poll()).records.length;
       await new Promise((r) => setTimeout(r, 50));
