@@ -22,6 +22,8 @@ export const UNRESOLVED_COUNTER = 'dictionary.unresolved_refs';
 
 interface SeriesState {
   def: SeriesDef;
+  /** `def` encoded, as stored: a series' last value changes every batch, its definition rarely. */
+  defBytes: Uint8Array;
   /** The series' last value as of the latest batch that listed it (NaN: never listed). */
   last: number;
 }
@@ -80,7 +82,11 @@ export class NodeDictionaries {
 
     for (const def of summary.seriesDefs) {
       const known = dict.series.get(def.ref);
-      dict.series.set(def.ref, { def, last: known?.last ?? Number.NaN });
+      dict.series.set(def.ref, {
+        def,
+        defBytes: toBinary(SeriesDefSchema, def),
+        last: known?.last ?? Number.NaN,
+      });
       changedSeries.add(def.ref);
     }
     for (const def of summary.streamDefs) {
@@ -182,7 +188,7 @@ export class NodeDictionaries {
     if (cleared) puts.push([[node, EPOCH, 0], epoch]);
     for (const ref of changedSeries) {
       const s = dict.series.get(ref);
-      if (s) puts.push([[node, SERIES, ref], { d: toBinary(SeriesDefSchema, s.def), l: s.last }]);
+      if (s) puts.push([[node, SERIES, ref], { d: s.defBytes, l: s.last }]);
     }
     for (const ref of changedStreams) {
       const s = dict.streams.get(ref);
@@ -208,7 +214,7 @@ export class NodeDictionaries {
           if (kind === EPOCH) dict.epoch = value as number;
           else if (kind === SERIES) {
             const v = value as { d: Uint8Array; l: number };
-            dict.series.set(ref, { def: fromBinary(SeriesDefSchema, v.d), last: v.l });
+            dict.series.set(ref, { def: fromBinary(SeriesDefSchema, v.d), defBytes: v.d, last: v.l });
           } else if (kind === STREAM) dict.streams.set(ref, fromBinary(StreamDefSchema, value as Uint8Array));
         } catch {
           // A damaged entry is as good as absent: refs to it are counted unresolved.
