@@ -53,17 +53,26 @@ async function feed(p: MetricPipeline, fromMin: number, minutes: number): Promis
   }
 }
 
+/** A node's metric pipeline saving its models in `root`, on the clock `now`. */
+function pipelineOn(
+  root: RootDatabase,
+  now: () => number,
+  opts: { emit?: (s: Signal) => void; logger?: typeof quietLogger; saveIntervalMs?: number } = {},
+): MetricPipeline {
+  return new MetricPipeline({
+    node: 'n1',
+    emit: opts.emit ?? (() => {}),
+    logger: opts.logger ?? quietLogger,
+    models: { root, saveIntervalMs: opts.saveIntervalMs ?? 0 },
+    now,
+  });
+}
+
 describe('metric model store', { timeout: 60_000 }, () => {
   it('restores what the previous pipeline learned and logs how many series', async () => {
     const root = openRoot(tempDir('models'));
     const now = { ms: T0 + 40 * 60_000 };
-    const a = new MetricPipeline({
-      node: 'n1',
-      emit: () => {},
-      logger: quietLogger,
-      models: { root, saveIntervalMs: 0 },
-      now: () => now.ms,
-    });
+    const a = pipelineOn(root, () => now.ms);
     await feed(a, 0, 40);
     await a.close();
     await expect(new MetricModelStore(root, { maxAgeMs: 24 * HOUR }).load(now.ms)).resolves.toMatchObject({
@@ -73,13 +82,7 @@ describe('metric model store', { timeout: 60_000 }, () => {
 
     const { logger, lines } = recording();
     const signals: Signal[] = [];
-    const b = new MetricPipeline({
-      node: 'n1',
-      emit: (s) => signals.push(s),
-      logger,
-      models: { root, saveIntervalMs: 0 },
-      now: () => now.ms,
-    });
+    const b = pipelineOn(root, () => now.ms, { emit: (s) => signals.push(s), logger });
     // The leak has been watched 40 min; after 25 more a fresh forecaster could not warn (1 h ring).
     await feed(b, 40, 25);
     await b.close();
@@ -93,13 +96,7 @@ describe('metric model store', { timeout: 60_000 }, () => {
   it('does not use states older than the age bound, and removes series unseen that long', async () => {
     const root = openRoot(tempDir('models'));
     const now = { ms: T0 + 10 * 60_000 };
-    const a = new MetricPipeline({
-      node: 'n1',
-      emit: () => {},
-      logger: quietLogger,
-      models: { root, saveIntervalMs: 0 },
-      now: () => now.ms,
-    });
+    const a = pipelineOn(root, () => now.ms);
     await feed(a, 0, 10);
     await a.close();
     const store = new MetricModelStore(root, { maxAgeMs: 24 * HOUR });
@@ -126,13 +123,7 @@ describe('metric model store', { timeout: 60_000 }, () => {
     // Readable bytes but not a detector state: the pool refuses it (counted as skipped).
     await db.put('garbage', { v: 1, counter: false, lastTimeMs: T0, detector: new Uint8Array(64) });
     const { logger, lines } = recording();
-    const p = new MetricPipeline({
-      node: 'n1',
-      emit: () => {},
-      logger,
-      models: { root, saveIntervalMs: 0 },
-      now: () => T0,
-    });
+    const p = pipelineOn(root, () => T0, { logger });
     await feed(p, 0, 1);
     await p.close();
     expect(lines.find((l) => l['msg'] === 'metric pipeline restored its models')).toMatchObject({
@@ -150,13 +141,7 @@ describe('metric model store', { timeout: 60_000 }, () => {
   it('saves periodically while it runs', async () => {
     const root = openRoot(tempDir('models'));
     const { logger, lines } = recording();
-    const p = new MetricPipeline({
-      node: 'n1',
-      emit: () => {},
-      logger,
-      models: { root, saveIntervalMs: 20 },
-      now: () => T0 + 60_000,
-    });
+    const p = pipelineOn(root, () => T0 + 60_000, { logger, saveIntervalMs: 20 });
     await feed(p, 0, 1);
     const deadline = Date.now() + 10_000;
     while (!lines.some((l) => l['msg'] === 'metric models saved' && Number(l['written']) > 0)) {
