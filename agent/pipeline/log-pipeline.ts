@@ -11,11 +11,13 @@ import type { Signal, Subject } from '../../common/signal.ts';
 import { subjectToWire } from '../../common/signal-wire.ts';
 import type { LogStreamSummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
 import type { MinerSnapshot } from '../detect/logs/miner.ts';
+import type { StreamLines } from '../detect/logs/mining-worker.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
 import { LogSignals } from '../detect/logs/signals.ts';
 import { WindowAccumulator } from '../detect/logs/window.ts';
 import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
+import { type LineBatch, LineBatchCollector } from '../sources/logs/line-batches.ts';
 import { LogTailer } from '../sources/logs/tailer.ts';
 import type { Checkpoint, CheckpointEntry, LogRecord, StreamKey } from '../sources/logs/types.ts';
 
@@ -64,12 +66,14 @@ export interface LogWindow {
   alsoWrite: () => void;
 }
 
-/** One stream's lines of a poll. */
+/** One stream's lines of a poll: records' texts, and the plain lines the tailer gave as bytes. */
 interface StreamBatch {
   key: StreamKey;
   lines: string[];
+  bytes?: Uint8Array;
+  ends?: Int32Array;
   /** Raw bytes (line lengths plus their newlines). */
-  bytes: number;
+  rawBytes: number;
 }
 
 interface StreamState {
@@ -103,6 +107,8 @@ export class LogPipeline {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly inflight = new Set<Promise<void>>();
+  /** Plain container lines of each poll as bytes: no string or record per line on this thread. */
+  private readonly lineBatches = new LineBatchCollector();
 
   private constructor(opts: LogPipelineOptions) {
     this.opts = opts;
@@ -111,7 +117,12 @@ export class LogPipeline {
       encoding: 'msgpack',
     });
     this.minerState = opts.root.openDB<MinerSnapshot, string>({ name: 'log-miners', encoding: 'msgpack' });
-    this.tailer = new LogTailer({ hostRoot: opts.hostRoot, hostGlobs: HOST_GLOBS, logger: opts.logger });
+    this.tailer = new LogTailer({
+      hostRoot: opts.hostRoot,
+      hostGlobs: HOST_GLOBS,
+      logger: opts.logger,
+      lineBatches: this.lineBatches,
+    });
     this.pool = new LogMiningPool({ threads: opts.miningThreads ?? 1 });
     this.signals = new LogSignals({ warmupWindows: opts.warmupWindows });
   }
@@ -158,41 +169,53 @@ export class LogPipeline {
   /** Reads what is new and mines it; true when more is waiting. */
   private async pollOnce(): Promise<boolean> {
     const r = await this.tailer.poll();
+    const lineBatches = this.lineBatches.take();
     Object.assign(this.changed, r.changed);
     for (const k of r.removed) {
       this.removed.add(k);
       delete this.changed[k];
     }
-    if (r.records.length > 0) {
+    if (r.records.length > 0 || lineBatches.length > 0) {
       // Mining runs in the worker while the next poll reads: up to two batches in flight. A stream's batches
       // are mined in order (the pool chains them), and a window closes only after all of them are counted.
-      const job = this.process(r.records).finally(() => this.inflight.delete(job));
+      const job = this.process(r.records, lineBatches).finally(() => this.inflight.delete(job));
       this.inflight.add(job);
       if (this.inflight.size >= 2) await Promise.race(this.inflight);
     }
     return r.more;
   }
 
-  private async process(records: LogRecord[]): Promise<void> {
+  private async process(records: LogRecord[], lineBatches: LineBatch[]): Promise<void> {
     const window = this.windowSeq;
     const byStream = new Map<string, StreamBatch>();
+    for (const b of lineBatches) {
+      byStream.set(b.stream.id, {
+        key: b.stream,
+        lines: [],
+        bytes: b.bytes,
+        ends: b.ends,
+        rawBytes: b.bytes.length,
+      });
+      this.rawBytes += b.bytes.length;
+    }
     for (const rec of records) {
       const bytes = rec.text.length + 1;
       this.rawBytes += bytes;
       let batch = byStream.get(rec.stream.id);
       if (!batch) {
-        batch = { key: rec.stream, lines: [], bytes: 0 };
+        batch = { key: rec.stream, lines: [], rawBytes: 0 };
         byStream.set(rec.stream.id, batch);
       }
       batch.lines.push(rec.text);
-      batch.bytes += bytes;
+      batch.rawBytes += bytes;
     }
     const now = Date.now();
-    const mining: Array<{ stream: string; lines: string[] }> = [];
-    for (const [id, { key, lines }] of byStream) {
+    const mining: StreamLines[] = [];
+    for (const [id, { key, lines, bytes, ends }] of byStream) {
       const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
       if (!securityKind) {
-        mining.push({ stream: id, lines });
+        // The byte lines (transferred to the worker) are counted before the records' lines of the same poll.
+        mining.push(bytes && ends ? { stream: id, lines, bytes, ends } : { stream: id, lines });
         continue;
       }
       const detector = this.opts.security?.[securityKind];
@@ -204,7 +227,7 @@ export class LogPipeline {
     const summaries = await this.pool.summarizeMany(mining, window);
     summaries.forEach((summary, i) => {
       const id = mining[i]!.stream;
-      const { key, bytes } = byStream.get(id)!;
+      const { key, rawBytes } = byStream.get(id)!;
       const state = this.stream(
         id,
         key.kind === 'container' ? this.containerSubject(key) : this.hostSubject(),
@@ -215,7 +238,7 @@ export class LogPipeline {
         state.minerChanges = summary.changes;
         state.newTemplates = true;
       }
-      state.bytes += bytes;
+      state.bytes += rawBytes;
       state.lastSeenMs = now;
     });
   }

@@ -3,8 +3,9 @@
 // are packed by ref, and a series that stayed flat at the value the aggregator already holds costs a bit in a
 // run. Batches wait in the outbox, get dropped at its cap or refused, so nothing is assumed delivered until
 // acked: a definition (or a value) counts as held by the aggregator only once a batch that carried it is
-// acked and was not dropped. Until then every batch carries it again. A new process starts a new epoch, so
-// refs of an earlier process never mix with this one's.
+// acked and was not dropped. Until then every batch carries it again. A log stream's template texts follow the
+// same rule, per stream (stream-templates.ts). A new process starts a new epoch, so refs of an earlier process
+// never mix with this one's.
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Subject as WireSubject } from '../../proto/gen/vigil/v1/signal_pb.js';
 import {
@@ -17,6 +18,7 @@ import {
   type StreamDef,
   StreamDefSchema,
 } from '../../proto/gen/vigil/v1/summary_pb.js';
+import { type LogStreamWindow, StreamTemplates } from './stream-templates.ts';
 
 type LogStreamInit = MessageInitShape<typeof LogStreamSummarySchema>;
 
@@ -65,6 +67,8 @@ interface StreamEntry {
   def: StreamDef;
   defSeq: number | undefined;
   seenWindow: number;
+  /** The stream's template texts (held or to send) and exemplars sent. */
+  templates: StreamTemplates;
 }
 
 const f32 = Math.fround;
@@ -110,11 +114,17 @@ export class SummaryDictionary {
       if (e.defSeq === seq) e.defSeq = undefined;
       if (e.lastSeq === seq) e.lastSeq = undefined;
     }
-    for (const e of this.streams.values()) if (e.defSeq === seq) e.defSeq = undefined;
+    for (const e of this.streams.values()) {
+      if (e.defSeq === seq) e.defSeq = undefined;
+      e.templates.refused(seq);
+    }
   }
 
-  /** One window's digests and log streams, by ref, with the definitions the aggregator may lack. */
-  pack(metrics: MetricDigest[], logs: LogStreamInit[], view: DeliveryView): PackedWindow {
+  /**
+   * One window's digests and log streams, by ref, with the definitions (and template texts) the aggregator may
+   * lack. `logs` name every template they count with its text; only the texts not held go out.
+   */
+  pack(metrics: MetricDigest[], logs: LogStreamWindow[], view: DeliveryView): PackedWindow {
     this.window++;
     this.forgetStale();
     const held = (seq: number | undefined) =>
@@ -196,6 +206,7 @@ export class SummaryDictionary {
           def: create(StreamDefSchema, { stream: l.stream ?? '' }),
           defSeq: undefined,
           seenWindow: 0,
+          templates: new StreamTemplates({ forgetAfterWindows: this.forgetAfter }),
         };
         if (l.subject) e.def.subject = create(StreamDefSchema, { subject: l.subject }).subject!;
         e.def.ref = e.ref;
@@ -206,16 +217,14 @@ export class SummaryDictionary {
         streamDefs.push(e.def);
         e.defSeq = view.seq;
       }
-      // Everything else of the stream's summary goes as it came; subject and stream name become the ref.
-      // An exemplar that repeats another of the same stream (an error line that also shows a new template)
-      // says nothing more: sent once.
-      const { subject: _subject, stream: _stream, ...rest } = l;
-      outLogs.push({
-        ...rest,
-        stream: '',
-        streamRef: e.ref,
-        ...(l.exemplars ? { exemplars: [...new Set(l.exemplars)] } : {}),
+      // Subject and stream name become the ref; texts, counts, lines and exemplars are what this batch must
+      // carry (an exemplar that repeats another of the same stream is sent once); bytes go as they came.
+      const packedLog = e.templates.pack(l, {
+        seq: view.seq,
+        window: this.window,
+        held: (seq) => held(seq) && held(e.defSeq),
       });
+      outLogs.push({ bytes: l.bytes ?? 0n, ...packedLog, stream: '', streamRef: e.ref });
     }
     return { dictionaryEpoch: this.epochValue, seriesDefs, packedMetrics: packed, streamDefs, logs: outLogs };
   }

@@ -27,7 +27,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     unresolvedRefs: new Counter({
       name: 'vigil_aggregator_unresolved_refs_total',
-      help: 'Summary dictionary refs (series, log streams, unchanged values) no definition was held for',
+      help: 'Summary dictionary refs (series, log streams, unchanged values, log template ids) no definition was held for',
       registers: [registry],
     }),
     ackSeconds: new Histogram({

@@ -180,13 +180,20 @@ export function gatewayHandlers(deps: GatewayDeps): ServiceHandlers<typeof Agent
           } catch (error) {
             // Never seen; if it happens the batch is kept as it came (packed) and counted, not a crash.
             logger.error({ err: error, node, seq }, 'could not expand a summary; stored as it came');
-            expansion = { unresolved: 1, persist: () => {} };
+            expansion = { unresolved: 1, unresolvedTemplates: 0, persist: () => {} };
           }
           if (expansion.unresolved > 0) {
             metrics.unresolvedRefs.inc(expansion.unresolved);
             logger.warn(
               { node, seq, epoch: summary.dictionaryEpoch, unresolved: expansion.unresolved },
               'summary refers to dictionary entries this aggregator does not hold; those digests and log streams are left out',
+            );
+          }
+          if (expansion.unresolvedTemplates > 0) {
+            metrics.unresolvedRefs.inc(expansion.unresolvedTemplates);
+            logger.warn(
+              { node, seq, epoch: summary.dictionaryEpoch, unresolved: expansion.unresolvedTemplates },
+              'summary counts log templates whose text this aggregator does not hold; the counts are kept unnamed',
             );
           }
         }

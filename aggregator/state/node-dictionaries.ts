@@ -4,8 +4,11 @@
 // API, stored summaries) sees the same Summary as before packing. The state is persisted in the aggregator's
 // LMDB in the same transaction as the batch that changed it, so an aggregator restart still resolves refs.
 // A ref that cannot be resolved is counted (in the summary's drop counters too) and never throws.
+// Log template texts are held per stream ref the same way: each expanded log stream names the text of every
+// template it counts; a count of a template whose text the aggregator never got stays, counted unresolved.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Database, RootDatabase } from 'lmdb';
+import { unpackCounts } from '../../common/packed-counts.ts';
 import {
   DropReportSchema,
   type MetricDigest,
@@ -15,10 +18,14 @@ import {
   type StreamDef,
   StreamDefSchema,
   type Summary,
+  TemplateCountSchema,
+  TemplateDefSchema,
 } from '../../proto/gen/vigil/v1/summary_pb.js';
 
 /** The drop counter an expanded summary carries when some of its refs could not be resolved. */
 export const UNRESOLVED_COUNTER = 'dictionary.unresolved_refs';
+/** The drop counter for counted template ids whose text the aggregator does not hold (the counts stay). */
+export const UNRESOLVED_TEMPLATES_COUNTER = 'dictionary.unresolved_templates';
 
 interface SeriesState {
   def: SeriesDef;
@@ -32,17 +39,24 @@ interface NodeDictionary {
   epoch: number;
   series: Map<number, SeriesState>;
   streams: Map<number, StreamDef>;
+  /** Template texts by stream ref, then template id. */
+  templates: Map<number, Map<string, string>>;
 }
 
-// Keys: [node, 0, 0] → epoch; [node, 1, ref] → series {d: SeriesDef bytes, l: last}; [node, 2, ref] → StreamDef bytes.
-type Key = [string, number, number];
+// Keys: [node, 0, 0] → epoch; [node, 1, ref] → series {d: SeriesDef bytes, l: last}; [node, 2, ref] → StreamDef
+// bytes; [node, 3, stream ref, template id] → template text.
+type Key = [string, number, number] | [string, number, number, string];
 const EPOCH = 0;
 const SERIES = 1;
 const STREAM = 2;
+const TEMPLATE = 3;
+const END = 4;
 
 export interface Expansion {
   /** Refs (series, streams, unchanged values) this summary used that the dictionary does not hold. */
   unresolved: number;
+  /** Counted template ids whose text the dictionary does not hold (their counts are kept). */
+  unresolvedTemplates: number;
   /** Persists what the expansion changed; call inside the transaction that stores the batch. */
   persist: () => void;
 }
@@ -67,18 +81,20 @@ export class NodeDictionaries {
    */
   expand(node: string, summary: Summary): Expansion {
     const epoch = summary.dictionaryEpoch;
-    if (epoch === 0) return { unresolved: 0, persist: () => {} };
+    if (epoch === 0) return { unresolved: 0, unresolvedTemplates: 0, persist: () => {} };
     let dict = this.load(node);
     let cleared = false;
     if (dict.epoch !== epoch) {
       // Sequences only go up and epochs only change forward, so the old epoch's batches are all behind us.
-      dict = { epoch, series: new Map(), streams: new Map() };
+      dict = { epoch, series: new Map(), streams: new Map(), templates: new Map() };
       this.nodes.set(node, dict);
       cleared = true;
     }
     const changedSeries = new Set<number>();
     const changedStreams = new Set<number>();
+    const changedTemplates: Array<[number, string, string]> = [];
     let unresolved = 0;
+    let unresolvedTemplates = 0;
 
     for (const def of summary.seriesDefs) {
       const known = dict.series.get(def.ref);
@@ -170,6 +186,30 @@ export class NodeDictionaries {
       }
       if (def.subject) l.subject = def.subject;
       l.stream = def.stream;
+      // Texts: keep what came, then name every counted template the batch did not define.
+      let texts = dict.templates.get(l.streamRef);
+      if (!texts) {
+        texts = new Map();
+        dict.templates.set(l.streamRef, texts);
+      }
+      for (const t of l.templates) {
+        if (texts.get(t.id) === t.text) continue;
+        texts.set(t.id, t.text);
+        changedTemplates.push([l.streamRef, t.id, t.text]);
+      }
+      if (l.packedCounts.length > 0) {
+        for (const c of unpackCounts(l.packedCounts)) l.counts.push(create(TemplateCountSchema, c));
+        l.packedCounts = [];
+      }
+      if (l.lines === 0n) l.lines = BigInt(l.counts.reduce((n, c) => n + c.count, 0));
+      const named = new Set(l.templates.map((t) => t.id));
+      for (const c of l.counts) {
+        if (named.has(c.templateId)) continue;
+        named.add(c.templateId);
+        const text = texts.get(c.templateId);
+        if (text === undefined) unresolvedTemplates++;
+        else l.templates.push(create(TemplateDefSchema, { id: c.templateId, text }));
+      }
       l.streamRef = 0;
       logs.push(l);
     }
@@ -181,6 +221,11 @@ export class NodeDictionaries {
       summary.drops ??= create(DropReportSchema);
       summary.drops.counters[UNRESOLVED_COUNTER] =
         (summary.drops.counters[UNRESOLVED_COUNTER] ?? 0n) + BigInt(unresolved);
+    }
+    if (unresolvedTemplates > 0) {
+      summary.drops ??= create(DropReportSchema);
+      summary.drops.counters[UNRESOLVED_TEMPLATES_COUNTER] =
+        (summary.drops.counters[UNRESOLVED_TEMPLATES_COUNTER] ?? 0n) + BigInt(unresolvedTemplates);
     }
 
     // What to write is fixed now: a later batch may change the dictionary before this one's transaction runs.
@@ -194,21 +239,22 @@ export class NodeDictionaries {
       const s = dict.streams.get(ref);
       if (s) puts.push([[node, STREAM, ref], toBinary(StreamDefSchema, s)]);
     }
+    for (const [ref, id, text] of changedTemplates) puts.push([[node, TEMPLATE, ref, id], text]);
     const db = this.db;
     const persist = () => {
       if (!db) return;
-      if (cleared) for (const key of db.getKeys({ start: [node, 0, 0], end: [node, 3, 0] })) db.remove(key);
+      if (cleared) for (const key of db.getKeys({ start: [node, 0, 0], end: [node, END, 0] })) db.remove(key);
       for (const [key, value] of puts) db.put(key, value);
     };
-    return { unresolved, persist };
+    return { unresolved, unresolvedTemplates, persist };
   }
 
   private load(node: string): NodeDictionary {
     let dict = this.nodes.get(node);
     if (dict) return dict;
-    dict = { epoch: 0, series: new Map(), streams: new Map() };
+    dict = { epoch: 0, series: new Map(), streams: new Map(), templates: new Map() };
     if (this.db) {
-      for (const { key, value } of this.db.getRange({ start: [node, 0, 0], end: [node, 3, 0] })) {
+      for (const { key, value } of this.db.getRange({ start: [node, 0, 0], end: [node, END, 0] })) {
         const [, kind, ref] = key;
         try {
           if (kind === EPOCH) dict.epoch = value as number;
@@ -216,6 +262,14 @@ export class NodeDictionaries {
             const v = value as { d: Uint8Array; l: number };
             dict.series.set(ref, { def: fromBinary(SeriesDefSchema, v.d), defBytes: v.d, last: v.l });
           } else if (kind === STREAM) dict.streams.set(ref, fromBinary(StreamDefSchema, value as Uint8Array));
+          else if (kind === TEMPLATE && key.length === 4 && typeof value === 'string') {
+            let texts = dict.templates.get(ref);
+            if (!texts) {
+              texts = new Map();
+              dict.templates.set(ref, texts);
+            }
+            texts.set(key[3], value);
+          }
         } catch {
           // A damaged entry is as good as absent: refs to it are counted unresolved.
         }

@@ -226,7 +226,8 @@ export declare type StreamDef = Message<"vigil.v1.StreamDef"> & {
 export declare const StreamDefSchema: GenMessage<StreamDef>;
 
 /**
- * A template's text is sent once per stream (when it is new or its text changed); counts refer to it by id.
+ * A template's text. Agents send it when the aggregator may not hold it (new, text changed, or the batch that
+ * carried it is not acked yet: same rule as SeriesDef, see docs/summaries.md); counts refer to it by id.
  *
  * @generated from message vigil.v1.TemplateDef
  */
@@ -298,14 +299,16 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
   stream: string;
 
   /**
-   * Templates new to this stream or whose text changed.
+   * On the wire: the texts the aggregator may not hold yet. Expanded by the aggregator: the text of every
+   * template the stream's counts name (as far as it holds them), so an expanded summary reads on its own.
    *
    * @generated from field: repeated vigil.v1.TemplateDef templates = 3;
    */
   templates: TemplateDef[];
 
   /**
-   * Lines per template in the window.
+   * Lines per template in the window. Agents send ids of the form `t<n>` (and `overflow`) in `packed_counts`
+   * instead; the aggregator expands those into this field.
    *
    * @generated from field: repeated vigil.v1.TemplateCount counts = 4;
    */
@@ -319,7 +322,7 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
   exemplars: string[];
 
   /**
-   * Lines read in the window.
+   * Lines read in the window. Agents leave it 0 when it equals the sum of the counts; the aggregator fills it in.
    *
    * @generated from field: uint64 lines = 6;
    */
@@ -338,6 +341,14 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
    * @generated from field: uint32 stream_ref = 8;
    */
   streamRef: number;
+
+  /**
+   * Counts packed: per counted template, (n - previous n, count), where n is the number of the id `t<n>` and
+   * 0 for `overflow`; ascending n, the first gap counted from 0. Only with `stream_ref`.
+   *
+   * @generated from field: repeated uint32 packed_counts = 9;
+   */
+  packedCounts: number[];
 };
 
 /**
