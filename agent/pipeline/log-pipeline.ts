@@ -4,12 +4,10 @@
 // the raw stream. The tailer's checkpoint and the miners' new state are written in the same LMDB
 // transaction as the batch that carries those lines' effect (`alsoWrite`), so a crash neither loses nor
 // repeats a line, and template ids survive restarts.
-import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../../common/log.ts';
 import type { Signal, Subject } from '../../common/signal.ts';
 import { subjectToWire } from '../../common/signal-wire.ts';
-import type { LogStreamSummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
 import type { MinerSnapshot } from '../detect/logs/miner.ts';
 import type { StreamLines } from '../detect/logs/mining-worker.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
@@ -20,8 +18,7 @@ import type { PodMeta } from '../sources/kube/kube-watcher.ts';
 import { type LineBatch, LineBatchCollector } from '../sources/logs/line-batches.ts';
 import { LogTailer } from '../sources/logs/tailer.ts';
 import type { Checkpoint, CheckpointEntry, LogRecord, StreamKey } from '../sources/logs/types.ts';
-
-type LogStreamInit = MessageInitShape<typeof LogStreamSummarySchema>;
+import type { LogStreamWindow } from '../summarize/stream-templates.ts';
 
 /** Host log files that carry security events, by file name. */
 const SECURITY_FILES: Record<string, 'auth' | 'audit'> = {
@@ -59,7 +56,8 @@ export interface LogPipelineOptions {
 }
 
 export interface LogWindow {
-  logs: LogStreamInit[];
+  /** Per stream: every template counted, with its text, and exemplar candidates (the dictionary picks). */
+  logs: LogStreamWindow[];
   /** Raw bytes of the lines this window accounts for. */
   rawBytes: number;
   /** Writes the checkpoint and miner state that go with this window's batch (call inside its transaction). */
@@ -79,8 +77,6 @@ interface StreamBatch {
 interface StreamState {
   subject: Subject;
   window: WindowAccumulator;
-  /** Template texts the aggregator has been sent, by id. */
-  sent: Map<string, string>;
   lastSeenMs: number;
   bytes: number;
   /** The miner's state changed in this window and must be persisted with the batch. */
@@ -266,7 +262,6 @@ export class LogPipeline {
       s = {
         subject,
         window: new WindowAccumulator(subject, this.windowStart),
-        sent: new Map(),
         lastSeenMs: Date.now(),
         bytes: 0,
         newTemplates: false,
@@ -288,7 +283,7 @@ export class LogPipeline {
 
   private async close(endMs: number): Promise<LogWindow> {
     await Promise.all(this.inflight);
-    const logs: LogStreamInit[] = [];
+    const logs: LogStreamWindow[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
     for (const [id, s] of this.streams) {
       if (endMs - s.lastSeenMs > FORGET_AFTER_MS) {
@@ -303,25 +298,19 @@ export class LogPipeline {
         if (snap) snapshots.push([id, snap]);
       }
       if (w.lines > 0) {
-        const templates: Array<{ id: string; text: string }> = [];
-        for (const t of w.templates) {
-          if (s.sent.get(t.id) === t.template) continue;
-          s.sent.set(t.id, t.template);
-          templates.push({ id: t.id, text: t.template });
-        }
+        // Every template the window counted, with its text, and each one's first line: the summary dictionary
+        // sends only the texts the aggregator may lack and the exemplars that say something new (a template's
+        // first definition, an error template now and then); signals carry their own evidence.
         logs.push({
           subject: subjectToWire(s.subject),
           stream: s.subject.kind === 'node' ? id.replace(/^host:/, '') : 'container',
-          templates,
+          templates: w.templates.map((t) => ({ id: t.id, text: t.template })),
           counts: w.templates.map((t) => ({ templateId: t.id, count: t.count })),
-          // Exemplars only where they say something new: a template the aggregator has not seen yet, or error
-          // lines. At a steady state a window is ids and counts (signals carry their own evidence).
-          exemplars: [
-            ...w.errorExemplars.slice(0, 2),
-            ...w.templates
-              .filter((t) => templates.some((d) => d.id === t.id))
-              .flatMap((t) => t.exemplars.slice(0, 1)),
-          ].slice(0, 3),
+          samples: w.templates.flatMap((t) =>
+            t.exemplars[0] === undefined
+              ? []
+              : [{ templateId: t.id, line: t.exemplars[0], error: t.errorCount > 0 }],
+          ),
           lines: BigInt(w.lines),
           bytes: BigInt(s.bytes),
         });
