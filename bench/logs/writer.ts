@@ -11,16 +11,19 @@ export interface RunningWriter {
 }
 
 export function startWriter(paths: readonly string[], perFileRate: number, seconds: number): RunningWriter {
-  const child = spawn(
-    process.execPath,
-    [
-      join(import.meta.dirname, 'writer-child.ts'),
-      JSON.stringify(paths),
-      String(perFileRate),
-      String(seconds),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const args = [
+    join(import.meta.dirname, 'writer-child.ts'),
+    JSON.stringify(paths),
+    String(perFileRate),
+    String(seconds),
+  ];
+  // VIGIL_BENCH_WRITER_CPU=0 runs the writer on another core than a `taskset -c 1` measured process, so the
+  // two do not take turns on one core (which changes how much each poll finds, hence the measured cost).
+  const cpu = process.env.VIGIL_BENCH_WRITER_CPU;
+  const child =
+    cpu === undefined || cpu === ''
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', cpu, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();

@@ -3,6 +3,8 @@
 export interface TailCounters {
   /** Bytes consumed from files (includes skipped bytes of over-long lines). */
   bytesRead: number;
+  /** Reads of file data (`pread`s): with many trickling files this, not bytes, drives the CPU cost. */
+  fileReads: number;
   /** Physical lines (newline-terminated, or flushed at EOF after rotation). */
   lines: number;
   /** Records returned (after CRI/docker reassembly). */
@@ -48,6 +50,7 @@ export interface TailCounters {
 export function newCounters(): TailCounters {
   return {
     bytesRead: 0,
+    fileReads: 0,
     lines: 0,
     records: 0,
     truncations: 0,

@@ -10,8 +10,21 @@ import type { CheckpointEntry, LineFormat, LogRecord, StreamKey } from './types.
 // shared, reused Buffer. Lines are found with Buffer#indexOf; only complete lines are handed on; a
 // trailing partial line is simply re-read on the next turn. The checkpoint offset is always the start of
 // the first line (or reassembled record) not yet returned.
+// Each read starts a few bytes *before* the read position and compares them with the bytes we last read
+// there: a file truncated and regrown past our offset (copytruncate under continuous writes) is caught by
+// the same `pread` that reads the new bytes, instead of a second `pread` of the leading bytes at every poll.
 
 const NEWLINE = 10;
+
+/** Bytes before the read position re-read with each read to check they are still the ones we read. */
+export const TAIL_CHECK_BYTES = 32;
+
+/**
+ * The leading bytes are compared with the fingerprint again at most this often (the tail check catches a
+ * truncated-and-regrown file at every read; this is the slower second opinion, and the only check right
+ * after a restore, when the bytes before the offset are not known yet).
+ */
+const LEADING_RECHECK_MS = 10_000;
 
 /** `live`: at its discovered path. `rotated`: renamed away or deleted, drained to its end then let go.
  * `done`: let go, kept only so that rediscovering the same inode does not read it again. */
@@ -19,6 +32,11 @@ export type FileState = 'live' | 'rotated' | 'done';
 
 /** What a reader turn found. */
 export const TRUNCATED = -1;
+
+/** Size of the shared read buffer: a turn's bytes, at least one physical line past the re-read tail. */
+export function readBufferBytes(readChunkBytes: number, physicalCap: number): number {
+  return Math.max(readChunkBytes, physicalCap + 1) + TAIL_CHECK_BYTES;
+}
 
 /** Buffers shared by all files (one poll runs at a time). */
 export interface ReadIo {
@@ -69,7 +87,11 @@ export class TrackedFile {
   private format: LineFormat;
   private parser: LineParser | null = null;
   private long: LongLine | null = null;
-  private verifiedPoll = -1;
+  /** The TAIL_CHECK_BYTES (fewer near the start) bytes just before readPos, as read; tailLen 0 = unknown. */
+  private tail: Buffer | null = null;
+  private tailLen = 0;
+  /** When the leading bytes are next compared with the fingerprint (-Infinity: at the next read). */
+  private leadingCheckMs = Number.NEGATIVE_INFINITY;
   private cached: CheckpointEntry | null = null;
   private fpString = '0:';
   private readonly ctx: ParseContext;
@@ -107,6 +129,8 @@ export class TrackedFile {
     this.setFingerprint(fp);
     this.long = null;
     this.parser?.reset();
+    this.tailLen = 0;
+    this.leadingCheckMs = Number.NEGATIVE_INFINITY;
   }
 
   /** Gives this file's reading state (position, open record, over-long line) to `other`, starting over at 0. */
@@ -116,10 +140,15 @@ export class TrackedFile {
     other.long = this.long;
     other.format = this.format;
     other.setFingerprint(this.fp);
+    other.tail = this.tail;
+    other.tailLen = this.tailLen;
+    other.leadingCheckMs = this.leadingCheckMs;
     this.parser = null;
     this.long = null;
     this.readPos = 0;
     this.setFingerprint(Buffer.alloc(0));
+    this.tail = null;
+    this.tailLen = 0;
   }
 
   /** Back to offset 0 after a truncation; an open record is emitted as it is (its rest is gone). */
@@ -128,6 +157,7 @@ export class TrackedFile {
     this.parser?.flush(out);
     this.readPos = 0;
     this.setFingerprint(Buffer.alloc(0));
+    this.tailLen = 0;
   }
 
   checkpointEntry(nowMs: number): CheckpointEntry {
@@ -152,43 +182,46 @@ export class TrackedFile {
 
   /**
    * Reads one chunk and hands its complete lines to the parser. Returns the bytes consumed (0 at EOF or
-   * when only a partial line is there), or TRUNCATED when the file no longer starts with its fingerprint.
+   * when only a partial line is there), or TRUNCATED when the bytes before our offset or the leading bytes
+   * are no longer the ones we read (or the file is shorter than our offset).
+   * The chunk must hold TAIL_CHECK_BYTES more than the longest physical line (`chunkBytesFor`).
    */
   readTurn(io: ReadIo, out: LogRecord[]): number {
     const chunk = io.chunk;
-    const n = readSync(this.fd, chunk, 0, chunk.length, this.readPos);
-    if (n === 0) return 0;
-    if (this.verifiedPoll !== io.pollId) {
-      this.verifiedPoll = io.pollId;
-      if (this.fp.length > 0 && !this.startsWithFingerprint(io)) {
-        return TRUNCATED;
-      }
+    // chunk[0, pre) is re-read to check it; chunk[pre, n) is new. chunk[i] is at file offset base + i.
+    const pre = this.tailLen;
+    const base = this.readPos - pre;
+    const n = readSync(this.fd, chunk, 0, chunk.length, base);
+    io.ctx.counters.fileReads++;
+    if (pre > 0 && (n < pre || chunk.compare(this.tail as Buffer, 0, pre, 0, pre) !== 0)) return TRUNCATED;
+    if (n === pre) return 0;
+    if (this.fp.length > 0 && io.ctx.nowMs >= this.leadingCheckMs) {
+      this.leadingCheckMs = io.ctx.nowMs + LEADING_RECHECK_MS;
+      if (!this.startsWithFingerprint(io)) return TRUNCATED;
     }
     if (this.fp.length < io.fingerprintBytes) {
-      this.setFingerprint(Buffer.from(readLeadingBytes(this.fd, io.fingerprintBytes)));
+      // Read from the start: the leading bytes are in the chunk already.
+      const fp = base === 0 ? chunk.subarray(0, Math.min(n, io.fingerprintBytes)) : null;
+      this.setFingerprint(Buffer.from(fp ?? readLeadingBytes(this.fd, io.fingerprintBytes)));
+      this.leadingCheckMs = io.ctx.nowMs + LEADING_RECHECK_MS;
     }
     const view = chunk.subarray(0, n);
-    let s = 0;
+    let s = pre;
     const long = this.long;
     if (long !== null) {
-      const nl = view.indexOf(NEWLINE);
+      const nl = view.indexOf(NEWLINE, pre);
       if (nl < 0) {
-        long.skipped += n;
-        this.advance(io, n);
-        return n;
+        long.skipped += n - pre;
+        return this.consumed(io, chunk, pre, n);
       }
-      long.skipped += nl;
+      long.skipped += nl - pre;
       this.long = null;
       io.ctx.counters.lines++;
       this.parserFor(long.head, 0).line(long.head, 0, long.head.length, long.start, long.skipped, out);
       s = nl + 1;
     }
-    if (s >= n) {
-      this.advance(io, s);
-      return s;
-    }
+    if (s >= n) return this.consumed(io, chunk, pre, s);
     const parser = this.parserFor(chunk, s);
-    const base = this.readPos;
     let lines = 0;
     io.ctx.chunkText ??= new ChunkText();
     const texts = io.ctx.chunkText;
@@ -212,10 +245,19 @@ export class TrackedFile {
       };
       s = n;
     }
-    this.advance(io, s);
     // A short read means EOF: no need for another read that returns 0 in this poll.
     if (n < chunk.length) this.eofPoll = io.pollId;
-    return s;
+    return this.consumed(io, chunk, pre, s);
+  }
+
+  /** Moves past chunk[pre, end) and keeps the bytes before the new position for the next read's check. */
+  private consumed(io: ReadIo, chunk: Buffer, pre: number, end: number): number {
+    this.advance(io, end - pre);
+    const k = Math.min(TAIL_CHECK_BYTES, end);
+    this.tail ??= Buffer.allocUnsafe(TAIL_CHECK_BYTES);
+    chunk.copy(this.tail, 0, end - k, end);
+    this.tailLen = k;
+    return end - pre;
   }
 
   /**
@@ -252,6 +294,9 @@ export class TrackedFile {
       }
     }
     this.parser?.flush(out);
+    // Read past the kept tail: if this inode is read again, check its leading bytes first.
+    this.tailLen = 0;
+    this.leadingCheckMs = Number.NEGATIVE_INFINITY;
   }
 
   private advance(io: ReadIo, bytes: number): void {

@@ -9,7 +9,7 @@ import type { TrustedDirectory } from './glob.ts';
 import type { ParseContext } from './line-parser.ts';
 import { fileKey, findCopy, locateByInode } from './locate.ts';
 import { parseTailerOptions, type TailerOptions, type TailerOptionsInput } from './options.ts';
-import { type ReadIo, TRUNCATED, TrackedFile } from './reader.ts';
+import { type ReadIo, readBufferBytes, TRUNCATED, TrackedFile } from './reader.ts';
 import type { Checkpoint, CheckpointEntry, LogRecord } from './types.ts';
 
 // The log source's public face. The agent calls `poll()` in a loop; each call lists the tree when due,
@@ -130,7 +130,7 @@ export class LogTailer {
     // A physical line holds a message plus its CRI header or docker JSON (escapes can double it).
     const physicalCap = this.opts.maxLineBytes * 2 + 4096;
     this.io = {
-      chunk: Buffer.allocUnsafe(Math.max(this.opts.readChunkBytes, physicalCap + 1)),
+      chunk: Buffer.allocUnsafe(readBufferBytes(this.opts.readChunkBytes, physicalCap)),
       fpScratch: Buffer.allocUnsafe(this.opts.fingerprintBytes),
       ctx: this.ctx,
       physicalCap,

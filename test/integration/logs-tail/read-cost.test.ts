@@ -1,0 +1,76 @@
+import { appendFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LogTailer } from '../../../agent/sources/logs/tailer.ts';
+import { Collector, criLine, expectExactlyOnce, makeHostRoot, podLogDir, pollUntil } from './helpers.ts';
+
+function lines(from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) text += criLine(i);
+  return text;
+}
+
+/** A first line longer than the 256-byte fingerprint, identical before and after the truncation. */
+const HEADER = `2024-01-01T00:00:00.000000000Z stdout F ${'same banner '.repeat(30)}\n`;
+
+describe('what one read of a file costs', () => {
+  let cleanup = () => {};
+  afterEach(() => cleanup());
+
+  it('reads a growing file with one pread per poll: no second read to re-check its leading bytes', async () => {
+    const host = makeHostRoot();
+    cleanup = host.cleanup;
+    const path = join(podLogDir(host.root, 'ns', 'grow'), '0.log');
+    writeFileSync(path, lines(0, 50));
+    const clock = { now: 1_000_000 };
+    const tailer = new LogTailer({
+      hostRoot: host.root,
+      now: () => clock.now,
+      changeDetection: 'poll',
+      idleReadDelayMs: 0,
+    });
+    const c = new Collector();
+    c.add(await tailer.poll());
+    const before = tailer.stats().fileReads;
+    for (let i = 0; i < 5; i++) {
+      appendFileSync(path, lines(50 + i * 10, 60 + i * 10));
+      clock.now += 100;
+      c.add(await tailer.poll());
+    }
+    expectExactlyOnce(c.seqs(), 100);
+    expect(tailer.stats().fileReads - before).toBe(5);
+    await tailer.close();
+  });
+
+  it('catches a file truncated and regrown past our offset even when its leading bytes are unchanged', async () => {
+    const host = makeHostRoot();
+    cleanup = host.cleanup;
+    const path = join(podLogDir(host.root, 'ns', 'same-head'), '0.log');
+    writeFileSync(path, HEADER + lines(0, 100));
+    const clock = { now: 1_000_000 };
+    const tailer = new LogTailer({
+      hostRoot: host.root,
+      now: () => clock.now,
+      changeDetection: 'poll',
+      idleReadDelayMs: 0,
+    });
+    const c = new Collector();
+    c.add(await tailer.poll());
+    expectExactlyOnce(c.seqs(), 100);
+    // Truncated and rewritten with the same first line, past the old size, before the next read.
+    truncateSync(path, 0);
+    appendFileSync(path, HEADER + lines(1000, 1200));
+    clock.now += 100;
+    await pollUntil(tailer, c, () => c.seqs().includes(1199));
+    expectExactlyOnce(
+      c
+        .seqs()
+        .filter((s) => s >= 1000)
+        .map((s) => s - 1000),
+      200,
+    );
+    expect(c.records.filter((r) => r.text.startsWith('same banner')).length).toBe(2);
+    expect(tailer.stats().copytruncates).toBe(1);
+    await tailer.close();
+  });
+});
