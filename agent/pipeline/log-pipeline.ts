@@ -105,6 +105,7 @@ export class LogPipeline {
   private readonly inflight = new Set<Promise<void>>();
   /** Plain container lines of each poll as bytes: no string or record per line on this thread. */
   private readonly lineBatches = new LineBatchCollector();
+  private readonly recycle = (bytes: Uint8Array, ends: Int32Array) => this.lineBatches.recycle(bytes, ends);
 
   private constructor(opts: LogPipelineOptions) {
     this.opts = opts;
@@ -220,7 +221,7 @@ export class LogPipeline {
     if (mining.length === 0) return;
     // The worker mines every stream's batch of this poll in one message and answers with what the windows need
     // (per template, not per line).
-    const summaries = await this.pool.summarizeMany(mining, window);
+    const summaries = await this.pool.summarizeMany(mining, window, this.recycle);
     summaries.forEach((summary, i) => {
       const id = mining[i]!.stream;
       const { key, rawBytes } = byStream.get(id)!;

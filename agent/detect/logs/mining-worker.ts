@@ -2,9 +2,11 @@
 // (stream key → miner); batches of lines arrive, never single lines. `summarize` (the agent's path) sends back
 // what a window needs — per template: count, level, error count and capped exemplars — not a result per line.
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES } from '../../../common/signal.ts';
 import { type BatchSummary, type PackedSummary, packSummary, type SummaryTemplate } from './batch-summary.ts';
 import { isErrorLevel, levelRank } from './levels.ts';
+import { forEachLine } from './line-texts.ts';
 import { type MinerOptions, type MinerSnapshot, TemplateMiner } from './miner.ts';
 import { TemplateLevels } from './template-levels.ts';
 
@@ -33,11 +35,21 @@ export interface SummarizeTask {
   /** The window the batch is counted in: exemplars are capped per template and window. */
   window: number;
 }
+/**
+ * One stream's lines of a poll: as strings, as bytes (a LineBatch of agent/sources/logs/line-batches.ts:
+ * each line followed by LF, `ends` its end offsets), or both; the byte lines are counted first.
+ */
+export interface StreamLines {
+  stream: string;
+  lines?: string[];
+  bytes?: Uint8Array;
+  ends?: Int32Array;
+}
 /** Batches of several streams of one shard in one message (one poll of many quiet files costs one round trip). */
 export interface SummarizeManyTask {
   op: 'summarizeMany';
   stream: string;
-  batches: Array<{ stream: string; lines: string[] }>;
+  batches: StreamLines[];
   window: number;
 }
 /** CPU time of the worker thread so far (for benchmarks: main thread and mining split apart). */
@@ -85,54 +97,97 @@ export class StreamMiner {
   /** Exemplars already sent in this window, by template id. */
   private readonly exemplarsSent = new Map<string, number>();
   private errorExemplarsSent = 0;
+  // The batch being counted (reset by `begin`).
+  private touched = new Map<string, Pending>();
+  private errorExemplars: string[] = [];
+  private errorLines = 0;
+  private overflowBefore = 0;
 
   constructor(miner: TemplateMiner) {
     this.miner = miner;
   }
 
+  /** One batch of lines as strings. */
   summarize(lines: readonly string[], window: number, stream = ''): BatchSummary {
+    this.begin(window);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      this.count(line, 0, line.length);
+    }
+    return this.end(lines.length, stream);
+  }
+
+  /** One batch of lines as bytes (LineBatch: each line followed by LF, `ends` its end offsets). */
+  summarizeBytes(bytes: Uint8Array, ends: Int32Array, window: number, stream = ''): BatchSummary {
+    this.begin(window);
+    forEachLine(bytes, ends, this.countLine);
+    return this.end(ends.length, stream);
+  }
+
+  /** A stream's lines of a poll in either or both forms (StreamLines). */
+  summarizeLines(b: StreamLines, window: number): BatchSummary {
+    this.begin(window);
+    let n = 0;
+    if (b.bytes !== undefined && b.ends !== undefined) {
+      forEachLine(b.bytes, b.ends, this.countLine);
+      n += b.ends.length;
+    }
+    for (const line of b.lines ?? []) this.count(line, 0, line.length);
+    return this.end(n + (b.lines?.length ?? 0), b.stream);
+  }
+
+  private readonly countLine = (text: string, from: number, to: number): void => this.count(text, from, to);
+
+  private begin(window: number): void {
     if (window !== this.window) {
       this.window = window;
       this.exemplarsSent.clear();
       this.errorExemplarsSent = 0;
     }
+    this.touched = new Map();
+    this.errorExemplars = [];
+    this.errorLines = 0;
+    this.overflowBefore = this.miner.stats().overflow;
+  }
+
+  /** Mines the line `text[from, to)` and counts it towards its template. */
+  private count(text: string, from: number, to: number): void {
     const miner = this.miner;
-    const before = miner.stats().overflow;
-    const touched = new Map<string, Pending>();
-    const errorExemplars: string[] = [];
-    let errorLines = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      const r = miner.add(line);
-      const level = this.levels.levelOf(
-        r.templateId,
-        r.template,
-        miner.lastTemplateTokens,
-        miner.lastLineTokens,
-        line,
-      );
-      let t = touched.get(r.templateId);
-      if (t === undefined) {
-        const room = EVIDENCE_MAX_LINES - (this.exemplarsSent.get(r.templateId) ?? 0);
-        t = { id: r.templateId, isNew: false, count: 0, level, errorCount: 0, exemplars: [], room };
-        touched.set(r.templateId, t);
-      }
-      t.count++;
-      if (r.isNew) t.isNew = true;
-      if (level !== t.level && levelRank(level) > levelRank(t.level)) t.level = level;
-      if (isErrorLevel(level)) {
-        errorLines++;
-        t.errorCount++;
-        if (this.errorExemplarsSent < EVIDENCE_MAX_LINES) {
-          this.errorExemplarsSent++;
-          errorExemplars.push(clip(line));
-        }
-      }
-      if (t.exemplars.length < t.room) t.exemplars.push(clip(line));
+    const r = miner.addRange(text, from, to);
+    const level = this.levels.levelOf(
+      r.templateId,
+      r.template,
+      miner.lastTemplateTokens,
+      miner.lastLineTokens,
+      text,
+      from,
+      to,
+    );
+    let t = this.touched.get(r.templateId);
+    if (t === undefined) {
+      const room = EVIDENCE_MAX_LINES - (this.exemplarsSent.get(r.templateId) ?? 0);
+      t = { id: r.templateId, isNew: false, count: 0, level, errorCount: 0, exemplars: [], room };
+      this.touched.set(r.templateId, t);
     }
+    t.count++;
+    if (r.isNew) t.isNew = true;
+    if (level !== t.level && levelRank(level) > levelRank(t.level)) t.level = level;
+    if (isErrorLevel(level)) {
+      this.errorLines++;
+      t.errorCount++;
+      if (this.errorExemplarsSent < EVIDENCE_MAX_LINES) {
+        this.errorExemplarsSent++;
+        this.errorExemplars.push(clip(text, from, to));
+      }
+    }
+    if (t.exemplars.length < t.room) t.exemplars.push(clip(text, from, to));
+  }
+
+  private end(lines: number, stream: string): BatchSummary {
+    const miner = this.miner;
     // Ids as they stand at the end of the batch: a template merged during it counts towards the survivor.
     const templates = new Map<string, SummaryTemplate>();
-    for (const t of touched.values()) {
+    for (const t of this.touched.values()) {
       const id = miner.resolve(t.id);
       const into = templates.get(id);
       if (into === undefined) {
@@ -161,15 +216,18 @@ export class StreamMiner {
         t.exemplars.length = Math.max(0, EVIDENCE_MAX_LINES - sent);
       this.exemplarsSent.set(t.id, sent + t.exemplars.length);
     }
-    return {
+    const summary: BatchSummary = {
       stream,
-      lines: lines.length,
-      errorLines,
-      errorExemplars,
+      lines,
+      errorLines: this.errorLines,
+      errorExemplars: this.errorExemplars,
       templates: [...templates.values()],
-      overflow: miner.stats().overflow - before,
+      overflow: miner.stats().overflow - this.overflowBefore,
       changes: miner.changes,
     };
+    this.touched = new Map();
+    this.errorExemplars = [];
+    return summary;
   }
 }
 
@@ -178,8 +236,11 @@ interface Pending extends Omit<SummaryTemplate, 'template'> {
   room: number;
 }
 
-function clip(line: string): string {
-  return line.length > EVIDENCE_MAX_LINE_CHARS ? `${line.slice(0, EVIDENCE_MAX_LINE_CHARS)}…` : line;
+/** `text[from, to)` as an exemplar: its own string, cut at EVIDENCE_MAX_LINE_CHARS. */
+function clip(text: string, from: number, to: number): string {
+  return to - from > EVIDENCE_MAX_LINE_CHARS
+    ? `${text.slice(from, from + EVIDENCE_MAX_LINE_CHARS)}…`
+    : text.slice(from, to);
 }
 
 const minerOptions = ((workerData as { minerOptions?: MinerOptions } | undefined)?.minerOptions ??
@@ -225,18 +286,43 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
   };
 }
 
+/** The answer to `summarizeMany`: one summary per batch, and the byte batches' buffers given back for reuse. */
+export interface SummarizeManyReply {
+  packed: PackedSummary[];
+  returned: Array<{ bytes: Uint8Array; ends: Int32Array }>;
+}
+
+function summarizeMany(task: SummarizeManyTask): SummarizeManyReply | ReturnType<typeof move> {
+  const reply: SummarizeManyReply = { packed: [], returned: [] };
+  const buffers: ArrayBufferLike[] = [];
+  for (const b of task.batches) {
+    reply.packed.push(packSummary(streamFor(b.stream).summarizeLines(b, task.window)));
+    if (b.bytes !== undefined && b.ends !== undefined) {
+      reply.returned.push({ bytes: b.bytes, ends: b.ends });
+      buffers.push(b.bytes.buffer, b.ends.buffer);
+    }
+  }
+  // The buffers go back by transfer (not copy) so that the reader fills them again.
+  return buffers.length === 0 ? reply : move({ [transferableSymbol]: buffers, [valueSymbol]: reply });
+}
+
 export default function handle(
   task: MiningTask,
-): MineBatchResult | PackedSummary | PackedSummary[] | MinerSnapshot | NodeJS.CpuUsage | null {
+):
+  | MineBatchResult
+  | PackedSummary
+  | SummarizeManyReply
+  | ReturnType<typeof move>
+  | MinerSnapshot
+  | NodeJS.CpuUsage
+  | null {
   switch (task.op) {
     case 'mine':
       return mineBatch(streamFor(task.stream).miner, task.stream, task.lines);
     case 'summarize':
       return packSummary(streamFor(task.stream).summarize(task.lines, task.window, task.stream));
     case 'summarizeMany':
-      return task.batches.map((b) =>
-        packSummary(streamFor(b.stream).summarize(b.lines, task.window, b.stream)),
-      );
+      return summarizeMany(task);
     case 'snapshot':
       return streams.get(task.stream)?.miner.snapshot() ?? null;
     case 'restore':

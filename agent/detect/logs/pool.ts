@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina';
 import { type BatchSummary, type PackedSummary, unpackSummary } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
-import type { MineBatchResult, MiningTask } from './mining-worker.ts';
+import type { MineBatchResult, MiningTask, StreamLines, SummarizeManyReply } from './mining-worker.ts';
 
 export interface LogMiningPoolOptions {
   /** Worker threads (shards). Default 1. */
@@ -61,11 +61,13 @@ export class LogMiningPool {
   /**
    * `summarize` for the batches of many streams at once (in input order): one message per worker thread
    * instead of one per stream, so a poll that found a few lines in each of a thousand files costs a round trip,
-   * not a thousand.
+   * not a thousand. A batch may carry its lines as bytes (`bytes`/`ends`, see StreamLines), which are
+   * transferred to the worker and come back with the answer, handed to `recycle` for reuse.
    */
   async summarizeMany(
-    batches: ReadonlyArray<{ stream: string; lines: string[] }>,
+    batches: readonly StreamLines[],
     window: number,
+    recycle?: (bytes: Uint8Array, ends: Int32Array) => void,
   ): Promise<BatchSummary[]> {
     const byShard = new Map<number, number[]>();
     batches.forEach((b, i) => {
@@ -77,11 +79,20 @@ export class LogMiningPool {
     const out: BatchSummary[] = new Array(batches.length);
     await Promise.all(
       [...byShard].map(async ([shard, indexes]) => {
-        const packed = (await this.run(
-          { op: 'summarizeMany', stream: '', batches: indexes.map((i) => batches[i]!), window },
+        const mine = indexes.map((i) => batches[i]!);
+        // Byte batches move to the worker (transferred, not copied): the caller must not use them afterwards.
+        const transfer: ArrayBuffer[] = [];
+        for (const b of mine) {
+          if (b.bytes) transfer.push(b.bytes.buffer as ArrayBuffer);
+          if (b.ends) transfer.push(b.ends.buffer as ArrayBuffer);
+        }
+        const reply = (await this.run(
+          { op: 'summarizeMany', stream: '', batches: mine, window },
           shard,
-        )) as PackedSummary[];
-        packed.forEach((p, k) => {
+          transfer,
+        )) as SummarizeManyReply;
+        if (recycle) for (const r of reply.returned) recycle(r.bytes, r.ends);
+        reply.packed.forEach((p, k) => {
           out[indexes[k]!] = unpackSummary(p);
         });
       }),
@@ -129,10 +140,16 @@ export class LogMiningPool {
 
   // Piscina does not promise FIFO execution, so each worker's tasks are chained: everything about a stream goes
   // to its shard's one worker, so its batches, snapshots and restores run in submission order.
-  private run(task: MiningTask, shardIndex = shardOf(task.stream, this.shards.length)): Promise<unknown> {
+  private run(
+    task: MiningTask,
+    shardIndex = shardOf(task.stream, this.shards.length),
+    transferList: ArrayBuffer[] = [],
+  ): Promise<unknown> {
     const shard = this.shards[shardIndex]!;
     const previous = this.tails.get(shardIndex) ?? Promise.resolve();
-    const result = previous.then(() => shard.run(task));
+    const result = previous.then(() =>
+      transferList.length > 0 ? shard.run(task, { transferList }) : shard.run(task),
+    );
     const tail = result.then(
       () => undefined,
       () => undefined,

@@ -25,17 +25,21 @@ export class TemplateLevels {
   private readonly words = new Map<string, LogLevel>();
 
   /**
-   * Level of `line`, which went to template `id` (text `template`, tokens `templateTokens`), given its masked
-   * tokens. Without template tokens (overflow) or when they do not line up, the line itself is classified.
+   * Level of a line, which went to template `id` (text `template`, tokens `templateTokens`), given its masked
+   * tokens. Without template tokens (overflow) or when they do not line up, the line `text[from, to)` itself is
+   * classified.
    */
   levelOf(
     id: string,
     template: string,
     templateTokens: readonly string[] | undefined,
     lineTokens: readonly string[],
-    line: string,
+    text: string,
+    from: number,
+    to: number,
   ): LogLevel {
-    if (templateTokens === undefined || templateTokens.length !== lineTokens.length) return levelOf(line);
+    if (templateTokens === undefined || templateTokens.length !== lineTokens.length)
+      return levelOf(text.slice(from, to));
     let t = this.byId.get(id);
     if (t === undefined || t.text !== template) {
       const wild: number[] = [];

@@ -60,6 +60,13 @@ export class CriLineParser implements LineParser {
     if (msg < end) msg++;
     const streamName = which === 1 ? 'stdout' : 'stderr';
     if (flag === F && !this.parts.busy) {
+      const batches = this.ctx.lineBatches;
+      // A whole line within the cap: bytes for the miner, no record (its time and stream name are not needed).
+      if (batches !== undefined && overflow === 0 && end - msg <= this.ctx.maxLineBytes) {
+        batches.add(this.stream, buf, msg, end);
+        this.ctx.counters.records++;
+        return;
+      }
       this.parts.single(out, streamName, timeMs, buf, msg, end, overflow);
       return;
     }

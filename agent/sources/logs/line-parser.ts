@@ -1,5 +1,6 @@
 import { isAscii } from 'node:buffer';
 import type { TailCounters } from './counters.ts';
+import type { LineBatchCollector } from './line-batches.ts';
 import type { LogRecord } from './types.ts';
 
 /** What every parser shares: limits, counters, and the read time for lines without their own timestamp. */
@@ -10,6 +11,11 @@ export interface ParseContext {
   nowMs: number;
   /** The reader's decoder of the chunk being parsed (set by the reader). */
   chunkText?: ChunkText;
+  /**
+   * When set, plain single-piece container lines go here as bytes instead of becoming records (the
+   * pipeline's fast lane to the mining worker, line-batches.ts).
+   */
+  lineBatches?: LineBatchCollector;
 }
 
 /** Window of bytes decoded at once: small enough for V8's young generation (≥ 128 KiB strings are slow). */

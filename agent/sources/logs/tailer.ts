@@ -6,6 +6,7 @@ import { newCounters, type TailCounters } from './counters.ts';
 import { type DiscoveredFile, LogDiscovery } from './discovery.ts';
 import { fingerprintLength, fingerprintString, readLeadingBytes } from './fingerprint.ts';
 import type { TrustedDirectory } from './glob.ts';
+import type { LineBatchCollector } from './line-batches.ts';
 import type { ParseContext } from './line-parser.ts';
 import { fileKey, findCopy, locateByInode } from './locate.ts';
 import { parseTailerOptions, type TailerOptions, type TailerOptionsInput } from './options.ts';
@@ -48,6 +49,11 @@ export interface LogTailerOptions extends TailerOptionsInput {
   now?: () => number;
   /** Injected directory watch (tests: a watch that loses events); defaults to `fs.watch`. */
   watchBackend?: WatchBackend;
+  /**
+   * Plain single-piece CRI lines go here as bytes instead of into `records` (the log pipeline's fast lane to
+   * its mining worker); take them after each `poll()`: they belong to that poll's checkpoint.
+   */
+  lineBatches?: LineBatchCollector;
 }
 
 /** Below this many bytes in one poll a file counts as quiet. */
@@ -110,7 +116,7 @@ export class LogTailer {
   private closed = false;
 
   constructor(options: LogTailerOptions) {
-    const { logger, now, watchBackend, ...rest } = options;
+    const { logger, now, watchBackend, lineBatches, ...rest } = options;
     this.opts = parseTailerOptions(rest);
     this.logger = logger ?? null;
     this.now = now ?? Date.now;
@@ -127,6 +133,7 @@ export class LogTailer {
     this.lastDataMs = this.watcher === null ? null : new Map();
     this.fileCap = this.watcher === null ? this.opts.maxOpenFiles : Math.max(1, this.opts.maxOpenFiles - 1);
     this.ctx = { maxLineBytes: this.opts.maxLineBytes, counters: this.counters, nowMs: this.now() };
+    if (lineBatches !== undefined) this.ctx.lineBatches = lineBatches;
     // A physical line holds a message plus its CRI header or docker JSON (escapes can double it).
     const physicalCap = this.opts.maxLineBytes * 2 + 4096;
     this.io = {

@@ -27,7 +27,15 @@ function templateLevels(lines: string[]): string[] {
   const levels = new TemplateLevels();
   return lines.map((line) => {
     const r = miner.add(line);
-    return levels.levelOf(r.templateId, r.template, miner.lastTemplateTokens, miner.lastLineTokens, line);
+    return levels.levelOf(
+      r.templateId,
+      r.template,
+      miner.lastTemplateTokens,
+      miner.lastLineTokens,
+      line,
+      0,
+      line.length,
+    );
   });
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MinerSnapshot } from '../../../agent/detect/logs/miner.ts';
 import { LogMiningPool, shardOf } from '../../../agent/detect/logs/pool.ts';
+import { LineBatchCollector } from '../../../agent/sources/logs/line-batches.ts';
 
 let pool: LogMiningPool | undefined;
 afterEach(async () => {
@@ -125,5 +126,30 @@ describe('LogMiningPool.summarize', () => {
       await one.close();
       await many.close();
     }
+  });
+
+  it('mines byte batches moved to the worker like strings, and hands their buffers back for reuse', async () => {
+    pool = new LogMiningPool({ threads: 1 });
+    const lines = Array.from({ length: 500 }, (_, i) => `job ${i} finished in ${i % 13} ms status ok`);
+    const collector = new LineBatchCollector();
+    const chunk = Buffer.from(lines.join('\n'));
+    let at = 0;
+    for (const l of lines) {
+      collector.add({ kind: 'host', id: 'b', name: 'b', path: '/b' }, chunk, at, at + l.length);
+      at += l.length + 1;
+    }
+    const [batch] = collector.take();
+    const returned: Array<[Uint8Array, Int32Array]> = [];
+    const [fromBytes] = await pool.summarizeMany(
+      [{ stream: 'b', lines: [], bytes: batch!.bytes, ends: batch!.ends }],
+      0,
+      (bytes, ends) => returned.push([bytes, ends]),
+    );
+    // Moved, not copied: the sender's views are detached.
+    expect(batch!.bytes.byteLength).toBe(0);
+    expect(returned).toHaveLength(1);
+    expect(returned[0]![1]).toHaveLength(lines.length);
+    const [fromStrings] = await pool.summarizeMany([{ stream: 's', lines }], 0);
+    expect({ ...fromBytes, stream: 's' }).toEqual(fromStrings);
   });
 });

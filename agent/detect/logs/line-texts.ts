@@ -1,0 +1,45 @@
+// Lines of a byte batch (agent/sources/logs/line-batches.ts) as text for the miner: an ASCII stretch of lines
+// (the usual case) is decoded a window at a time and each line is handed on as a range of that window's string
+// (byte offsets are character offsets there), not cut out; a stretch with other bytes is decoded line by line
+// as UTF-8.
+import { isAscii } from 'node:buffer';
+
+/** Bytes decoded at once: strings of 128 KiB and more go to V8's large-object space and are slow to make. */
+const WINDOW_BYTES = 32 * 1024;
+
+/** Calls `visit(text, from, to)` for every line of the batch, in order; `text[to]` is LF or the end of `text`. */
+export function forEachLine(
+  bytes: Uint8Array,
+  ends: Int32Array,
+  visit: (text: string, from: number, to: number) => void,
+): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = ends.length;
+  let i = 0;
+  let base = 0;
+  while (i < n) {
+    // Lines [i, j) whose bytes (with their LFs) fit in one window; at least one line.
+    let j = i + 1;
+    while (j < n && ends[j]! + 1 - base <= WINDOW_BYTES) j++;
+    const stop = Math.min(ends[j - 1]! + 1, buf.length);
+    if (isAscii(buf.subarray(base, stop))) {
+      const text = buf.toString('latin1', base, stop);
+      let from = 0;
+      for (let k = i; k < j; k++) {
+        const to = ends[k]! - base;
+        visit(text, from, to);
+        from = to + 1;
+      }
+    } else {
+      let from = base;
+      for (let k = i; k < j; k++) {
+        const to = ends[k]!;
+        const line = buf.toString('utf8', from, to);
+        visit(line, 0, line.length);
+        from = to + 1;
+      }
+    }
+    base = stop;
+    i = j;
+  }
+}
