@@ -4,9 +4,11 @@
 // carried it is acked and was not dropped, so a text lost with a dropped batch (or an aggregator that lost its
 // state: new epoch, new stream entry) is sent again by the next batch that counts the template. Exemplars go
 // where they say something: with a template's first definition, and for an error template once per
-// `exemplarEveryWindows` (signals carry their own evidence). Counts travel packed.
+// `exemplarEveryWindows` (signals carry their own evidence), as the template's variable parts when that is
+// shorter than the line (the aggregator holds the text). Counts travel packed.
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { packCounts } from '../../common/packed-counts.ts';
+import { paramsOf } from '../../common/template-exemplars.ts';
 import type { LogStreamSummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
 
 type LogStreamInit = MessageInitShape<typeof LogStreamSummarySchema>;
@@ -77,7 +79,10 @@ export class StreamTemplates {
   pack(
     l: LogStreamWindow,
     ctx: PackContext,
-  ): Pick<LogStreamInit, 'templates' | 'counts' | 'packedCounts' | 'exemplars' | 'lines'> {
+  ): Pick<
+    LogStreamInit,
+    'templates' | 'counts' | 'packedCounts' | 'exemplars' | 'templateExemplars' | 'lines'
+  > {
     this.sweep(ctx.window);
     const templates: Array<{ id: string; text: string }> = [];
     for (const t of l.templates ?? []) {
@@ -105,6 +110,8 @@ export class StreamTemplates {
     // Exemplars given as they are (tools, tests) go first; then samples: errors first, then the first lines of
     // templates defined in this batch, each only if the aggregator holds no recent exemplar of its template.
     const exemplars = new Set<string>((l.exemplars ?? []).map(clip));
+    const byTemplate: Array<{ templateId: string; params: string[] }> = [];
+    const taken = new Set<string>(exemplars);
     const defined = new Set(templates.map((t) => t.id));
     const samples = l.samples ?? [];
     const wanted = [
@@ -112,15 +119,28 @@ export class StreamTemplates {
       ...samples.filter((s) => !s.error && defined.has(s.templateId)),
     ];
     for (const s of wanted) {
-      if (exemplars.size >= EXEMPLARS_PER_STREAM) break;
+      if (taken.size >= EXEMPLARS_PER_STREAM) break;
       const e = this.byId.get(s.templateId);
       if (!e) continue;
       if (ctx.held(e.exemplarSeq) && ctx.window - e.exemplarWindow < this.exemplarEvery) continue;
-      exemplars.add(clip(s.line));
+      const line = clip(s.line);
+      if (taken.has(line)) continue;
+      taken.add(line);
+      const params = line === s.line ? paramsOf(e.text, line) : undefined;
+      if (params && paramsBytes(s.templateId, params) < line.length + 2)
+        byTemplate.push({ templateId: s.templateId, params });
+      else exemplars.add(line);
       e.exemplarSeq = ctx.seq;
       e.exemplarWindow = ctx.window;
     }
-    return { templates, counts, packedCounts, exemplars: [...exemplars], lines };
+    return {
+      templates,
+      counts,
+      packedCounts,
+      exemplars: [...exemplars],
+      templateExemplars: byTemplate,
+      lines,
+    };
   }
 
   /** Forgets templates unseen for a while (merged away, or the stream stopped using them). */
@@ -130,6 +150,11 @@ export class StreamTemplates {
     const cutoff = window - this.forgetAfter;
     for (const [id, e] of this.byId) if (e.seenWindow < cutoff) this.byId.delete(id);
   }
+}
+
+/** About what a TemplateExemplar costs on the wire (ASCII): framing, id, each param with its tag and length. */
+function paramsBytes(id: string, params: readonly string[]): number {
+  return 4 + id.length + params.reduce((n, x) => n + x.length + 2, 0);
 }
 
 function clip(line: string): string {

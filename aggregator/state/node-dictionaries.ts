@@ -9,6 +9,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Database, RootDatabase } from 'lmdb';
 import { unpackCounts } from '../../common/packed-counts.ts';
+import { lineOf } from '../../common/template-exemplars.ts';
 import {
   DropReportSchema,
   type MetricDigest,
@@ -202,6 +203,13 @@ export class NodeDictionaries {
         l.packedCounts = [];
       }
       if (l.lines === 0n) l.lines = BigInt(l.counts.reduce((n, c) => n + c.count, 0));
+      for (const x of l.templateExemplars) {
+        const text = texts.get(x.templateId);
+        const line = text === undefined ? undefined : lineOf(text, x.params);
+        if (line === undefined) unresolvedTemplates++;
+        else l.exemplars.push(line);
+      }
+      l.templateExemplars = [];
       const named = new Set(l.templates.map((t) => t.id));
       for (const c of l.counts) {
         if (named.has(c.templateId)) continue;

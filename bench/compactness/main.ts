@@ -4,7 +4,9 @@
 // and sums, over every batch the agents write to their outbox, the bytes on the wire (the encoded summary
 // plus the batch framing) and the raw log bytes the agents read for it. Each batch is also expanded the
 // way the aggregator does and re-encoded without the dictionary (full digests, subjects inline): that is
-// the size the same content had before the summary dictionary, measured on the same run.
+// the size the same content had before the summary dictionary, measured on the same run. The log part (what the
+// log pipeline controls) is reported against the raw log bytes too, and split into template texts, counts,
+// exemplars and the rest (stream refs and definitions, lines, bytes).
 // Usage: npx node bench/compactness/main.ts [--scenario default] [--seconds 40] [--volumes 1,10,50] [--speed 1] [--from steady|start]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -14,7 +16,12 @@ import { pino } from 'pino';
 import type { DropStats } from '../../agent/buffer/outbox.ts';
 import { NodeDictionaries } from '../../aggregator/state/node-dictionaries.ts';
 import { startLocalCluster } from '../../cli/scenario/local-cluster.ts';
-import { type Summary, SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import {
+  type LogStreamSummary,
+  LogStreamSummarySchema,
+  type Summary,
+  SummarySchema,
+} from '../../proto/gen/vigil/v1/summary_pb.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +54,12 @@ interface Parts {
   listed: number;
   /** Of the wire bytes: series and stream definitions. */
   defs: number;
+  /** Of the log part: template texts, counts (packed or plain), exemplars; the rest is stream framing. */
+  logTexts: number;
+  logCounts: number;
+  logExemplars: number;
+  /** Exemplar lines sent. */
+  exemplars: number;
 }
 const zero = (): Parts => ({
   batches: 0,
@@ -62,9 +75,15 @@ const zero = (): Parts => ({
   series: 0,
   listed: 0,
   defs: 0,
+  logTexts: 0,
+  logCounts: 0,
+  logExemplars: 0,
+  exemplars: 0,
 });
 
 const size = (s: Partial<Summary>) => toBinary(SummarySchema, create(SummarySchema, s as Summary)).length;
+const logSize = (l: Partial<LogStreamSummary>) =>
+  toBinary(LogStreamSummarySchema, create(LogStreamSummarySchema, l as LogStreamSummary)).length;
 
 /** One batch's figures; expanding it advances the bench's copy of the aggregator dictionary. */
 function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts {
@@ -76,10 +95,25 @@ function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts
     ...(s.packedMetrics ? { packedMetrics: s.packedMetrics } : {}),
   });
   const signal = size({ signals: s.signals });
-  const lines = s.logs.reduce((n, l) => n + Number(l.lines), 0);
   const listed = s.packedMetrics?.refs.length ?? s.metrics.length;
   const defs = size({ seriesDefs: s.seriesDefs, streamDefs: s.streamDefs });
+  let logTexts = 0;
+  let logCounts = 0;
+  let logExemplars = 0;
+  let exemplars = 0;
+  for (const l of s.logs) {
+    logTexts += logSize({ templates: l.templates });
+    logCounts += logSize({ counts: l.counts, packedCounts: l.packedCounts });
+    logExemplars += logSize({ exemplars: l.exemplars });
+    exemplars += l.exemplars.length;
+  }
+  // The texts the wire carried: the aggregator's expansion adds the held ones, which "before" never sent.
+  const sentTexts = s.logs.map((l) => l.templates.length);
   dict.expand(node, s);
+  s.logs.forEach((l, i) => {
+    l.templates = l.templates.slice(0, sentTexts[i] ?? 0);
+  });
+  const lines = s.logs.reduce((n, l) => n + Number(l.lines), 0);
   s.dictionaryEpoch = 0;
   return {
     batches: 1,
@@ -95,6 +129,10 @@ function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts
     series: s.metrics.length,
     listed,
     defs,
+    logTexts,
+    logCounts,
+    logExemplars,
+    exemplars,
   };
 }
 
@@ -186,6 +224,7 @@ const rows = [
     'signals',
     'framing',
     'wire/raw',
+    'log/raw',
     'before: wire/raw',
     'before: metric',
     'series/window',
@@ -206,6 +245,7 @@ const rows = [
       per(a.signal, a),
       per(a.framing, a),
       pct(a.wire, a.raw),
+      pct(a.log, a.raw),
       pct(a.unpacked, a.raw),
       per(a.unpackedMetric, a),
       (a.series / Math.max(1, a.batches)).toFixed(0),
@@ -217,7 +257,26 @@ const rows = [
 ];
 process.stdout.write(table(rows));
 process.stdout.write(
-  `B/node/min = bytes per batch × 6 (10 s windows), measured ${values.from === 'start' ? "from the agents' start" : 'after start-up'}; before = the same summaries without the dictionary; start-up defs = definitions sent before the measurement (once per agent)\n`,
+  `B/node/min = bytes per batch × 6 (10 s windows), measured ${values.from === 'start' ? "from the agents' start" : 'after start-up'}; before = the same summaries without the dictionary; start-up defs = definitions sent before the measurement (once per agent)\n\n`,
+);
+// The log part, B/node/min: what the log pipeline sends per window.
+process.stdout.write(
+  table([
+    ['volume', 'log', 'texts', 'counts', 'exemplars', 'rest', 'exemplars/node/min', 'log/raw'],
+    ...results.map((r) => {
+      const a = r.measured;
+      return [
+        `×${r.volume}`,
+        per(a.log, a),
+        per(a.logTexts, a),
+        per(a.logCounts, a),
+        per(a.logExemplars, a),
+        per(a.log - a.logTexts - a.logCounts - a.logExemplars, a),
+        ((a.exemplars / Math.max(1, a.batches)) * 6).toFixed(1),
+        pct(a.log, a.raw),
+      ];
+    }),
+  ]),
 );
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(

@@ -14,6 +14,7 @@ import {
 } from '../../../aggregator/state/node-dictionaries.ts';
 import { packCounts, unpackCounts } from '../../../common/packed-counts.ts';
 import { subjectToWire } from '../../../common/signal-wire.ts';
+import { lineOf, paramsOf } from '../../../common/template-exemplars.ts';
 import { type Summary, SummarySchema } from '../../../proto/gen/vigil/v1/summary_pb.js';
 
 const pod = { kind: 'container' as const, node: 'n1', namespace: 'shop', pod: 'api-1', container: 'api' };
@@ -208,5 +209,55 @@ describe('exemplars in summaries', () => {
     expect(a.logs[0]!.exemplars[0]).toBe(`t2 ${long}`.slice(0, EXEMPLAR_MAX_CHARS) + '…');
     const b = p.send(stream({ t2: 1 }));
     expect(b.logs[0]!.exemplars).toEqual(['line of t2']);
+  });
+});
+
+describe('exemplars by template', () => {
+  it('travel as the parts the wildcards stood for, and the aggregator rebuilds the very line', () => {
+    const p = pair();
+    const line = '2026-11-27T05:17:12.215Z ERROR payment 42 failed: connection refused to db:5432';
+    const w = stream({ t2: 1 });
+    w.samples = [{ templateId: 't2', line, error: true }];
+    const wire = p.send(w);
+    expect(wire.logs[0]!.exemplars).toEqual([]);
+    expect(wire.logs[0]!.templateExemplars.map((x) => [x.templateId, x.params])).toEqual([
+      ['t2', ['2026-11-27T05:17:12.215Z', '42', 'db:5432']],
+    ]);
+    const expanded = p.deliver(wire);
+    expect(expanded.logs[0]!.exemplars).toEqual([line]);
+    expect(expanded.logs[0]!.templateExemplars).toEqual([]);
+  });
+
+  it('whose template the aggregator does not hold are counted unresolved, not rebuilt wrong', () => {
+    const p = pair();
+    p.deliver(p.send(stream({ t1: 1 })));
+    p.ack();
+    const lost = stream({ t2: 1 });
+    lost.samples = [];
+    p.send(lost); // never delivered, but acked as far as the agent knows
+    p.ack();
+    const w = stream({ t2: 1 });
+    w.samples = [
+      { templateId: 't2', line: 'x ERROR payment 1 failed: connection refused to y', error: true },
+    ];
+    const wire = p.send(w);
+    expect(wire.logs[0]!.templateExemplars).toHaveLength(1);
+    const expanded = p.deliver(wire);
+    expect(expanded.logs[0]!.exemplars).toEqual([]);
+    expect(unresolvedTemplates(expanded)).toBe(2); // the count's text and the exemplar's
+  });
+});
+
+describe('paramsOf and lineOf', () => {
+  it('split a line at its template literals and rebuild it exactly, or decline', () => {
+    expect(paramsOf('GET <*> 200 <*>ms', 'GET /a 200 12ms')).toEqual(['/a', '12']);
+    expect(paramsOf('<*> x <*>', 'a x b x c')).toEqual(['a', 'b x c']);
+    expect(paramsOf('no wildcards', 'no wildcards')).toEqual([]);
+    expect(paramsOf('no wildcards', 'other')).toBeUndefined();
+    expect(paramsOf('GET <*> 200', 'GET  /a 200 extra')).toBeUndefined();
+    expect(paramsOf('<*><*>', 'ab')).toEqual(['', 'ab']);
+    expect(paramsOf('a<*>a', 'a')).toBeUndefined();
+    expect(lineOf('GET <*> 200 <*>ms', ['/a', '12'])).toBe('GET /a 200 12ms');
+    expect(lineOf('GET <*>', ['/a', 'extra'])).toBeUndefined();
   });
 });

@@ -279,6 +279,34 @@ export declare type TemplateCount = Message<"vigil.v1.TemplateCount"> & {
 export declare const TemplateCountSchema: GenMessage<TemplateCount>;
 
 /**
+ * An exemplar line as the variable parts of its template: the line is the text of the template `template_id`
+ * (of the same stream) with each `<*>` replaced by the next param, in order.
+ *
+ * @generated from message vigil.v1.TemplateExemplar
+ */
+export declare type TemplateExemplar = Message<"vigil.v1.TemplateExemplar"> & {
+  /**
+   * A TemplateDef.id of the same stream (defined in this or an earlier window).
+   *
+   * @generated from field: string template_id = 1;
+   */
+  templateId: string;
+
+  /**
+   * What each `<*>` of the template's text stood for in the line.
+   *
+   * @generated from field: repeated string params = 2;
+   */
+  params: string[];
+};
+
+/**
+ * Describes the message vigil.v1.TemplateExemplar.
+ * Use `create(TemplateExemplarSchema)` to create a new message.
+ */
+export declare const TemplateExemplarSchema: GenMessage<TemplateExemplar>;
+
+/**
  * What one log stream (a container or a host log file) said in the window.
  *
  * @generated from message vigil.v1.LogStreamSummary
@@ -315,7 +343,8 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
   counts: TemplateCount[];
 
   /**
-   * A few exemplar lines (capped in count and length).
+   * A few exemplar lines (capped in count and length). Agents send some as `template_exemplars`; the
+   * aggregator rebuilds those lines here.
    *
    * @generated from field: repeated string exemplars = 5;
    */
@@ -349,6 +378,14 @@ export declare type LogStreamSummary = Message<"vigil.v1.LogStreamSummary"> & {
    * @generated from field: repeated uint32 packed_counts = 9;
    */
   packedCounts: number[];
+
+  /**
+   * Exemplars given by their template (agents use it when shorter than the line); the aggregator rebuilds the
+   * lines into `exemplars`.
+   *
+   * @generated from field: repeated vigil.v1.TemplateExemplar template_exemplars = 10;
+   */
+  templateExemplars: TemplateExemplar[];
 };
 
 /**
