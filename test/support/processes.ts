@@ -51,7 +51,7 @@ export function startVigil(args: string[], env: Record<string, string> = {}): Pr
   return {
     child,
     lines,
-    waitFor(pred, timeoutMs = 20_000) {
+    waitFor(pred, timeoutMs = 45_000) {
       const seen = lines.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
@@ -83,10 +83,13 @@ export function startVigil(args: string[], env: Record<string, string> = {}): Pr
   };
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
+/**
+ * Polls `check` until it returns a truthy value or the deadline passes. Deadlines here are generous: a loaded
+ * CI machine starts processes slowly, and a passing test never waits for them.
+ */
 export async function eventually<T>(
   check: () => T | Promise<T>,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
   what = 'condition',
 ): Promise<NonNullable<Awaited<T>>> {
   const deadline = Date.now() + timeoutMs;

@@ -32,10 +32,10 @@ describe('outbox cap while the aggregator is down', () => {
 
     const agg: Aggregator = await inProcessAggregator({ grpcPort: port });
     running.unshift(agg);
-    await eventually(() => agent.outbox.count === 0, 20_000, 'outbox drained');
+    await eventually(() => agent.outbox.count === 0, 45_000, 'outbox drained');
     // One more window carries the drop totals of the last drops.
     await agent.closeWindow();
-    await eventually(() => agent.outbox.count === 0, 20_000, 'last window acked');
+    await eventually(() => agent.outbox.count === 0, 45_000, 'last window acked');
     const record = agg.registry.get('capped')!.record;
     expect(record.droppedBatches).toBe(dropped);
     expect(record.batches).toBe(kept + 1);

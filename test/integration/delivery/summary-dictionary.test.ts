@@ -77,7 +77,7 @@ function countUnresolved(agg: Aggregator): { unresolved: number; summaries: Summ
 async function windowAcked(agent: Agent, w: number, extra = 0): Promise<void> {
   fill(agent, w, extra);
   await agent.closeWindow();
-  await eventually(() => agent.outbox.count === 0, 20_000, `window ${w} acked`);
+  await eventually(() => agent.outbox.count === 0, 45_000, `window ${w} acked`);
 }
 
 describe('summary dictionary delivery', () => {
@@ -121,7 +121,7 @@ describe('summary dictionary delivery', () => {
     agg = await inProcessAggregator({ grpcPort: port, stateDir: tempDir('agg-dict-fresh') });
     running.unshift(agg);
     const seen = countUnresolved(agg);
-    await eventually(() => agent.connection.connected, 20_000, 'agent reconnected');
+    await eventually(() => agent.connection.connected, 45_000, 'agent reconnected');
     await windowAcked(agent, 3);
     const last = wire.at(-1)!;
     expect(last.dictionaryEpoch).not.toBe(wire[0]!.dictionaryEpoch);
@@ -162,7 +162,7 @@ describe('summary dictionary delivery', () => {
     agg = await inProcessAggregator({ grpcPort: port, stateDir });
     running.unshift(agg);
     const seen = countUnresolved(agg);
-    await eventually(() => agent.outbox.count === 0, 20_000, 'outbox drained');
+    await eventually(() => agent.outbox.count === 0, 45_000, 'outbox drained');
     expect(seen.summaries.length).toBeGreaterThanOrEqual(4);
     expect(seen.unresolved).toBe(0);
     const moving = seen.summaries.map((s) => s.metrics.find((d) => d.name === 'test.moving')?.last);
@@ -194,7 +194,7 @@ describe('summary dictionary delivery', () => {
     agg = await inProcessAggregator(aggregatorConfig({ grpcPort: port, stateDir }));
     running.unshift(agg);
     const seen = countUnresolved(agg);
-    await eventually(() => agent.outbox.count === 0, 20_000, 'outbox drained');
+    await eventually(() => agent.outbox.count === 0, 45_000, 'outbox drained');
     await windowAcked(agent, 40, 40);
     // After the drops are known and the re-definitions acked, windows go back to refs only.
     await windowAcked(agent, 41, 40);
