@@ -110,6 +110,14 @@ export class DirectoryWatcher {
     return this.unwatchable.size > 0 || this.busy.size > 0;
   }
 
+  /**
+   * The directories polled because their watch fired often, or null when some wanted directory cannot be
+   * watched (those are polled by a full listing).
+   */
+  polledBusy(): ReadonlySet<string> | null {
+    return this.unwatchable.size > 0 ? null : this.busy;
+  }
+
   /** Switched to polling because its watch fired often. */
   isPolled(dir: string): boolean {
     return this.busy.has(dir);

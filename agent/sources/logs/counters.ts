@@ -38,6 +38,8 @@ export interface TailCounters {
   /** Tree listings (event-driven, polled or sweeps) and, of those, full safety sweeps (watch mode). */
   discoveries: number;
   sweeps: number;
+  /** Polled discoveries skipped because no polled directory changed (no listing, no walk). */
+  listingsSkipped: number;
   /** inotify events received; directories that could not be watched (or whose watch failed). */
   watchEvents: number;
   watchFailures: number;
@@ -69,6 +71,7 @@ export function newCounters(): TailCounters {
     readErrors: 0,
     discoveries: 0,
     sweeps: 0,
+    listingsSkipped: 0,
     watchEvents: 0,
     watchFailures: 0,
     watchesToPolling: 0,

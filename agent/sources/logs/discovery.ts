@@ -1,3 +1,4 @@
+import { type Stats, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import {
   type GlobMatch,
@@ -107,6 +108,30 @@ export class LogDiscovery {
     if (this.known.size > seen.size)
       for (const p of this.known.keys()) if (!seen.has(p)) this.known.delete(p);
     return out;
+  }
+
+  /**
+   * Whether a discovery would list exactly what the last one did as far as `dirs` go: each one's cached
+   * listings still hold (one stat per directory, no walk). False for a directory with no cached listing.
+   */
+  listingsHold(dirs: Iterable<string>): boolean {
+    for (const dir of dirs) {
+      let st: Stats | undefined;
+      try {
+        st = statSync(dir, { throwIfNoEntry: false });
+      } catch {
+        return false;
+      }
+      if (st === undefined || !st.isDirectory()) return false;
+      let known = false;
+      for (const g of this.containerGlobs.concat(this.hostGlobs)) {
+        const holds = g.listingHolds(dir, st);
+        if (holds === false) return false;
+        if (holds === true) known = true;
+      }
+      if (!known) return false;
+    }
+    return true;
   }
 
   /** The directories whose changes can change what the last discovery found (to watch them). */

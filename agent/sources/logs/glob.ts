@@ -1,4 +1,4 @@
-import { type Dirent, readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // A small glob walker of our own: segment by segment with readdir, so a pattern like
@@ -28,6 +28,13 @@ export interface GlobMatch {
 }
 
 const WILDCARD = /[*?]/;
+
+/** A listing still holds: the directory is the same inode with the same mtime, listed well after it. */
+function listingCurrent(cached: Listing, st: Stats): boolean {
+  return (
+    cached.mtimeMs === st.mtimeMs && cached.ino === st.ino && cached.listedAtMs - st.mtimeMs > MTIME_TRUST_MS
+  );
+}
 
 /** Directories whose cached listing is known to be current (watched, no entry changed): no stat needed. */
 export type TrustedDirectory = (dir: string) => boolean;
@@ -108,6 +115,21 @@ export class GlobPattern {
   }
 
   /**
+   * Whether every cached listing of `dir` still holds given its stat `st` (same inode, same mtime, taken
+   * long enough after that mtime): a walk would reuse them. null when no listing of `dir` is cached.
+   */
+  listingHolds(dir: string, st: Stats): boolean | null {
+    let known: boolean | null = null;
+    for (const level of this.listings) {
+      const cached = level.get(dir);
+      if (cached === undefined) continue;
+      if (!listingCurrent(cached, st)) return false;
+      known = true;
+    }
+    return known;
+  }
+
+  /**
    * The children of `dir` that segment `index` selects (full paths), from the cache when the directory's
    * mtime says nothing changed; null when unreadable.
    */
@@ -128,12 +150,7 @@ export class GlobPattern {
         this.absent.add(dir);
         return null;
       }
-      if (
-        cached !== undefined &&
-        cached.mtimeMs === st.mtimeMs &&
-        cached.ino === st.ino &&
-        cached.listedAtMs - st.mtimeMs > MTIME_TRUST_MS
-      ) {
+      if (cached !== undefined && listingCurrent(cached, st)) {
         cached.seen = this.walks;
         return { children: cached.children, stable: true };
       }

@@ -68,7 +68,11 @@ const EVENT_DISCOVERY_GAP_MS = 200;
 /** A directory switched to polling goes back to a watch after its files gave no data this long. */
 const POLLED_QUIET_MS = 5000;
 
-type DiscoveryKind = 'sweep' | 'changed';
+/**
+ * `sweep`: everything, stat-gated. `changed`: dirty directories listed again, clean watched ones trusted.
+ * `polled`: only the directories switched to polling are due (a listing runs if one of them changed).
+ */
+type DiscoveryKind = 'sweep' | 'changed' | 'polled';
 
 export class LogTailer {
   private readonly opts: TailerOptions;
@@ -195,7 +199,8 @@ export class LogTailer {
     const discovery = this.discoveryDue(now);
     if (discovery !== null) {
       this.lastDiscoveryMs = now;
-      this.refresh(now, discovery);
+      if (discovery === 'polled' && this.polledListingsHold()) this.counters.listingsSkipped++;
+      else this.refresh(now, discovery);
     }
     if (now - this.lastPruneMs >= PRUNE_INTERVAL_MS) {
       this.lastPruneMs = now;
@@ -336,15 +341,28 @@ export class LogTailer {
     if (w === null) return now - this.lastDiscoveryMs >= this.opts.discoveryIntervalMs ? 'sweep' : null;
     if (now - this.lastSweepMs >= this.opts.sweepIntervalMs) return 'sweep';
     // The review runs on its own clock, so a stream of dirty directories cannot starve it.
-    let due = false;
+    let due: DiscoveryKind | null = null;
     if (now - this.lastPolledMs >= this.opts.discoveryIntervalMs) {
       this.lastPolledMs = now;
       this.reviewWatches(now);
-      due = w.needsPolling() || w.missingAppeared();
+      if (w.missingAppeared()) due = 'changed';
+      else if (w.needsPolling()) due = 'polled';
     }
     const gap = Math.min(EVENT_DISCOVERY_GAP_MS, this.opts.discoveryIntervalMs);
-    if (w.hasDirty() && now - this.lastDiscoveryMs >= gap) due = true;
-    return due ? 'changed' : null;
+    if (w.hasDirty() && (due !== null || now - this.lastDiscoveryMs >= gap)) due = 'changed';
+    return due;
+  }
+
+  /**
+   * A polled discovery can be skipped when it would change nothing: every busy directory's listing still
+   * holds (one stat each, no walk over the whole tree: with 1,000 busy containers the walk cost more than
+   * the stats) and every file we track is open (a closed one is noticed growing only by a listing's stat).
+   */
+  private polledListingsHold(): boolean {
+    const busy = this.watcher?.polledBusy() ?? null;
+    if (busy === null) return false;
+    for (const f of this.files.values()) if (f.fd < 0 && f.state !== 'done') return false;
+    return this.discovery.listingsHold(busy);
   }
 
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
