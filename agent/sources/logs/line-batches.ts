@@ -18,7 +18,7 @@ export interface LineBatch {
 const FIRST_BYTES = 4096;
 const FIRST_LINES = 64;
 /** Buffers kept for reuse. */
-const MAX_SPARE = 8;
+const MAX_SPARE = 4;
 
 interface Growing {
   stream: StreamKey;
@@ -31,6 +31,9 @@ interface Growing {
 export class LineBatchCollector {
   private readonly byStream = new Map<string, Growing>();
   private last: Growing | undefined;
+  /** The last source buffer seen and a plain view of it (the reader reuses one chunk buffer). */
+  private source: Uint8Array | undefined;
+  private sourceView: Uint8Array = new Uint8Array(0);
   private readonly spare: Array<{ bytes: Uint8Array; ends: Int32Array }> = [];
 
   /** Adds the line `buf[start, end)` (no LF) of `stream`. */
@@ -61,12 +64,17 @@ export class LineBatchCollector {
       bigger.set(g.ends);
       g.ends = bigger;
     }
-    // Short lines: a loop beats the native call of `copyWithin`/`set` with its subarray.
+    // Short lines: a loop beats the native call of `set` with its subarray. Longer ones: `set` from a plain
+    // Uint8Array view of the source (a Buffer's `subarray` constructs a Buffer, which costs more than the copy).
     const bytes = g.bytes;
     let at = g.used;
-    if (len <= 64) for (let i = start; i < end; i++) bytes[at++] = buf[i]!;
+    if (len <= 32) for (let i = start; i < end; i++) bytes[at++] = buf[i]!;
     else {
-      bytes.set(buf.subarray(start, end), at);
+      if (buf !== this.source) {
+        this.source = buf;
+        this.sourceView = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      }
+      bytes.set(this.sourceView.subarray(start, end), at);
       at += len;
     }
     g.ends[g.lines++] = at;

@@ -35,15 +35,15 @@ export function parseRfc3339(buf: Uint8Array, start: number, end: number): numbe
   let millis = 0;
   if (buf[i] === 46) {
     i++;
-    let scale = 100;
+    // Milliseconds from the first three fraction digits (integer arithmetic); the rest are skipped.
+    const first = i;
     while (i < end) {
       const d = (buf[i] as number) - 48;
       if (d < 0 || d > 9) break;
-      millis += d * scale;
-      scale /= 10;
+      if (i - first < 3) millis = millis * 10 + d;
       i++;
     }
-    millis = Math.floor(millis);
+    for (let k = i - first; k < 3; k++) millis *= 10;
   }
   let offsetMinutes = 0;
   const z = buf[i];
