@@ -1,8 +1,8 @@
 // bench/log-pipeline: the agent's whole log path on one CRI file — tail → parse → mine (worker pool) →
 // window summaries → outbox append with the checkpoint in the same LMDB transaction — measured in lines per
 // CPU-second of the whole process (main thread and mining worker together), beside `wc -l` on the same file.
-// Usage: npx node bench/log-pipeline/main.ts [--lines 1000000]
-import { execFileSync } from 'node:child_process';
+// Usage: npx node bench/log-pipeline/main.ts [--lines 1000000] [--cpu N]
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -14,17 +14,39 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { Outbox } from '../../agent/buffer/outbox.ts';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
+import { SummaryDictionary } from '../../agent/summarize/summary-dictionary.ts';
 import { openLmdb } from '../../common/store/lmdb.ts';
 import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
 
-const { values } = parseArgs({ options: { lines: { type: 'string', default: '1000000' } } });
+const { values } = parseArgs({
+  options: { lines: { type: 'string', default: '1000000' }, cpu: { type: 'string' } },
+});
+// `--cpu N`: the whole process (main thread, mining thread, V8's and libuv's helpers) on core N alone, so that
+// "lines per second on one core" is literal (lines per wall second then equal lines per CPU-second, give or take
+// waiting). Re-runs itself under taskset (util-linux).
+if (values.cpu !== undefined && process.env.VIGIL_BENCH_PINNED === undefined) {
+  const run = spawnSync(
+    'taskset',
+    [
+      '-c',
+      values.cpu,
+      process.execPath,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ],
+    { stdio: 'inherit', env: { ...process.env, VIGIL_BENCH_PINNED: values.cpu } },
+  );
+  process.exit(run.status ?? 1);
+}
 const total = Number(values.lines);
 const logger = pino({ level: 'silent' });
 const work = mkdtempSync(join(tmpdir(), 'vigil-logpipe-'));
@@ -59,6 +81,7 @@ const wcSeconds = Number(process.hrtime.bigint() - wcStart) / 1e9;
 const store = openLmdb(join(work, 'agent.mdb'), logger);
 const outbox = new Outbox(store.root, { maxBytes: 1 << 30 });
 let lines = 0;
+const dictionary = new SummaryDictionary({ epoch: 1, nextEpoch: () => 2 });
 const pipeline = await LogPipeline.open({
   root: store.root,
   hostRoot: join(work, 'host'),
@@ -84,7 +107,11 @@ while (lines < total) {
   for (const l of w.logs) lines += Number(l.lines);
   await outbox.append(
     () => {
-      const bytes = toBinary(SummarySchema, create(SummarySchema, { node: 'bench', logs: w.logs }));
+      // Encoded as the agent does (summary dictionary; texts and exemplars only while the aggregator lacks
+      // them), with every earlier batch acked: an aggregator that keeps up.
+      const seq = outbox.nextSeq;
+      const packed = dictionary.pack([], w.logs, { seq, ackedSeq: seq - 1, lastDroppedSeq: 0 });
+      const bytes = toBinary(SummarySchema, create(SummarySchema, { node: 'bench', ...packed }));
       wire += bytes.length;
       return bytes;
     },
@@ -124,6 +151,9 @@ const result = {
   wireBytesPerRawByte: Number((wire / bytes).toExponential(2)),
   wcLinesPerSecond: Math.round(total / wcSeconds),
   loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
+  /** Cores the process may run on (1 with `--cpu N`), and which. */
+  cores: availableParallelism(),
+  pinnedTo: process.env.VIGIL_BENCH_PINNED ?? null,
 };
 for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(22)} ${v}\n`);
 mkdirSync('bench/results', { recursive: true });
