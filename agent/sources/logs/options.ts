@@ -71,12 +71,14 @@ export const tailerOptionsSchema = z.object({
   /** A rotated or deleted file is let go only after it has been at EOF without growth this long. */
   rotateWaitMs: z.number().int().min(0).default(2000),
   /**
-   * Files in directories that are not watched (`poll` mode, or a watch failed): a live file that gave less
-   * than 4 KiB in a poll is read again after a delay that doubles from 100 ms up to this (adaptive polling:
-   * keeps the cost of many quiet files low; bounds their extra latency). 0 reads every file at every poll
-   * (in both modes).
+   * A live file that gave less than 4 KiB in a poll is read again only after a delay that doubles from
+   * 100 ms up to this (coalescing: with many trickling files, what costs is the number of reads — each a
+   * `pread`, a parser turn and one batch per stream in the pipeline — not the bytes). Bounds how late a
+   * trickling file's lines are read; a new file, a rotated one and a busy one (≥ 4 KiB a poll) are read at
+   * once. In `watch` mode the delay spaces the reads of a file that events keep waking. 0 reads every file
+   * at every poll (in both modes).
    */
-  idleReadDelayMs: z.number().int().min(0).max(1000).default(1000),
+  idleReadDelayMs: z.number().int().min(0).max(5000).default(2000),
   /** Idle polled live files are fstat-ed for truncation at most this often (watched ones at each wake-up). */
   truncateCheckMs: z.number().int().min(0).default(1000),
   /** How many leading bytes identify a file (inode reuse, truncation while down, copytruncate's copy). */

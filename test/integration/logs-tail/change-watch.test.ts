@@ -120,7 +120,8 @@ describe('change detection by directory watches', () => {
     const r = root();
     const path = join(podLogDir(r, 'ns', 'chatty'), '0.log');
     writeFileSync(path, criLine(0));
-    const { tailer, c, clock } = await settledTailer(r);
+    // The clock steps below are in units of this delay.
+    const { tailer, c, clock } = await settledTailer(r, { idleReadDelayMs: 1000 });
     expect(tailer.stats().dirsWatched).toBe(4);
     for (let i = 1; i <= 6; i++) {
       appendFileSync(path, criLine(i));

@@ -42,6 +42,49 @@ describe('what one read of a file costs', () => {
     await tailer.close();
   });
 
+  it('reads a trickling file at most every idleReadDelayMs, and a new file at the first poll after its listing', async () => {
+    const host = makeHostRoot();
+    cleanup = host.cleanup;
+    const dir = podLogDir(host.root, 'ns', 'trickle');
+    const path = join(dir, '0.log');
+    writeFileSync(path, lines(0, 1));
+    const clock = { now: 1_000_000 };
+    const tailer = new LogTailer({
+      hostRoot: host.root,
+      now: () => clock.now,
+      changeDetection: 'poll',
+      idleReadDelayMs: 2000,
+    });
+    const c = new Collector();
+    c.add(await tailer.poll());
+    const before = tailer.stats().fileReads;
+    // 8 s of a 250 ms poll loop, one line per poll: the delay doubles from 100 ms to 2 s, then stays there.
+    for (let i = 1; i <= 32; i++) {
+      appendFileSync(path, lines(i, i + 1));
+      clock.now += 250;
+      c.add(await tailer.poll());
+    }
+    const reads = tailer.stats().fileReads - before;
+    expect(reads).toBeGreaterThanOrEqual(4);
+    expect(reads).toBeLessThanOrEqual(8);
+    // A new file in the same directory: read at the first poll after the next listing (≤ 800 ms), not later.
+    writeFileSync(join(dir, '1.log'), lines(100, 101));
+    let polls = 0;
+    while (!c.seqs().includes(100) && polls < 4) {
+      clock.now += 250;
+      polls++;
+      c.add(await tailer.poll());
+    }
+    expect(c.seqs()).toContain(100);
+    clock.now += 2000;
+    c.add(await tailer.poll());
+    expectExactlyOnce(
+      c.seqs().filter((s) => s !== 100),
+      33,
+    );
+    await tailer.close();
+  });
+
   it('catches a file truncated and regrown past our offset even when its leading bytes are unchanged', async () => {
     const host = makeHostRoot();
     cleanup = host.cleanup;
