@@ -9,6 +9,13 @@
 // Warm-up: a stream emits nothing during its first `warmupWindows` windows (5 min at 10 s windows): every
 // template is new at first and no baseline exists yet. After that, at most `maxNewTemplateSignals` new-template
 // signals per window (the worst first; the explanation says how many more there were).
+//
+// Restarts: a detector's learned state is a plain snapshot (`snapshot()`/`restore()`), kept by the pipeline in
+// LMDB, so an agent upgrade does not blind it for another warm-up. A restored detector first *settles*: the
+// windows right after a restart carry the lines written while the agent was down (the tailer resumes from its
+// checkpoint), so until a window in which the tailer kept up, counts are neither compared with the baselines
+// (they would all look like bursts) nor learned; new templates are still reported. At most a warm-up's
+// worth of windows settle.
 import { capEvidence, type Severity, type Signal, type Subject } from '../../../common/signal.ts';
 import { isErrorLevel, type LogLevel, levelRank } from './levels.ts';
 import type { StreamWindow, WindowTemplate } from './window.ts';
@@ -119,16 +126,49 @@ function quote(template: string): string {
   return JSON.stringify(template.length > 160 ? `${template.slice(0, 160)}…` : template);
 }
 
+/** A baseline as stored: `[mean, variance, last, seen]`. */
+type StoredBaseline = [number, number, number, number];
+
+/** A detector's learned state, plain and JSON-able (LogSignalDetector.snapshot / restore). */
+export interface LogSignalSnapshot {
+  version: 1;
+  window: number;
+  /** Least recently seen first (the eviction order). */
+  templates: Array<[string, ...StoredBaseline]>;
+  errors: StoredBaseline;
+  activity: number;
+  activityAtQuietStart: number;
+  quietWindows: number;
+  silenceReported: boolean;
+}
+
+const stored = (b: Baseline): StoredBaseline => [b.mean, b.variance, b.last, b.seen];
+const baselineOf = ([mean, variance, last, seen]: StoredBaseline): Baseline => ({
+  mean,
+  variance,
+  last,
+  seen,
+});
+
+/** Extra facts about a window that only the caller knows. */
+export interface ObserveContext {
+  /** The tailer kept up during this window (no poll left data unread): its counts are live, not backlog. */
+  caughtUp?: boolean;
+}
+
 /** Signals for one stream; feed it every window, including empty ones. */
 export class LogSignalDetector {
   readonly options: Readonly<Required<LogSignalOptions>>;
   private window = 0;
   private readonly templates = new Map<string, Baseline>();
-  private readonly errors = newBaseline(0);
+  private errors = newBaseline(0);
   private activity = 0;
   private activityAtQuietStart = 0;
   private quietWindows = 0;
   private silenceReported = false;
+  /** Restored from a snapshot and not yet seen a window in which the tailer kept up. */
+  private settling = false;
+  private settleWindows = 0;
 
   constructor(opts: LogSignalOptions = {}) {
     const o = { ...DEFAULT_LOG_SIGNAL_OPTIONS };
@@ -147,8 +187,51 @@ export class LogSignalDetector {
     return this.window < this.options.warmupWindows;
   }
 
-  observe(w: StreamWindow): Signal[] {
+  /** Whether the detector was restored and still waits for a live (not backlog) window. */
+  get isSettling(): boolean {
+    return this.settling;
+  }
+
+  /** The learned state, to persist (restore it into a detector with the same options). */
+  snapshot(): LogSignalSnapshot {
+    return {
+      version: 1,
+      window: this.window,
+      templates: [...this.templates].map(([id, b]) => [id, ...stored(b)]),
+      errors: stored(this.errors),
+      activity: this.activity,
+      activityAtQuietStart: this.activityAtQuietStart,
+      quietWindows: this.quietWindows,
+      silenceReported: this.silenceReported,
+    };
+  }
+
+  /** Continues from a snapshot; throws on a snapshot it cannot read. The detector then settles (see above). */
+  restore(snap: LogSignalSnapshot): void {
+    if (snap?.version !== 1 || !Number.isInteger(snap.window) || !Array.isArray(snap.templates))
+      throw new Error(`unsupported log signal snapshot (version ${String(snap?.version)})`);
+    this.window = snap.window;
+    this.templates.clear();
+    for (const [id, ...b] of snap.templates.slice(-this.options.maxTrackedTemplates))
+      this.templates.set(id, baselineOf(b));
+    this.errors = baselineOf(snap.errors);
+    this.activity = snap.activity;
+    this.activityAtQuietStart = snap.activityAtQuietStart;
+    this.quietWindows = snap.quietWindows;
+    this.silenceReported = snap.silenceReported;
+    this.settling = true;
+    this.settleWindows = 0;
+  }
+
+  observe(w: StreamWindow, ctx: ObserveContext = {}): Signal[] {
     const o = this.options;
+    if (this.settling) {
+      // A tailer that never keeps up (a node always busier than its agent) ends the settling after as many
+      // windows as a warm-up: never blinder than a fresh detector.
+      this.settleWindows++;
+      if (ctx.caughtUp === true || this.settleWindows > o.warmupWindows) this.settling = false;
+      else return this.observeBacklog(w);
+    }
     const index = this.window;
     const armed = index >= o.warmupWindows;
     const signals: Signal[] = [];
@@ -164,6 +247,14 @@ export class LogSignalDetector {
     update(this.errors, w.errorLines, index, o.alpha);
     this.window++;
     return signals;
+  }
+
+  // A backlog window after a restore: its counts are hours or seconds of lines at once, so they neither meet the
+  // baselines nor feed them, and the window does not count as one of the stream's windows. What it says without
+  // a baseline still holds: a template never seen before is new.
+  private observeBacklog(w: StreamWindow): Signal[] {
+    if (this.window < this.options.warmupWindows) return [];
+    return this.newTemplates(w);
   }
 
   private learnTemplate(id: string, count: number, index: number): void {
@@ -311,17 +402,38 @@ export class LogSignals {
     this.options = options;
   }
 
-  observe(stream: string, window: StreamWindow): Signal[] {
+  observe(stream: string, window: StreamWindow, ctx: ObserveContext = {}): Signal[] {
+    return this.detector(stream).observe(window, ctx);
+  }
+
+  /** The stream's learned state, or undefined for a stream never observed. */
+  snapshot(stream: string): LogSignalSnapshot | undefined {
+    return this.detectors.get(stream)?.snapshot();
+  }
+
+  /** Restores a stream's detector (before its first window); throws on a snapshot it cannot read. */
+  restore(stream: string, snap: LogSignalSnapshot): void {
+    const d = new LogSignalDetector(this.options);
+    d.restore(snap);
+    this.detectors.set(stream, d);
+  }
+
+  /** Streams with a detector. */
+  keys(): IterableIterator<string> {
+    return this.detectors.keys();
+  }
+
+  forget(stream: string): void {
+    this.detectors.delete(stream);
+  }
+
+  private detector(stream: string): LogSignalDetector {
     let d = this.detectors.get(stream);
     if (!d) {
       d = new LogSignalDetector(this.options);
       this.detectors.set(stream, d);
     }
-    return d.observe(window);
-  }
-
-  forget(stream: string): void {
-    this.detectors.delete(stream);
+    return d;
   }
 
   get streams(): number {
