@@ -125,7 +125,9 @@ async function main(): Promise<void> {
   const stats = pipeline.stats() as unknown as Record<string, number>;
   const tailer: Record<string, number> = {};
   for (const k of [
+    'fileReads',
     'discoveries',
+    'listingsSkipped',
     'sweeps',
     'watchEvents',
     'watchesToPolling',

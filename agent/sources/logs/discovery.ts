@@ -69,6 +69,7 @@ export class LogDiscovery {
   private readonly hostRoot: string;
   private readonly containerGlobs: GlobPattern[];
   private readonly hostGlobs: GlobPattern[];
+  private readonly allGlobs: GlobPattern[];
   private readonly include: CompiledFilter;
   private readonly exclude: CompiledFilter;
   private readonly containerFormat: LineFormat;
@@ -79,6 +80,7 @@ export class LogDiscovery {
     this.hostRoot = opts.hostRoot;
     this.containerGlobs = opts.containerGlobs.map((g) => new GlobPattern(g));
     this.hostGlobs = opts.hostGlobs.map((g) => new GlobPattern(g));
+    this.allGlobs = [...this.containerGlobs, ...this.hostGlobs];
     this.include = compileFilter(opts.include);
     this.exclude = compileFilter(opts.exclude);
     this.containerFormat = opts.containerFormat;
@@ -124,7 +126,7 @@ export class LogDiscovery {
       }
       if (st === undefined || !st.isDirectory()) return false;
       let known = false;
-      for (const g of this.containerGlobs.concat(this.hostGlobs)) {
+      for (const g of this.allGlobs) {
         const holds = g.listingHolds(dir, st);
         if (holds === false) return false;
         if (holds === true) known = true;
