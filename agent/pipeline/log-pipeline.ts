@@ -11,7 +11,7 @@ import { subjectToWire } from '../../common/signal-wire.ts';
 import type { MinerSnapshot } from '../detect/logs/miner.ts';
 import type { StreamLines } from '../detect/logs/mining-worker.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
-import { LogSignals } from '../detect/logs/signals.ts';
+import { type LogSignalSnapshot, LogSignals } from '../detect/logs/signals.ts';
 import { WindowAccumulator } from '../detect/logs/window.ts';
 import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
@@ -39,6 +39,16 @@ const HOST_GLOBS = [
 
 /** A stream unseen this long is forgotten (its pod is gone). */
 const FORGET_AFTER_MS = 60 * 60_000;
+
+/** Log signal baselines are saved every this many windows (5 min at 10 s windows) and at stop. */
+const SIGNAL_STATE_SAVE_WINDOWS = 30;
+/** Saved baselines older than this are not used after a restart (the stream has likely changed). */
+const SIGNAL_STATE_MAX_AGE_MS = 24 * 60 * 60_000;
+
+interface StoredSignalState {
+  savedAtMs: number;
+  snapshot: LogSignalSnapshot;
+}
 
 export interface LogPipelineOptions {
   root: RootDatabase;
@@ -91,6 +101,14 @@ export class LogPipeline {
   private readonly signals: LogSignals;
   private readonly checkpoints: Database<CheckpointEntry, string>;
   private readonly minerState: Database<MinerSnapshot, string>;
+  private readonly signalState: Database<StoredSignalState, string>;
+  /** Baselines restored at open, handed to a stream's detector when the stream shows up again. */
+  private readonly restoredSignals = new Map<string, LogSignalSnapshot>();
+  /** A poll of this window left data unread (the tailer was reading a backlog), or none completed yet. */
+  private behind = false;
+  private behindBefore = true;
+  private pollsThisWindow = 0;
+  private readonly openedMs = Date.now();
   private readonly streams = new Map<string, StreamState>();
   private changed: Checkpoint = {};
   private removed = new Set<string>();
@@ -114,6 +132,10 @@ export class LogPipeline {
       encoding: 'msgpack',
     });
     this.minerState = opts.root.openDB<MinerSnapshot, string>({ name: 'log-miners', encoding: 'msgpack' });
+    this.signalState = opts.root.openDB<StoredSignalState, string>({
+      name: 'log-signals',
+      encoding: 'msgpack',
+    });
     this.tailer = new LogTailer({
       hostRoot: opts.hostRoot,
       hostGlobs: HOST_GLOBS,
@@ -136,8 +158,17 @@ export class LogPipeline {
       restored++;
     }
     await p.pool.ready();
+    let baselines = 0;
+    for (const { key, value } of p.signalState.getRange({})) {
+      if (Date.now() - (value?.savedAtMs ?? 0) > SIGNAL_STATE_MAX_AGE_MS) {
+        await p.signalState.remove(key);
+        continue;
+      }
+      p.restoredSignals.set(key, value.snapshot);
+      baselines++;
+    }
     opts.logger.info(
-      { files: Object.keys(checkpoint).length, miners: restored },
+      { files: Object.keys(checkpoint).length, miners: restored, signalBaselines: baselines },
       'log pipeline restored its state',
     );
     return p;
@@ -166,6 +197,8 @@ export class LogPipeline {
   /** Reads what is new and mines it; true when more is waiting. */
   private async pollOnce(): Promise<boolean> {
     const r = await this.tailer.poll();
+    if (r.more) this.behind = true;
+    this.pollsThisWindow++;
     const lineBatches = this.lineBatches.take();
     Object.assign(this.changed, r.changed);
     for (const k of r.removed) {
@@ -269,10 +302,26 @@ export class LogPipeline {
         minerChanges: -1,
       };
       this.streams.set(id, s);
+      this.restoreSignals(id);
     } else if (!s.subject.workload && subject.workload) {
       s.subject = subject;
     }
     return s;
+  }
+
+  /** A stream seen again after a restart continues from its saved baselines (a damaged record is skipped). */
+  private restoreSignals(id: string): void {
+    const snapshot = this.restoredSignals.get(id);
+    if (snapshot === undefined) return;
+    this.restoredSignals.delete(id);
+    try {
+      this.signals.restore(id, snapshot);
+    } catch (error) {
+      this.opts.logger.warn(
+        { err: error, stream: id },
+        'saved log signal baselines unreadable; learning anew',
+      );
+    }
   }
 
   /** Ends the window: per-stream summaries, log signals (emitted), and the state to commit with the batch. */
@@ -284,16 +333,31 @@ export class LogPipeline {
 
   private async close(endMs: number): Promise<LogWindow> {
     await Promise.all(this.inflight);
+    // Live counts: the window before ended with everything read (it polled, and no poll left data unread),
+    // and so did this one: the window holds only lines written during it. Restored signal detectors settle
+    // until then (signals.ts).
+    const behind = this.behind || this.pollsThisWindow === 0;
+    const caughtUp = !behind && !this.behindBefore;
+    this.behindBefore = behind;
+    this.behind = false;
+    this.pollsThisWindow = 0;
+    const forgotten: string[] = [];
+    const saveSignals = this.windowSeq % SIGNAL_STATE_SAVE_WINDOWS === SIGNAL_STATE_SAVE_WINDOWS - 1;
+    const signalSnapshots: Array<[string, LogSignalSnapshot]> = [];
+    if (endMs - this.openedMs > FORGET_AFTER_MS) this.restoredSignals.clear();
     const logs: LogStreamWindow[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
     for (const [id, s] of this.streams) {
       if (endMs - s.lastSeenMs > FORGET_AFTER_MS) {
         this.streams.delete(id);
         this.signals.forget(id);
+        forgotten.push(id);
         continue;
       }
       const w = s.window.close(endMs);
-      for (const signal of this.signals.observe(id, w)) this.opts.emit(signal);
+      for (const signal of this.signals.observe(id, w, { caughtUp })) this.opts.emit(signal);
+      const signalSnapshot = saveSignals ? this.signals.snapshot(id) : undefined;
+      if (signalSnapshot) signalSnapshots.push([id, signalSnapshot]);
       if (s.newTemplates) {
         const snap = await this.pool.snapshot(id);
         if (snap) snapshots.push([id, snap]);
@@ -335,8 +399,28 @@ export class LogPipeline {
         for (const [k, v] of Object.entries(changed)) this.checkpoints.put(k, v);
         for (const k of removed) this.checkpoints.remove(k);
         for (const [k, snap] of snapshots) this.minerState.put(k, snap);
+        for (const [k, snapshot] of signalSnapshots) this.signalState.put(k, { savedAtMs: endMs, snapshot });
+        for (const k of forgotten) this.signalState.remove(k);
       },
     };
+  }
+
+  /** Every live stream's signal baselines, in one transaction (at stop; windows save them every few minutes). */
+  private async saveSignalState(): Promise<void> {
+    const now = Date.now();
+    const all: Array<[string, LogSignalSnapshot]> = [];
+    for (const id of this.streams.keys()) {
+      const snapshot = this.signals.snapshot(id);
+      if (snapshot) all.push([id, snapshot]);
+    }
+    if (all.length === 0) return;
+    try {
+      await this.opts.root.transaction(() => {
+        for (const [k, snapshot] of all) this.signalState.put(k, { savedAtMs: now, snapshot });
+      });
+    } catch (error) {
+      this.opts.logger.warn({ err: error }, 'log signal baselines not saved at stop');
+    }
   }
 
   /** CPU seconds each mining thread has used so far (for benchmarks). */
@@ -353,6 +437,7 @@ export class LogPipeline {
     clearTimeout(this.timer);
     await this.chain.catch(() => {});
     await Promise.allSettled(this.inflight);
+    await this.saveSignalState();
     await this.tailer.close();
     await this.pool.close();
   }
