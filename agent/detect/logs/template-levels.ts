@@ -3,7 +3,7 @@
 // computed once per template text, and only the line's own words at the template's generalised positions
 // (a word that became `<*>` because it varied) are looked at per line. Words inside masked values (numbers,
 // paths, URLs, host names, quoted names) do not count: `GET /api/errors/5` is not an error line.
-import { type LogLevel, levelOf, levelRank } from './levels.ts';
+import { type LogLevel, levelOf, levelRank, mayHoldLevelWord } from './levels.ts';
 import { detach, WILDCARD } from './masking.ts';
 
 interface TemplateLevel {
@@ -60,6 +60,7 @@ export class TemplateLevels {
   }
 
   private wordLevel(word: string): LogLevel {
+    if (!mayHoldLevelWord(word)) return 'info';
     if (word.length > WORD_CACHE_CHARS) return levelOf(word);
     let l = this.words.get(word);
     if (l === undefined) {
