@@ -181,7 +181,7 @@ export class TemplateMiner {
     if (leaf && best) {
       best.count++;
       let result = best;
-      if (this.generalise(best, tokens)) {
+      if (this.generalise(best, tokens, best.count > this.options.stableAfter)) {
         result = this.mergeDuplicate(leaf, best);
         result = this.mergeSiblings(leaf, result);
       } else if (this.valuesGrew) {
@@ -430,10 +430,26 @@ export class TemplateMiner {
     return best && bestSim >= this.options.similarity ? best : undefined;
   }
 
-  /** Turns positions where the line differs into wildcards. Returns whether the template changed. */
-  private generalise(c: Cluster, tokens: readonly string[]): boolean {
-    let changed = false;
+  /**
+   * Turns positions where the line differs into wildcards. Returns whether the template changed. `stable`: the
+   * template had `stableAfter` lines when the line matched, so `bestMatch` let it in only with every constant
+   * position equal; then only the words remembered at its variable positions can grow.
+   */
+  private generalise(c: Cluster, tokens: readonly string[], stable: boolean): boolean {
     this.valuesGrew = false;
+    if (stable) {
+      if (c.values === undefined) return false;
+      for (const [i, set] of c.values) {
+        if (set.size >= VALUES_CAP || c.tokens[i] !== WILDCARD) continue;
+        const token = tokens[i]!;
+        if (!set.has(token)) {
+          set.add(detach(token));
+          this.valuesGrew = true;
+        }
+      }
+      return false;
+    }
+    let changed = false;
     const t = c.tokens;
     for (let i = 0; i < t.length; i++) {
       const tt = t[i]!;
