@@ -104,8 +104,8 @@ function measure(bytes: Uint8Array, dict: NodeDictionaries, node: string): Parts
   for (const l of s.logs) {
     logTexts += logSize({ templates: l.templates });
     logCounts += logSize({ counts: l.counts, packedCounts: l.packedCounts });
-    logExemplars += logSize({ exemplars: l.exemplars });
-    exemplars += l.exemplars.length;
+    logExemplars += logSize({ exemplars: l.exemplars, templateExemplars: l.templateExemplars ?? [] });
+    exemplars += l.exemplars.length + (l.templateExemplars?.length ?? 0);
   }
   // The texts the wire carried: the aggregator's expansion adds the held ones, which "before" never sent.
   const sentTexts = s.logs.map((l) => l.templates.length);
