@@ -197,6 +197,9 @@ export class SummaryDictionary {
 
     const streamDefs: StreamDef[] = [];
     const outLogs: LogStreamInit[] = [];
+    // A text another stream of this batch already carries goes as its position (TemplateDef.same_as).
+    const textPositions = new Map<string, number>();
+    let position = 0;
     for (const l of logs) {
       const key = streamKeyOf(l.subject as WireSubject | undefined, l.stream ?? '');
       let e = this.streams.get(key);
@@ -224,7 +227,17 @@ export class SummaryDictionary {
         window: this.window,
         held: (seq) => held(seq) && held(e.defSeq),
       });
-      outLogs.push({ bytes: l.bytes ?? 0n, ...packedLog, stream: '', streamRef: e.ref });
+      const templates = (packedLog.templates ?? []).map((t) => {
+        position++;
+        const text = t.text ?? '';
+        const same = textPositions.get(text);
+        if (same === undefined) {
+          textPositions.set(text, position);
+          return t;
+        }
+        return { id: t.id ?? '', sameAs: same };
+      });
+      outLogs.push({ bytes: l.bytes ?? 0n, ...packedLog, templates, stream: '', streamRef: e.ref });
     }
     return { dictionaryEpoch: this.epochValue, seriesDefs, packedMetrics: packed, streamDefs, logs: outLogs };
   }

@@ -174,6 +174,24 @@ export class NodeDictionaries {
       summary.metrics = [...summary.metrics, ...digests.map((d) => d.digest)];
     }
 
+    // Texts that refer to an earlier TemplateDef of this summary, by position over every stream in order.
+    const positions: Array<string | undefined> = [];
+    for (const l of summary.logs) {
+      const kept = [];
+      for (const t of l.templates) {
+        const text = t.sameAs > 0 ? positions[t.sameAs - 1] : t.text;
+        positions.push(text);
+        if (text === undefined) {
+          unresolvedTemplates++;
+          continue;
+        }
+        t.text = text;
+        t.sameAs = 0;
+        kept.push(t);
+      }
+      l.templates = kept;
+    }
+
     const logs = [];
     for (const l of summary.logs) {
       if (l.streamRef === 0) {

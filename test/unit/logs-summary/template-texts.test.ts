@@ -261,3 +261,41 @@ describe('paramsOf and lineOf', () => {
     expect(lineOf('GET <*>', ['/a', 'extra'])).toBeUndefined();
   });
 });
+
+describe('a text several streams share', () => {
+  it('goes once per batch; the other streams point at it and the aggregator names their templates', () => {
+    const p = pair();
+    const other = { ...pod, pod: 'api-2' };
+    const second = { ...stream({ t1: 2, t5: 1 }, { t5: FAILURE }), subject: subjectToWire(other) };
+    const wire = p.send(stream({ t1: 1, t2: 1 }), second);
+    const [a, b] = wire.logs;
+    expect(a!.templates.map((t) => [t.id, t.text, t.sameAs])).toEqual([
+      ['t1', `${ACCESS} t1`, 0],
+      ['t2', FAILURE, 0],
+    ]);
+    expect(b!.templates.map((t) => [t.id, t.text, t.sameAs])).toEqual([
+      ['t1', '', 1],
+      ['t5', '', 2],
+    ]);
+    const expanded = p.deliver(wire);
+    expect(unresolvedTemplates(expanded)).toBe(0);
+    const byPod = Object.fromEntries(
+      expanded.logs.map((l) => [l.subject?.pod, Object.fromEntries(l.templates.map((t) => [t.id, t.text]))]),
+    );
+    expect(byPod['api-2']).toEqual({ t1: `${ACCESS} t1`, t5: FAILURE });
+    // The aggregator holds them for later batches too.
+    p.ack();
+    const later = p.deliver(p.send({ ...stream({ t5: 1 }, { t5: FAILURE }), subject: subjectToWire(other) }));
+    expect(later.logs[0]!.templates.map((t) => t.text)).toEqual([FAILURE]);
+  });
+
+  it('that points nowhere is counted unresolved and left out', () => {
+    const p = pair();
+    const wire = p.send(stream({ t1: 1 }));
+    wire.logs[0]!.templates[0]!.text = '';
+    wire.logs[0]!.templates[0]!.sameAs = 9;
+    const expanded = p.deliver(wire);
+    expect(expanded.logs[0]!.templates).toEqual([]);
+    expect(unresolvedTemplates(expanded)).toBe(2); // the bad definition, then the count it would have named
+  });
+});

@@ -245,6 +245,15 @@ export declare type TemplateDef = Message<"vigil.v1.TemplateDef"> & {
    * @generated from field: string text = 2;
    */
   text: string;
+
+  /**
+   * When not 0 (and `text` empty): the text is that of the same_as-th TemplateDef of this summary, counting
+   * from 1 over every stream's `templates` in order (streams on one node often share templates: replicas, the
+   * same library). The aggregator fills `text` in.
+   *
+   * @generated from field: uint32 same_as = 3;
+   */
+  sameAs: number;
 };
 
 /**
