@@ -49,6 +49,11 @@ export interface SimulatorOptions {
   bookmarkIntervalMs?: number;
   /** Watch history kept for resumption; older resourceVersions get 410 Gone (default 5000 events). */
   watchHistorySize?: number;
+  /**
+   * Hold the scenario's faults until `releaseFaults()` (default false: the fault timeline starts with the
+   * simulator). The live demo releases them once every agent is connected and has learned its node's normal.
+   */
+  holdFaults?: boolean;
 }
 
 export interface GroundTruth {
@@ -73,6 +78,10 @@ export interface Simulator {
   models: ReadonlyMap<string, NodeModel>;
   /** Ends all open watches (clients must resume, possibly into 410 Gone). Returns how many were open. */
   dropWatches(): number;
+  /** Starts a held fault timeline now (no-op when faults were not held or already released). */
+  releaseFaults(): void;
+  /** Simulated ms at which the fault timeline started (0 unless held), or null while it is held. */
+  faultsOrigin(): number | null;
   /** Counters for benchmarks. */
   stats(): {
     logLines: number;
@@ -126,17 +135,20 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const emitter = new EventEmitter();
   const runtimes = new RuntimeRegistry();
-  const faults = new FaultRunner({
-    scenario,
-    store,
-    clock,
-    random,
-    nodes: modelMap,
-    authLogs,
-    audit,
-    emitter,
-    logger,
-  });
+  const faults = new FaultRunner(
+    {
+      scenario,
+      store,
+      clock,
+      random,
+      nodes: modelMap,
+      authLogs,
+      audit,
+      emitter,
+      logger,
+    },
+    options.holdFaults === true,
+  );
   const engine = new ScenarioEngine({
     scenario,
     store,
@@ -293,6 +305,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     clock,
     models: modelMap,
     dropWatches: () => server.dropWatches(),
+    releaseFaults: () => faults.release(),
+    faultsOrigin: () => faults.origin,
     stats: () => {
       let bytes = logBytesBase;
       let rotations = 0;

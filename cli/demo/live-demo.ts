@@ -26,6 +26,9 @@ import { type FaultEvent, startSimulator } from '../../sim/simulator.ts';
 import { NODE_HEADER, nodeRow } from '../commands/nodes.ts';
 import { table } from '../format.ts';
 
+/** How long the demo's agents learn their logs before signalling; the fault timeline starts after it. */
+const LOG_WARMUP_SECONDS = 10;
+
 function startChild(args: string[], logFile: string): ChildProcess {
   const child = spawn(process.execPath, [resolve('cli/main.ts'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -56,6 +59,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     root: join(dir, 'cluster'),
     speed: Number(opts.speed) || 1,
     logger: simLogger,
+    // The fault waits for the agents: at `--speed 2` it would otherwise come while they still start or learn.
+    holdFaults: true,
   });
   const faults: string[] = [];
   sim.events.on('fault', (f: FaultEvent) =>
@@ -107,7 +112,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           // The scenario's fault comes within a minute: learn the normal log templates for ten seconds, not five
           // minutes as on a real node.
           '--log-warmup-seconds',
-          '10',
+          String(LOG_WARMUP_SECONDS),
         ],
         join(logs, `agent-${node}.log`),
       ),
@@ -176,14 +181,20 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const header =
     `Vigil demo — scenario "${sim.scenario.name}": ${sim.scenario.description ?? ''}\n`.slice(0, 400) +
     `cluster: ${sim.nodes.length} nodes, API ${sim.url}; aggregator 127.0.0.1:${grpcPort}; state and logs in ${dir}\n` +
-    `ground truth: ${sim.groundTruth.rootCause.kind} on ${sim.groundTruth.rootCause.object} at +${sim.groundTruth.startsAt}s (simulated). Ctrl-C stops.\n`;
+    `ground truth: ${sim.groundTruth.rootCause.kind} on ${sim.groundTruth.rootCause.object} at +${sim.groundTruth.startsAt}s of the fault timeline (simulated). Ctrl-C stops.\n`;
   process.stdout.write(tty ? `\x1b[2J\x1b[1;1H${header}` : `${header}\n`);
   let ticks = 0;
+  /** When every agent was first seen connected (real ms); the fault timeline starts a warm-up later. */
+  let allConnectedMs: number | undefined;
   const render = async (force = false) => {
     ticks++;
     let nodes: string;
     try {
       const res = await client.listNodes(create(ListNodesRequestSchema), { deadline: Date.now() + 2000 });
+      const connected = res.nodes.filter((n) => n.connected).length;
+      if (allConnectedMs === undefined && connected >= sim.nodes.length) allConnectedMs = Date.now();
+      if (allConnectedMs !== undefined && Date.now() - allConnectedMs >= LOG_WARMUP_SECONDS * 1000)
+        sim.releaseFaults();
       nodes = res.nodes.length
         ? table(
             NODE_HEADER,
@@ -193,7 +204,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     } catch {
       nodes = 'waiting for the aggregator…';
     }
+    const origin = sim.faultsOrigin();
     const elapsed = Math.round(sim.clock.elapsedMs() / 1000);
+    const timeline =
+      origin === null
+        ? `fault timeline held until all ${sim.nodes.length} agents are connected and have learned for ${LOG_WARMUP_SECONDS} s`
+        : `fault timeline +${Math.round((sim.clock.elapsedMs() - origin) / 1000)}s`;
     const feed = signals.length
       ? signals
           .map((s) =>
@@ -206,7 +222,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       : '(none yet)';
     const panel = await incidentPanel();
     const body =
-      `simulated time +${elapsed}s   raw signals: ${signalCount}   incidents: ${panel.count}\n\n${nodes}\n\n` +
+      `simulated time +${elapsed}s (${timeline})   raw signals: ${signalCount}   incidents: ${panel.count}\n\n${nodes}\n\n` +
       `incidents:\n${panel.text}\n\n` +
       `faults injected:\n${faults.length ? faults.join('\n') : '(none yet)'}\n\nlatest signals:\n${feed}\n`;
     if (tty) process.stdout.write(`\x1b[5;1H\x1b[J${body}`);

@@ -62,15 +62,33 @@ export class FaultRunner {
   readonly active: ActiveFault[] = [];
   private readonly pending: Fault[];
   private readonly deps: FaultDeps;
+  /** Simulated ms the fault timeline starts at (`at` offsets count from here); null while held. */
+  private originMs: number | null;
 
-  constructor(deps: FaultDeps) {
+  constructor(deps: FaultDeps, held = false) {
     this.deps = deps;
     this.pending = [...deps.scenario.faults].sort((a, b) => a.at - b.at);
+    this.originMs = held ? null : 0;
+  }
+
+  /** Starts a held timeline now: each fault comes `at` simulated seconds from this moment. */
+  release(): void {
+    this.originMs ??= this.deps.clock.elapsedMs();
+  }
+
+  /** Simulated ms the fault timeline started at, or null while it is held. */
+  get origin(): number | null {
+    return this.originMs;
   }
 
   tick(): void {
     const now = this.deps.clock.elapsedMs();
-    while (this.pending.length && (this.pending[0]?.at ?? Infinity) * 1000 <= now) {
+    const origin = this.originMs;
+    while (
+      origin !== null &&
+      this.pending.length &&
+      (this.pending[0]?.at ?? Infinity) * 1000 <= now - origin
+    ) {
       const f = this.pending.shift() as Fault;
       try {
         this.start(f, now);

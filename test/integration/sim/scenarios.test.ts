@@ -330,3 +330,31 @@ describe('shipped scenarios', () => {
     expect(old.length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('held faults (the live demo waits for its agents)', () => {
+  it('starts the fault timeline at release: nothing before, each fault its `at` seconds after', async () => {
+    const faults: FaultEvent[] = [];
+    // default: db-0's OOM kill at +30 s; at speed 20 that is 1.5 s of real time after the timeline starts.
+    sim = await startSimulator({
+      scenario: 'default',
+      speed: 20,
+      tickMs: 50,
+      holdFaults: true,
+      logger: createLogger('sim-test', 'silent'),
+    });
+    const s = sim;
+    s.events.on('fault', (f: FaultEvent) => faults.push(f));
+    // Held for 3 s of real time: 60 simulated seconds, twice the fault's offset.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(faults).toEqual([]);
+    expect(s.faultsOrigin()).toBeNull();
+    s.releaseFaults();
+    const origin = s.faultsOrigin();
+    expect(origin).toBeGreaterThanOrEqual(60_000);
+    const fault = await waitFor('the OOM kill after release', () => faults[0], 30_000);
+    expect(fault).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/db-0' });
+    // It came its offset after the release, not after the simulator's start.
+    expect(fault.atSimSeconds * 1000 - origin!).toBeGreaterThanOrEqual(30_000);
+    expect(fault.atSimSeconds * 1000 - origin!).toBeLessThan(40_000);
+  });
+});
