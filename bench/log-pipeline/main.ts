@@ -145,6 +145,12 @@ const result = {
   steadyLinesPerCpuSecond: steadyCpu
     ? Math.round(steadyLines / ((steadyCpu.user + steadyCpu.system) / 1e6))
     : undefined,
+  // What the run cost beyond the steady per-line rate: start-up (V8 compiling the hot code on its background
+  // threads, template discovery), paid once per process.
+  startupCpuSeconds:
+    steadyCpu && steadyLines > 0
+      ? Number((cpuSeconds - (lines * (steadyCpu.user + steadyCpu.system)) / 1e6 / steadyLines).toFixed(2))
+      : undefined,
   mbPerCpuSecond: Number((bytes / 2 ** 20 / cpuSeconds).toFixed(1)),
   linesPerWallSecond: Math.round(lines / wall),
   rssMiB: Math.round(rss),
