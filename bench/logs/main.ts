@@ -12,7 +12,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AgentRow } from './agent-scenario.ts';
-import { type ConsumerFactory, consumers, type FilesRow, manyFiles, throughput } from './scenarios.ts';
+import {
+  type ConsumerFactory,
+  consumers,
+  type FilesRow,
+  manyFiles,
+  type TailerClass,
+  throughput,
+} from './scenarios.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
@@ -26,22 +33,35 @@ const { values: args } = parseArgs({
     before: { type: 'string', default: '' },
     // The code after it (default: this checkout, including uncommitted work of anyone).
     after: { type: 'string', default: '' },
-    // Internal: one many-files scenario in a fresh process (so its RSS is its own), JSON to stdout.
+    // Internal: one many-files scenario in a fresh process (so its RSS is its own), JSON to stdout, with the
+    // tailer of the checkout at --scenario-src (labelled --scenario-label).
     scenario: { type: 'string', default: '' },
+    'scenario-src': { type: 'string', default: '' },
+    'scenario-label': { type: 'string', default: 'this checkout' },
   },
 });
 
-/** Runs `manyFiles` in a child process so each scenario's peak RSS is its own. */
+/** Runs `manyFiles` in a child process so each scenario's peak RSS is its own; `src`: a checkout root. */
 function manyFilesIsolated(
   files: number,
   rate: number,
   seconds: number,
   cap: number,
   mode: 'watch' | 'poll',
+  src = root,
+  label = 'this checkout',
 ): FilesRow {
   const r = spawnSync(
     process.execPath,
-    [import.meta.filename, '--scenario', `${files},${rate},${seconds},${cap},${mode}`],
+    [
+      import.meta.filename,
+      '--scenario',
+      `${files},${rate},${seconds},${cap},${mode}`,
+      '--scenario-src',
+      src,
+      '--scenario-label',
+      label,
+    ],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -59,12 +79,18 @@ if (args.scenario !== '') {
     string,
     string,
   ];
+  const src = args['scenario-src'] === '' ? root : resolve(args['scenario-src']);
+  const { LogTailer } = (await import(join(src, 'agent/sources/logs/tailer.ts'))) as {
+    LogTailer: TailerClass;
+  };
   const row = await manyFiles(
     Number(files),
     Number(rate),
     Number(seconds),
     Number(cap),
     mode === 'poll' ? 'poll' : 'watch',
+    LogTailer,
+    args['scenario-label'],
   );
   process.stdout.write(`${JSON.stringify(row)}\n`);
   process.exit(0);
@@ -104,28 +130,43 @@ if (args.only === '' || args.only === 'throughput') {
 if (args.only === '' || args.only === 'files') {
   const s = Number(args.seconds);
   const rows: FilesRow[] = [];
-  // Interleaved so both modes see the same machine load.
-  for (const [files, rate, cap] of [
-    [100, 100, 1024],
-    [1000, 10, 1024],
-    [1000, 10, 256],
-    // No writes at all: the fixed cost of watching files.
-    [100, 0, 1024],
-    [1000, 0, 1024],
-  ] as const) {
-    for (const mode of ['poll', 'watch'] as const) rows.push(manyFilesIsolated(files, rate, s, cap, mode));
+  if (args.before !== '') {
+    // Tailer before/after a change (both in `watch` mode), interleaved so both see the same machine load.
+    const after: [string, string] =
+      args.after === '' ? [root, 'this checkout'] : [resolve(args.after), 'after'];
+    for (const [files, rate, cap] of [
+      [100, 100, 1024],
+      [1000, 10, 1024],
+      [1000, 0, 1024],
+    ] as const) {
+      rows.push(manyFilesIsolated(files, rate, s, cap, 'watch', resolve(args.before), 'before'));
+      rows.push(manyFilesIsolated(files, rate, s, cap, 'watch', ...after));
+    }
+  } else {
+    // Interleaved so both modes see the same machine load.
+    for (const [files, rate, cap] of [
+      [100, 100, 1024],
+      [1000, 10, 1024],
+      [1000, 10, 256],
+      // No writes at all: the fixed cost of watching files.
+      [100, 0, 1024],
+      [1000, 0, 1024],
+    ] as const) {
+      for (const mode of ['poll', 'watch'] as const) rows.push(manyFilesIsolated(files, rate, s, cap, mode));
+    }
   }
   results.files = rows;
   console.log(
     '\n## Many files at the same total rate (writer in another process; tailer polls every 200 ms)\n',
   );
   console.log(
-    '| change detection | files | lines/s per file | total lines/s | maxOpenFiles | s | written | read | tailer CPU % | CPU µs/line | peak RSS MB |',
+    '| code | change detection | files | lines/s per file | total lines/s | maxOpenFiles | s | written | read | tailer CPU % | CPU µs/line | reads/s | peak RSS MB |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
+    const reads = r.readsPerSecond === null ? '—' : Math.round(r.readsPerSecond);
     console.log(
-      `| ${r.changeDetection} | ${r.files} | ${r.perFileRate} | ${r.totalRate} | ${r.maxOpenFiles} | ${f1(r.seconds)} | ${r.written} | ${r.read} | ${f1(r.cpuPercent)} | ${r.cpuUsPerLine.toFixed(2)} | ${f1(r.rssMb)} |`,
+      `| ${r.source} | ${r.changeDetection} | ${r.files} | ${r.perFileRate} | ${r.totalRate} | ${r.maxOpenFiles} | ${f1(r.seconds)} | ${r.written} | ${r.read} | ${f1(r.cpuPercent)} | ${r.cpuUsPerLine.toFixed(2)} | ${reads} | ${f1(r.rssMb)} |`,
     );
   }
 }

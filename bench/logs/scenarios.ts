@@ -132,6 +132,8 @@ export async function throughput(
 const FILES_WARMUP_MS = 3000;
 
 export interface FilesRow {
+  /** Whose tailer code ran (`--before`/`--after` checkouts, or this one). */
+  source: string;
   changeDetection: 'watch' | 'poll';
   files: number;
   perFileRate: number;
@@ -143,7 +145,12 @@ export interface FilesRow {
   cpuPercent: number;
   cpuUsPerLine: number;
   rssMb: number;
+  /** File reads (`pread`s of data) per second in the measured span; null for code without the counter. */
+  readsPerSecond: number | null;
 }
+
+/** The tailer class of some checkout (before/after figures load another tree's code). */
+export type TailerClass = typeof LogTailer;
 
 /**
  * `files` files appended at `perFileRate` lines/s each by a child process; the tailer's CPU and RSS.
@@ -155,6 +162,8 @@ export async function manyFiles(
   seconds: number,
   maxOpenFiles: number,
   changeDetection: 'watch' | 'poll' = 'watch',
+  Tailer: TailerClass = LogTailer,
+  source = 'this checkout',
 ): Promise<FilesRow> {
   const hostRoot = mkdtempSync(join(tmpdir(), 'vigil-bench-files-'));
   try {
@@ -164,7 +173,8 @@ export async function manyFiles(
       writeFileSync(p, '');
       paths.push(p);
     }
-    const tailer = new LogTailer({ hostRoot, hostGlobs: [], maxOpenFiles, changeDetection });
+    const tailer = new Tailer({ hostRoot, hostGlobs: [], maxOpenFiles, changeDetection });
+    const fileReads = () => (tailer.stats() as { fileReads?: number }).fileReads;
     await tailer.poll();
     const writer = startWriter(paths, perFileRate, seconds + FILES_WARMUP_MS / 1000);
     const exited = writer.exited;
@@ -186,19 +196,23 @@ export async function manyFiles(
     };
     const warmupEnd = Date.now() + FILES_WARMUP_MS;
     await loop(() => finished || Date.now() >= warmupEnd);
+    const reads0 = fileReads();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     await loop(() => finished);
     const wallMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const reads1 = fileReads();
     const written = writer.written();
-    for (let i = 0; i < 20 && read < written; i++) {
+    // Drain: a trickling file's last lines may wait up to idleReadDelayMs (2 s) for their read.
+    for (let i = 0; i < 100 && read < written; i++) {
       read += (await tailer.poll()).records.length;
       await new Promise((r) => setTimeout(r, 50));
     }
     await tailer.close();
     const cpuUs = cpu.user + cpu.system;
     return {
+      source,
       changeDetection,
       files,
       perFileRate,
@@ -211,6 +225,8 @@ export async function manyFiles(
       // Lines written in the measured span (the writer is paced).
       cpuUsPerLine: written > 0 ? cpuUs / (files * perFileRate * (wallMs / 1000)) : 0,
       rssMb: rss / 1e6,
+      readsPerSecond:
+        reads0 === undefined || reads1 === undefined ? null : (reads1 - reads0) / (wallMs / 1000),
     };
   } finally {
     rmSync(hostRoot, { recursive: true, force: true });
