@@ -63,10 +63,6 @@ export class StreamTemplates {
     this.exemplarEvery = opts.exemplarEveryWindows ?? EXEMPLAR_EVERY_WINDOWS;
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   /** The aggregator refused batch `seq`: what only it carried is not held. */
   refused(seq: number): void {
     for (const e of this.byId.values()) {
