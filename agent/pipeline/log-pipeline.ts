@@ -15,7 +15,7 @@ import { type LogSignalSnapshot, LogSignals } from '../detect/logs/signals.ts';
 import { WindowAccumulator } from '../detect/logs/window.ts';
 import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
-import { type LineBatch, LineBatchCollector } from '../sources/logs/line-batches.ts';
+import { type LineBatch, LineBatchCollector, segmentBytes } from '../sources/logs/line-batches.ts';
 import { LogTailer } from '../sources/logs/tailer.ts';
 import type { Checkpoint, CheckpointEntry, LogRecord, StreamKey } from '../sources/logs/types.ts';
 import type { LogStreamWindow } from '../summarize/stream-templates.ts';
@@ -78,8 +78,8 @@ export interface LogWindow {
 interface StreamBatch {
   key: StreamKey;
   lines: string[];
-  bytes?: Uint8Array;
-  ends?: Int32Array;
+  /** Runs of the poll's byte lines: flat `[from, to)` pairs of line indexes. */
+  segments: number[];
   /** Raw bytes (line lengths plus their newlines). */
   rawBytes: number;
 }
@@ -199,53 +199,54 @@ export class LogPipeline {
     const r = await this.tailer.poll();
     if (r.more) this.behind = true;
     this.pollsThisWindow++;
-    const lineBatches = this.lineBatches.take();
+    const lineBatch = this.lineBatches.take();
     Object.assign(this.changed, r.changed);
     for (const k of r.removed) {
       this.removed.add(k);
       delete this.changed[k];
     }
-    if (r.records.length > 0 || lineBatches.length > 0) {
+    if (r.records.length > 0 || lineBatch !== undefined) {
       // Mining runs in the worker while the next poll reads: up to two batches in flight. A stream's batches
       // are mined in order (the pool chains them), and a window closes only after all of them are counted.
-      const job = this.process(r.records, lineBatches).finally(() => this.inflight.delete(job));
+      const job = this.process(r.records, lineBatch).finally(() => this.inflight.delete(job));
       this.inflight.add(job);
       if (this.inflight.size >= 2) await Promise.race(this.inflight);
     }
     return r.more;
   }
 
-  private async process(records: LogRecord[], lineBatches: LineBatch[]): Promise<void> {
+  private async process(records: LogRecord[], lineBatch: LineBatch | undefined): Promise<void> {
     const window = this.windowSeq;
     const byStream = new Map<string, StreamBatch>();
-    for (const b of lineBatches) {
-      byStream.set(b.stream.id, {
-        key: b.stream,
-        lines: [],
-        bytes: b.bytes,
-        ends: b.ends,
-        rawBytes: b.bytes.length,
-      });
-      this.rawBytes += b.bytes.length;
+    const batchOf = (key: StreamKey): StreamBatch => {
+      let batch = byStream.get(key.id);
+      if (!batch) {
+        batch = { key, lines: [], segments: [], rawBytes: 0 };
+        byStream.set(key.id, batch);
+      }
+      return batch;
+    };
+    for (const seg of lineBatch?.segments ?? []) {
+      const batch = batchOf(seg.stream);
+      batch.segments.push(seg.from, seg.to);
+      const bytes = segmentBytes(lineBatch!.ends, seg.from, seg.to);
+      batch.rawBytes += bytes;
+      this.rawBytes += bytes;
     }
     for (const rec of records) {
       const bytes = rec.text.length + 1;
       this.rawBytes += bytes;
-      let batch = byStream.get(rec.stream.id);
-      if (!batch) {
-        batch = { key: rec.stream, lines: [], rawBytes: 0 };
-        byStream.set(rec.stream.id, batch);
-      }
+      const batch = batchOf(rec.stream);
       batch.lines.push(rec.text);
       batch.rawBytes += bytes;
     }
     const now = Date.now();
     const mining: StreamLines[] = [];
-    for (const [id, { key, lines, bytes, ends }] of byStream) {
+    for (const [id, { key, lines, segments }] of byStream) {
       const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
       if (!securityKind) {
         // The byte lines (transferred to the worker) are counted before the records' lines of the same poll.
-        mining.push(bytes && ends ? { stream: id, lines, bytes, ends } : { stream: id, lines });
+        mining.push(segments.length > 0 ? { stream: id, lines, segments } : { stream: id, lines });
         continue;
       }
       const detector = this.opts.security?.[securityKind];
@@ -254,7 +255,7 @@ export class LogPipeline {
     if (mining.length === 0) return;
     // The worker mines every stream's batch of this poll in one message and answers with what the windows need
     // (per template, not per line).
-    const summaries = await this.pool.summarizeMany(mining, window, this.recycle);
+    const summaries = await this.pool.summarizeMany(mining, window, lineBatch, this.recycle);
     summaries.forEach((summary, i) => {
       const id = mining[i]!.stream;
       const { key, rawBytes } = byStream.get(id)!;

@@ -7,20 +7,24 @@ import { isAscii } from 'node:buffer';
 /** Bytes decoded at once: strings of 128 KiB and more go to V8's large-object space and are slow to make. */
 const WINDOW_BYTES = 32 * 1024;
 
-/** Calls `visit(text, from, to)` for every line of the batch, in order; `text[to]` is LF or the end of `text`. */
+/**
+ * Calls `visit(text, from, to)` for lines `[first, last)` of the batch, in order; `text[to]` is LF or the end of
+ * `text`.
+ */
 export function forEachLine(
   bytes: Uint8Array,
   ends: Int32Array,
+  first: number,
+  last: number,
   visit: (text: string, from: number, to: number) => void,
 ): void {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = ends.length;
-  let i = 0;
-  let base = 0;
-  while (i < n) {
+  let i = first;
+  let base = first === 0 ? 0 : ends[first - 1]! + 1;
+  while (i < last) {
     // Lines [i, j) whose bytes (with their LFs) fit in one window; at least one line.
     let j = i + 1;
-    while (j < n && ends[j]! + 1 - base <= WINDOW_BYTES) j++;
+    while (j < last && ends[j]! + 1 - base <= WINDOW_BYTES) j++;
     const stop = Math.min(ends[j - 1]! + 1, buf.length);
     if (isAscii(buf.subarray(base, stop))) {
       const text = buf.toString('latin1', base, stop);

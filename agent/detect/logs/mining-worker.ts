@@ -35,21 +35,26 @@ export interface SummarizeTask {
   /** The window the batch is counted in: exemplars are capped per template and window. */
   window: number;
 }
+/** A poll's plain lines as bytes (agent/sources/logs/line-batches.ts): each line followed by LF; `ends` their ends. */
+export interface ByteLines {
+  bytes: Uint8Array;
+  ends: Int32Array;
+}
 /**
- * One stream's lines of a poll: as strings, as bytes (a LineBatch of agent/sources/logs/line-batches.ts:
- * each line followed by LF, `ends` its end offsets), or both; the byte lines are counted first.
+ * One stream's lines of a poll: as strings, as runs of the poll's byte lines (`segments`: flat `[from, to)`
+ * pairs of line indexes into the task's `byteLines`), or both; the byte lines are counted first.
  */
 export interface StreamLines {
   stream: string;
   lines?: string[];
-  bytes?: Uint8Array;
-  ends?: Int32Array;
+  segments?: number[];
 }
 /** Batches of several streams of one shard in one message (one poll of many quiet files costs one round trip). */
 export interface SummarizeManyTask {
   op: 'summarizeMany';
   stream: string;
   batches: StreamLines[];
+  byteLines?: ByteLines;
   window: number;
 }
 /** CPU time of the worker thread so far (for benchmarks: main thread and mining split apart). */
@@ -117,20 +122,24 @@ export class StreamMiner {
     return this.end(lines.length, stream);
   }
 
-  /** One batch of lines as bytes (LineBatch: each line followed by LF, `ends` its end offsets). */
+  /** One batch of lines as bytes (each line followed by LF, `ends` its end offsets). */
   summarizeBytes(bytes: Uint8Array, ends: Int32Array, window: number, stream = ''): BatchSummary {
-    this.begin(window);
-    forEachLine(bytes, ends, this.countLine);
-    return this.end(ends.length, stream);
+    return this.summarizeLines({ stream, segments: [0, ends.length] }, window, { bytes, ends });
   }
 
-  /** A stream's lines of a poll in either or both forms (StreamLines). */
-  summarizeLines(b: StreamLines, window: number): BatchSummary {
+  /** A stream's lines of a poll in either or both forms (StreamLines; `byteLines` holds its segments' lines). */
+  summarizeLines(b: StreamLines, window: number, byteLines?: ByteLines): BatchSummary {
     this.begin(window);
     let n = 0;
-    if (b.bytes !== undefined && b.ends !== undefined) {
-      forEachLine(b.bytes, b.ends, this.countLine);
-      n += b.ends.length;
+    const segments = b.segments ?? [];
+    if (segments.length > 0) {
+      if (byteLines === undefined) throw new Error(`stream ${b.stream}: line segments without byte lines`);
+      for (let k = 0; k + 1 < segments.length; k += 2) {
+        const from = segments[k]!;
+        const to = segments[k + 1]!;
+        forEachLine(byteLines.bytes, byteLines.ends, from, to, this.countLine);
+        n += to - from;
+      }
     }
     for (const line of b.lines ?? []) this.count(line, 0, line.length);
     return this.end(n + (b.lines?.length ?? 0), b.stream);
@@ -286,24 +295,23 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
   };
 }
 
-/** The answer to `summarizeMany`: one summary per batch, and the byte batches' buffers given back for reuse. */
+/** The answer to `summarizeMany`: one summary per batch, and the byte lines' buffers given back for reuse. */
 export interface SummarizeManyReply {
   packed: PackedSummary[];
-  returned: Array<{ bytes: Uint8Array; ends: Int32Array }>;
+  returned?: ByteLines;
 }
 
 function summarizeMany(task: SummarizeManyTask): SummarizeManyReply | ReturnType<typeof move> {
-  const reply: SummarizeManyReply = { packed: [], returned: [] };
-  const buffers: ArrayBufferLike[] = [];
-  for (const b of task.batches) {
-    reply.packed.push(packSummary(streamFor(b.stream).summarizeLines(b, task.window)));
-    if (b.bytes !== undefined && b.ends !== undefined) {
-      reply.returned.push({ bytes: b.bytes, ends: b.ends });
-      buffers.push(b.bytes.buffer, b.ends.buffer);
-    }
-  }
+  const packed = task.batches.map((b) =>
+    packSummary(streamFor(b.stream).summarizeLines(b, task.window, task.byteLines)),
+  );
+  const returned = task.byteLines;
+  if (returned === undefined) return { packed };
   // The buffers go back by transfer (not copy) so that the reader fills them again.
-  return buffers.length === 0 ? reply : move({ [transferableSymbol]: buffers, [valueSymbol]: reply });
+  return move({
+    [transferableSymbol]: [returned.bytes.buffer, returned.ends.buffer],
+    [valueSymbol]: { packed, returned },
+  });
 }
 
 export default function handle(

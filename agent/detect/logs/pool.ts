@@ -4,7 +4,14 @@
 import { Piscina } from 'piscina';
 import { type BatchSummary, type PackedSummary, unpackSummary } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
-import type { MineBatchResult, MiningTask, StreamLines, SummarizeManyReply } from './mining-worker.ts';
+import type {
+  ByteLines,
+  MineBatchResult,
+  MiningTask,
+  StreamLines,
+  SummarizeManyReply,
+  SummarizeManyTask,
+} from './mining-worker.ts';
 
 export interface LogMiningPoolOptions {
   /** Worker threads (shards). Default 1. */
@@ -67,6 +74,7 @@ export class LogMiningPool {
   async summarizeMany(
     batches: readonly StreamLines[],
     window: number,
+    byteLines?: ByteLines,
     recycle?: (bytes: Uint8Array, ends: Int32Array) => void,
   ): Promise<BatchSummary[]> {
     const byShard = new Map<number, number[]>();
@@ -76,22 +84,25 @@ export class LogMiningPool {
       if (list) list.push(i);
       else byShard.set(shard, [i]);
     });
+    // The byte lines move to the first shard that needs them (transferred: the caller must not use them
+    // afterwards); any other shard that needs them gets a copy.
+    let moved = false;
     const out: BatchSummary[] = new Array(batches.length);
     await Promise.all(
       [...byShard].map(async ([shard, indexes]) => {
         const mine = indexes.map((i) => batches[i]!);
-        // Byte batches move to the worker (transferred, not copied): the caller must not use them afterwards.
-        const transfer: ArrayBuffer[] = [];
-        for (const b of mine) {
-          if (b.bytes) transfer.push(b.bytes.buffer as ArrayBuffer);
-          if (b.ends) transfer.push(b.ends.buffer as ArrayBuffer);
+        const needsBytes = byteLines !== undefined && mine.some((b) => (b.segments?.length ?? 0) > 0);
+        let task: SummarizeManyTask = { op: 'summarizeMany', stream: '', batches: mine, window };
+        let transfer: ArrayBuffer[] = [];
+        if (needsBytes && !moved) {
+          moved = true;
+          task = { ...task, byteLines };
+          transfer = [byteLines.bytes.buffer as ArrayBuffer, byteLines.ends.buffer as ArrayBuffer];
+        } else if (needsBytes) {
+          task = { ...task, byteLines: { bytes: byteLines.bytes.slice(), ends: byteLines.ends.slice() } };
         }
-        const reply = (await this.run(
-          { op: 'summarizeMany', stream: '', batches: mine, window },
-          shard,
-          transfer,
-        )) as SummarizeManyReply;
-        if (recycle) for (const r of reply.returned) recycle(r.bytes, r.ends);
+        const reply = (await this.run(task, shard, transfer)) as SummarizeManyReply;
+        if (recycle && reply.returned) recycle(reply.returned.bytes, reply.returned.ends);
         reply.packed.forEach((p, k) => {
           out[indexes[k]!] = unpackSummary(p);
         });

@@ -128,28 +128,43 @@ describe('LogMiningPool.summarize', () => {
     }
   });
 
-  it('mines byte batches moved to the worker like strings, and hands their buffers back for reuse', async () => {
-    pool = new LogMiningPool({ threads: 1 });
-    const lines = Array.from({ length: 500 }, (_, i) => `job ${i} finished in ${i % 13} ms status ok`);
+  it('mines the byte lines of several streams moved to the worker like strings, and hands the buffers back', async () => {
+    pool = new LogMiningPool({ threads: 2 });
+    const lines = (k: string) =>
+      Array.from({ length: 300 }, (_, i) => `job ${i} of ${k} finished in ${i % 13} ms ok`);
+    const streams = ['ns/a/app', 'ns/b/app', 'ns/c/app'];
     const collector = new LineBatchCollector();
-    const chunk = Buffer.from(lines.join('\n'));
-    let at = 0;
-    for (const l of lines) {
-      collector.add({ kind: 'host', id: 'b', name: 'b', path: '/b' }, chunk, at, at + l.length);
-      at += l.length + 1;
+    for (const id of streams) {
+      const text = lines(id);
+      const chunk = Buffer.from(text.join('\n'));
+      let at = 0;
+      for (const l of text) {
+        collector.add({ kind: 'host', id, name: id, path: `/${id}` }, chunk, at, at + l.length);
+        at += l.length + 1;
+      }
     }
-    const [batch] = collector.take();
+    const batch = collector.take()!;
     const returned: Array<[Uint8Array, Int32Array]> = [];
-    const [fromBytes] = await pool.summarizeMany(
-      [{ stream: 'b', lines: [], bytes: batch!.bytes, ends: batch!.ends }],
+    const fromBytes = await pool.summarizeMany(
+      batch.segments.map((s) => ({ stream: s.stream.id, lines: [], segments: [s.from, s.to] })),
       0,
+      { bytes: batch.bytes, ends: batch.ends },
       (bytes, ends) => returned.push([bytes, ends]),
     );
-    // Moved, not copied: the sender's views are detached.
-    expect(batch!.bytes.byteLength).toBe(0);
-    expect(returned).toHaveLength(1);
-    expect(returned[0]![1]).toHaveLength(lines.length);
-    const [fromStrings] = await pool.summarizeMany([{ stream: 's', lines }], 0);
-    expect({ ...fromBytes, stream: 's' }).toEqual(fromStrings);
+    // Moved, not copied: the sender's views are detached. The buffers come back from every shard that mined
+    // some of them (the first got them moved, another a copy).
+    expect(batch.bytes.byteLength).toBe(0);
+    const shards = new Set(streams.map((id) => shardOf(id, 2)));
+    expect(returned).toHaveLength(shards.size);
+    const plain = new LogMiningPool({ threads: 1 });
+    try {
+      const fromStrings = await plain.summarizeMany(
+        streams.map((id) => ({ stream: id, lines: lines(id) })),
+        0,
+      );
+      expect(fromBytes).toEqual(fromStrings);
+    } finally {
+      await plain.close();
+    }
   });
 });
