@@ -107,6 +107,8 @@ export class LogTailer {
   private discoveries = 0;
   private cursor = 0;
   private order: TrackedFile[] = [];
+  /** Set by `readPass` when a file gave bytes or was found truncated. */
+  private progressed = false;
   private orderDirty = true;
   /** Files were added or removed since the last snapshot: rebuild it whole. */
   private fullSnapshot = true;
@@ -219,50 +221,57 @@ export class LogTailer {
       this.cursor = 0;
     }
     const order = this.order;
-    const pollId = this.io.pollId;
     let budget = maxBytes;
-    let progressed = true;
-    while (progressed && budget > 0 && order.length > 0) {
-      progressed = false;
-      for (let i = 0; i < order.length && budget > 0; i++) {
-        const idx = (this.cursor + i) % order.length;
-        const f = order[idx] as TrackedFile;
-        if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now || this.sleeping.has(f))
-          continue;
-        if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
-        let got: number;
-        try {
-          got = f.readTurn(this.io, out);
-        } catch (err) {
-          this.readFailed(f, err);
-          continue;
+    // One pass per method call, not a loop nested in this one: V8 compiles a hot inner loop on the stack (OSR)
+    // and throws that code away each time the loop is left for the outer one, which with a thousand files
+    // meant recompiling this function every few seconds (`--trace-deopt`: "exit from OSR'd inner loop").
+    do {
+      this.progressed = false;
+      budget = this.readPass(order, budget, out, now);
+    } while (this.progressed && budget > 0 && order.length > 0);
+    return budget <= 0;
+  }
+
+  /** One turn for every file that is due, in order from the cursor; returns the budget left. */
+  private readPass(order: TrackedFile[], budget: number, out: LogRecord[], now: number): number {
+    const pollId = this.io.pollId;
+    for (let i = 0; i < order.length && budget > 0; i++) {
+      const idx = (this.cursor + i) % order.length;
+      const f = order[idx] as TrackedFile;
+      if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now || this.sleeping.has(f)) continue;
+      if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
+      let got: number;
+      try {
+        got = f.readTurn(this.io, out);
+      } catch (err) {
+        this.readFailed(f, err);
+        continue;
+      }
+      if (got === TRUNCATED) {
+        this.truncated(f, out);
+        this.moved.add(f);
+        this.progressed = true;
+      } else if (got > 0) {
+        this.moved.add(f);
+        budget -= got;
+        this.progressed = true;
+        this.touch(f);
+        if (f.pollBytesId !== pollId) {
+          f.pollBytesId = pollId;
+          f.pollBytes = 0;
+          if (this.swept.delete(f)) this.counters.missedChanges++;
+          if (this.lastDataMs !== null) this.noteData(f, now);
         }
-        if (got === TRUNCATED) {
-          this.truncated(f, out);
-          this.moved.add(f);
-          progressed = true;
-        } else if (got > 0) {
-          this.moved.add(f);
-          budget -= got;
-          progressed = true;
-          this.touch(f);
-          if (f.pollBytesId !== pollId) {
-            f.pollBytesId = pollId;
-            f.pollBytes = 0;
-            if (this.swept.delete(f)) this.counters.missedChanges++;
-            if (this.lastDataMs !== null) this.noteData(f, now);
-          }
-          f.pollBytes += got;
-          if (budget <= 0) this.cursor = (idx + 1) % order.length;
-          if (f.eofPoll === pollId) this.schedule(f, pollId, now);
-        } else {
-          f.eofPoll = pollId;
-          this.schedule(f, pollId, now);
-          this.atEof(f, out, now);
-        }
+        f.pollBytes += got;
+        if (budget <= 0) this.cursor = (idx + 1) % order.length;
+        if (f.eofPoll === pollId) this.schedule(f, pollId, now);
+      } else {
+        f.eofPoll = pollId;
+        this.schedule(f, pollId, now);
+        this.atEof(f, out, now);
       }
     }
-    return budget <= 0;
+    return budget;
   }
 
   /**
