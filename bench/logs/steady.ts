@@ -1,0 +1,120 @@
+// bench/logs steady state: the agent's LogPipeline (tail + mine + windows + LMDB commit) in this process over
+// many files written by a child process, measured only after a long warm-up, so that V8 has compiled even the
+// code that runs once per window (the 12 s agent rows of main.ts still include that compilation). Per-thread
+// CPU: main thread, mining thread, and the rest (V8's GC and compiler threads, libuv).
+// Usage: VIGIL_BENCH_WRITER_CPU=0 taskset -c 1 npx node bench/logs/steady.ts [--rows 1000x10,100x100]
+//        [--warmup 60] [--seconds 30]
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
+import { openLmdb } from '../../common/store/lmdb.ts';
+import { startWriter } from './writer.ts';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000x10,100x100' },
+    warmup: { type: 'string', default: '60' },
+    seconds: { type: 'string', default: '30' },
+  },
+});
+const warmup = Number(values.warmup);
+const seconds = Number(values.seconds);
+const logger = pino({ level: 'silent' });
+const percent = (cpuSeconds: number) => Number(((cpuSeconds * 100) / seconds).toFixed(2));
+
+interface SteadyRow {
+  files: number;
+  linesPerSecondPerFile: number;
+  processCpuPercent: number;
+  mainThreadCpuPercent: number;
+  miningThreadCpuPercent: number;
+  otherThreadsCpuPercent: number;
+  fileReadsPerSecond: number;
+  rssMiB: number;
+}
+
+async function measure(files: number, rate: number): Promise<SteadyRow> {
+  const work = mkdtempSync(join(tmpdir(), 'vigil-steady-'));
+  const paths: string[] = [];
+  for (let i = 0; i < files; i++) {
+    const dir = join(work, 'host/var/log/pods', `bench_pod-${i}_uid-${i}`, 'app');
+    mkdirSync(dir, { recursive: true });
+    paths.push(join(dir, '0.log'));
+    writeFileSync(paths[i]!, '');
+  }
+  const store = openLmdb(join(work, 'agent.mdb'), logger);
+  const pipeline = await LogPipeline.open({
+    root: store.root,
+    hostRoot: join(work, 'host'),
+    node: 'bench',
+    logger,
+    emit: () => {},
+    warmupWindows: 30,
+  });
+  pipeline.start();
+  // Windows every 10 s as in the agent, each committed with its checkpoint.
+  const windows = setInterval(() => {
+    void pipeline.closeWindow().then((w) => store.root.transaction(() => w.alsoWrite()));
+  }, 10_000);
+  const writer = startWriter(paths, rate, warmup + seconds + 2);
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  const cpu0 = process.cpuUsage();
+  const main0 = process.threadCpuUsage();
+  const mining0 = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0);
+  const reads0 = pipeline.stats().fileReads;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu = process.cpuUsage(cpu0);
+  const main = process.threadCpuUsage(main0);
+  const mining = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0) - mining0;
+  const reads = pipeline.stats().fileReads - reads0;
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  clearInterval(windows);
+  await writer.exited;
+  await pipeline.stop();
+  await store.root.close();
+  rmSync(work, { recursive: true, force: true });
+  const total = (cpu.user + cpu.system) / 1e6;
+  const mainSeconds = (main.user + main.system) / 1e6;
+  return {
+    files,
+    linesPerSecondPerFile: rate,
+    processCpuPercent: percent(total),
+    mainThreadCpuPercent: percent(mainSeconds),
+    miningThreadCpuPercent: percent(mining),
+    otherThreadsCpuPercent: percent(total - mainSeconds - mining),
+    fileReadsPerSecond: Math.round(reads / seconds),
+    rssMiB: Math.round(rss),
+  };
+}
+
+const load0 = loadavg()[0] ?? 0;
+const rows: SteadyRow[] = [];
+for (const spec of values.rows.split(',')) {
+  const [files, rate] = spec.split('x').map(Number) as [number, number];
+  rows.push(await measure(files, rate));
+}
+process.stdout.write(
+  `\n## Agent log path in the steady state (${warmup} s warm-up, then ${seconds} s; % of one core)\n\n` +
+    '| files × lines/s each | process % | main thread % | mining thread % | other threads % | file reads/s | RSS MiB |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n',
+);
+for (const r of rows) {
+  process.stdout.write(
+    `| ${r.files} × ${r.linesPerSecondPerFile} | ${r.processCpuPercent} | ${r.mainThreadCpuPercent} | ${r.miningThreadCpuPercent} | ${r.otherThreadsCpuPercent} | ${r.fileReadsPerSecond} | ${r.rssMiB} |\n`,
+  );
+}
+// Kept beside main.ts's sections in the same JSON file.
+const path = 'bench/results/logs.json';
+const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+results.steady = {
+  date: new Date().toISOString(),
+  warmupSeconds: warmup,
+  seconds,
+  loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
+  rows,
+};
+writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+process.exit(0);
