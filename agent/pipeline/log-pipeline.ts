@@ -343,8 +343,6 @@ export class LogPipeline {
     this.behind = false;
     this.pollsThisWindow = 0;
     const forgotten: string[] = [];
-    const saveSignals = this.windowSeq % SIGNAL_STATE_SAVE_WINDOWS === SIGNAL_STATE_SAVE_WINDOWS - 1;
-    const signalSnapshots: Array<[string, LogSignalSnapshot]> = [];
     if (endMs - this.openedMs > FORGET_AFTER_MS) this.restoredSignals.clear();
     const logs: LogStreamWindow[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
@@ -357,8 +355,6 @@ export class LogPipeline {
       }
       const w = s.window.close(endMs);
       for (const signal of this.signals.observe(id, w, { caughtUp })) this.opts.emit(signal);
-      const signalSnapshot = saveSignals ? this.signals.snapshot(id) : undefined;
-      if (signalSnapshot) signalSnapshots.push([id, signalSnapshot]);
       if (s.newTemplates) {
         const snap = await this.pool.snapshot(id);
         if (snap) snapshots.push([id, snap]);
@@ -385,6 +381,10 @@ export class LogPipeline {
       s.bytes = 0;
       s.newTemplates = false;
     }
+    const signalSnapshots =
+      this.windowSeq % SIGNAL_STATE_SAVE_WINDOWS === SIGNAL_STATE_SAVE_WINDOWS - 1
+        ? this.liveSignalSnapshots()
+        : [];
     const changed = this.changed;
     const removed = [...this.removed];
     this.changed = {};
@@ -406,14 +406,20 @@ export class LogPipeline {
     };
   }
 
-  /** Every live stream's signal baselines, in one transaction (at stop; windows save them every few minutes). */
-  private async saveSignalState(): Promise<void> {
-    const now = Date.now();
+  /** The signal baselines of every stream still tracked. */
+  private liveSignalSnapshots(): Array<[string, LogSignalSnapshot]> {
     const all: Array<[string, LogSignalSnapshot]> = [];
     for (const id of this.streams.keys()) {
       const snapshot = this.signals.snapshot(id);
       if (snapshot) all.push([id, snapshot]);
     }
+    return all;
+  }
+
+  /** Every live stream's signal baselines, in one transaction (at stop; windows save them every few minutes). */
+  private async saveSignalState(): Promise<void> {
+    const now = Date.now();
+    const all = this.liveSignalSnapshots();
     if (all.length === 0) return;
     try {
       await this.opts.root.transaction(() => {

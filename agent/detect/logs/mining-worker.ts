@@ -28,13 +28,6 @@ export interface DropTask {
   op: 'drop';
   stream: string;
 }
-export interface SummarizeTask {
-  op: 'summarize';
-  stream: string;
-  lines: string[];
-  /** The window the batch is counted in: exemplars are capped per template and window. */
-  window: number;
-}
 /** A poll's plain lines as bytes (agent/sources/logs/line-batches.ts): each line followed by LF; `ends` their ends. */
 export interface ByteLines {
   bytes: Uint8Array;
@@ -63,14 +56,7 @@ export interface CpuTask {
   stream: string;
 }
 export type { BatchSummary, SummaryTemplate };
-export type MiningTask =
-  | MineTask
-  | SummarizeTask
-  | SummarizeManyTask
-  | SnapshotTask
-  | RestoreTask
-  | DropTask
-  | CpuTask;
+export type MiningTask = MineTask | SummarizeManyTask | SnapshotTask | RestoreTask | DropTask | CpuTask;
 
 export interface BatchTemplate {
   id: string;
@@ -113,13 +99,8 @@ export class StreamMiner {
   }
 
   /** One batch of lines as strings. */
-  summarize(lines: readonly string[], window: number, stream = ''): BatchSummary {
-    this.begin(window);
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      this.count(line, 0, line.length);
-    }
-    return this.end(lines.length, stream);
+  summarize(lines: string[], window: number, stream = ''): BatchSummary {
+    return this.summarizeLines({ stream, lines }, window);
   }
 
   /** One batch of lines as bytes (each line followed by LF, `ends` its end offsets). */
@@ -316,19 +297,10 @@ function summarizeMany(task: SummarizeManyTask): SummarizeManyReply | ReturnType
 
 export default function handle(
   task: MiningTask,
-):
-  | MineBatchResult
-  | PackedSummary
-  | SummarizeManyReply
-  | ReturnType<typeof move>
-  | MinerSnapshot
-  | NodeJS.CpuUsage
-  | null {
+): MineBatchResult | SummarizeManyReply | ReturnType<typeof move> | MinerSnapshot | NodeJS.CpuUsage | null {
   switch (task.op) {
     case 'mine':
       return mineBatch(streamFor(task.stream).miner, task.stream, task.lines);
-    case 'summarize':
-      return packSummary(streamFor(task.stream).summarize(task.lines, task.window, task.stream));
     case 'summarizeMany':
       return summarizeMany(task);
     case 'snapshot':

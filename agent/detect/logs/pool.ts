@@ -2,7 +2,7 @@
 // stream goes to the same worker (which holds that stream's miner); batches of one stream are chained in order.
 // Batches of lines cross the thread boundary, never single lines.
 import { Piscina } from 'piscina';
-import { type BatchSummary, type PackedSummary, unpackSummary } from './batch-summary.ts';
+import { type BatchSummary, unpackSummary } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
 import type {
   ByteLines,
@@ -58,15 +58,9 @@ export class LogMiningPool {
   }
 
   /**
-   * Mines a batch of one stream's lines and returns what a window needs of it (per template: count, level,
-   * error count, exemplars the window still lacks). `window` numbers the window the batch is counted in (it must not decrease from one batch of a stream to the next).
-   */
-  async summarize(stream: string, lines: string[], window: number): Promise<BatchSummary> {
-    return unpackSummary((await this.run({ op: 'summarize', stream, lines, window })) as PackedSummary);
-  }
-
-  /**
-   * `summarize` for the batches of many streams at once (in input order): one message per worker thread
+   * Mines the batches of many streams (in input order) and returns what a window needs of each (per template:
+   * count, level, error count, exemplars the window still lacks). `window` numbers the window the batches are
+   * counted in (it must not decrease from one batch of a stream to the next). One message per worker thread
    * instead of one per stream, so a poll that found a few lines in each of a thousand files costs a round trip,
    * not a thousand. A batch may carry its lines as bytes (`bytes`/`ends`, see StreamLines), which are
    * transferred to the worker and come back with the answer, handed to `recycle` for reuse.

@@ -17,19 +17,25 @@ describe('what one read of a file costs', () => {
   let cleanup = () => {};
   afterEach(() => cleanup());
 
-  it('reads a growing file with one pread per poll: no second read to re-check its leading bytes', async () => {
+  /** A pod log file holding `content`, a polling tailer on a clock the test moves, and a collector. */
+  function polled(pod: string, content: string, idleReadDelayMs: number) {
     const host = makeHostRoot();
     cleanup = host.cleanup;
-    const path = join(podLogDir(host.root, 'ns', 'grow'), '0.log');
-    writeFileSync(path, lines(0, 50));
+    const dir = podLogDir(host.root, 'ns', pod);
+    const path = join(dir, '0.log');
+    writeFileSync(path, content);
     const clock = { now: 1_000_000 };
     const tailer = new LogTailer({
       hostRoot: host.root,
       now: () => clock.now,
       changeDetection: 'poll',
-      idleReadDelayMs: 0,
+      idleReadDelayMs,
     });
-    const c = new Collector();
+    return { dir, path, clock, tailer, c: new Collector() };
+  }
+
+  it('reads a growing file with one pread per poll: no second read to re-check its leading bytes', async () => {
+    const { path, clock, tailer, c } = polled('grow', lines(0, 50), 0);
     c.add(await tailer.poll());
     const before = tailer.stats().fileReads;
     for (let i = 0; i < 5; i++) {
@@ -43,19 +49,7 @@ describe('what one read of a file costs', () => {
   });
 
   it('reads a trickling file at most every idleReadDelayMs, and a new file at the first poll after its listing', async () => {
-    const host = makeHostRoot();
-    cleanup = host.cleanup;
-    const dir = podLogDir(host.root, 'ns', 'trickle');
-    const path = join(dir, '0.log');
-    writeFileSync(path, lines(0, 1));
-    const clock = { now: 1_000_000 };
-    const tailer = new LogTailer({
-      hostRoot: host.root,
-      now: () => clock.now,
-      changeDetection: 'poll',
-      idleReadDelayMs: 2000,
-    });
-    const c = new Collector();
+    const { dir, path, clock, tailer, c } = polled('trickle', lines(0, 1), 2000);
     c.add(await tailer.poll());
     const before = tailer.stats().fileReads;
     // 8 s of a 250 ms poll loop, one line per poll: the delay doubles from 100 ms to 2 s, then stays there.
@@ -86,18 +80,7 @@ describe('what one read of a file costs', () => {
   });
 
   it('catches a file truncated and regrown past our offset even when its leading bytes are unchanged', async () => {
-    const host = makeHostRoot();
-    cleanup = host.cleanup;
-    const path = join(podLogDir(host.root, 'ns', 'same-head'), '0.log');
-    writeFileSync(path, HEADER + lines(0, 100));
-    const clock = { now: 1_000_000 };
-    const tailer = new LogTailer({
-      hostRoot: host.root,
-      now: () => clock.now,
-      changeDetection: 'poll',
-      idleReadDelayMs: 0,
-    });
-    const c = new Collector();
+    const { path, clock, tailer, c } = polled('same-head', HEADER + lines(0, 100), 0);
     c.add(await tailer.poll());
     expectExactlyOnce(c.seqs(), 100);
     // Truncated and rewritten with the same first line, past the old size, before the next read.

@@ -78,12 +78,18 @@ describe('LogMiningPool (real piscina worker threads)', () => {
   });
 });
 
-describe('LogMiningPool.summarize', () => {
+/** One stream's batch through `summarizeMany`. */
+async function summarizeOne(p: LogMiningPool, stream: string, lines: string[], window: number) {
+  const [summary] = await p.summarizeMany([{ stream, lines }], window);
+  return summary!;
+}
+
+describe('LogMiningPool.summarizeMany', () => {
   it('mines a batch in the worker and answers per template, with exemplars capped per window', async () => {
     pool = new LogMiningPool();
     await pool.ready();
     const lines = Array.from({ length: 8 }, (_, i) => `GET /items/${i} 200 ok`);
-    const first = await pool.summarize('s', lines, 0);
+    const first = await summarizeOne(pool, 's', lines, 0);
     expect(first.lines).toBe(8);
     expect(first.templates).toHaveLength(1);
     expect(first.templates[0]).toMatchObject({
@@ -93,10 +99,10 @@ describe('LogMiningPool.summarize', () => {
       level: 'info',
     });
     expect(first.templates[0]?.exemplars).toEqual(lines.slice(0, 5));
-    const same = await pool.summarize('s', lines, 0);
+    const same = await summarizeOne(pool, 's', lines, 0);
     expect(same.templates[0]).toMatchObject({ count: 8, isNew: false, exemplars: [] });
     expect(same.changes).toBe(first.changes);
-    const next = await pool.summarize('s', lines, 1);
+    const next = await summarizeOne(pool, 's', lines, 1);
     expect(next.templates[0]?.exemplars).toHaveLength(5);
     expect((await pool.cpuSeconds()).every((s) => s > 0)).toBe(true);
   });
@@ -113,7 +119,7 @@ describe('LogMiningPool.summarize', () => {
     try {
       for (const window of [0, 0, 1]) {
         const separate = await Promise.all(
-          streams.map((st, i) => one.summarize(st, batch(st, 3 + i), window)),
+          streams.map((st, i) => summarizeOne(one, st, batch(st, 3 + i), window)),
         );
         const together = await many.summarizeMany(
           streams.map((st, i) => ({ stream: st, lines: batch(st, 3 + i) })),
