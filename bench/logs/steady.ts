@@ -3,8 +3,9 @@
 // code that runs once per window (the 12 s agent rows of main.ts still include that compilation). Per-thread
 // CPU: main thread, mining thread, and the rest (V8's GC and compiler threads, libuv).
 // Usage: VIGIL_BENCH_WRITER_CPU=0 taskset -c 1 npx node bench/logs/steady.ts [--rows 1000x10,100x100]
-//        [--warmup 60] [--seconds 30]
+//        [--warmup 60] [--seconds 30] [--profile DIR]   (DIR: a main-thread .cpuprofile of each row's measured part)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000x10,100x100' },
     warmup: { type: 'string', default: '60' },
     seconds: { type: 'string', default: '30' },
+    profile: { type: 'string' },
   },
 });
 const warmup = Number(values.warmup);
@@ -65,7 +67,10 @@ async function measure(files: number, rate: number): Promise<SteadyRow> {
   const main0 = process.threadCpuUsage();
   const mining0 = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0);
   const reads0 = pipeline.stats().fileReads;
+  const profiler = values.profile === undefined ? null : await startProfile();
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  if (profiler !== null)
+    await stopProfile(profiler, join(values.profile!, `steady-${files}x${rate}.cpuprofile`));
   const cpu = process.cpuUsage(cpu0);
   const main = process.threadCpuUsage(main0);
   const mining = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0) - mining0;
@@ -88,6 +93,22 @@ async function measure(files: number, rate: number): Promise<SteadyRow> {
     fileReadsPerSecond: Math.round(reads / seconds),
     rssMiB: Math.round(rss),
   };
+}
+
+/** The main thread's V8 CPU profile over the measured seconds only (open it in Chrome DevTools). */
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: Session, path: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, JSON.stringify(profile));
+  session.disconnect();
 }
 
 const load0 = loadavg()[0] ?? 0;
