@@ -194,9 +194,9 @@ export class LogPipeline {
     }, delayMs);
   }
 
-  /** Reads what is new and mines it; true when more is waiting. */
-  private async pollOnce(): Promise<boolean> {
-    const r = await this.tailer.poll();
+  /** Reads what is new (`all`: whatever the files' read delays) and mines it; true when more is waiting. */
+  private async pollOnce(all = false): Promise<boolean> {
+    const r = await (all ? this.tailer.pollAll() : this.tailer.poll());
     if (r.more) this.behind = true;
     this.pollsThisWindow++;
     const lineBatch = this.lineBatches.take();
@@ -259,10 +259,7 @@ export class LogPipeline {
     summaries.forEach((summary, i) => {
       const id = mining[i]!.stream;
       const { key, rawBytes } = byStream.get(id)!;
-      const state = this.stream(
-        id,
-        key.kind === 'container' ? this.containerSubject(key) : this.hostSubject(),
-      );
+      const state = this.stream(id, key);
       state.window.addBatch(summary);
       // Any change of the miner's state (a new template, one that generalised, a merge) must be persisted.
       if (summary.changes !== state.minerChanges) {
@@ -291,22 +288,28 @@ export class LogPipeline {
     return { kind: 'node', node: this.opts.node };
   }
 
-  private stream(id: string, subject: Subject): StreamState {
-    let s = this.streams.get(id);
-    if (!s) {
-      s = {
-        subject,
-        window: new WindowAccumulator(subject, this.windowStart),
-        lastSeenMs: Date.now(),
-        bytes: 0,
-        newTemplates: false,
-        minerChanges: -1,
-      };
-      this.streams.set(id, s);
-      this.restoreSignals(id);
-    } else if (!s.subject.workload && subject.workload) {
-      s.subject = subject;
+  /** The stream's state (its subject is built once: this runs for every stream of every poll). */
+  private stream(id: string, key: StreamKey): StreamState {
+    const known = this.streams.get(id);
+    if (known !== undefined) {
+      // The pod's workload may become known after its first lines (pod metadata comes from the API's watch).
+      if (key.kind === 'container' && known.subject.workload === undefined) {
+        const workload = this.opts.podMeta?.(key.podUid)?.workload;
+        if (workload) known.subject = { ...known.subject, workload };
+      }
+      return known;
     }
+    const subject = key.kind === 'container' ? this.containerSubject(key) : this.hostSubject();
+    const s: StreamState = {
+      subject,
+      window: new WindowAccumulator(subject, this.windowStart),
+      lastSeenMs: Date.now(),
+      bytes: 0,
+      newTemplates: false,
+      minerChanges: -1,
+    };
+    this.streams.set(id, s);
+    this.restoreSignals(id);
     return s;
   }
 
@@ -327,7 +330,11 @@ export class LogPipeline {
 
   /** Ends the window: per-stream summaries, log signals (emitted), and the state to commit with the batch. */
   closeWindow(endMs = Date.now()): Promise<LogWindow> {
-    const run = this.chain.then(() => this.close(endMs));
+    // First everything written before the end: trickling files are read only every few seconds otherwise.
+    const run = this.chain.then(async () => {
+      if (this.running) await this.pollOnce(true);
+      return this.close(endMs);
+    });
     this.chain = run.catch(() => {});
     return run;
   }

@@ -40,6 +40,8 @@ export interface TailCounters {
   sweeps: number;
   /** Polled discoveries skipped because no polled directory changed (no listing, no walk). */
   listingsSkipped: number;
+  /** Polled directories' listings checked by a stat (each as often as its files are read). */
+  polledDirChecks: number;
   /** inotify events received; directories that could not be watched (or whose watch failed). */
   watchEvents: number;
   watchFailures: number;
@@ -72,6 +74,7 @@ export function newCounters(): TailCounters {
     discoveries: 0,
     sweeps: 0,
     listingsSkipped: 0,
+    polledDirChecks: 0,
     watchEvents: 0,
     watchFailures: 0,
     watchesToPolling: 0,

@@ -73,12 +73,14 @@ export const tailerOptionsSchema = z.object({
   /**
    * A live file that gave less than 4 KiB in a poll is read again only after a delay that doubles from
    * 100 ms up to this (coalescing: with many trickling files, what costs is the number of reads — each a
-   * `pread`, a parser turn and one batch per stream in the pipeline — not the bytes). Bounds how late a
-   * trickling file's lines are read; a new file, a rotated one and a busy one (≥ 4 KiB a poll) are read at
-   * once. In `watch` mode the delay spaces the reads of a file that events keep waking. 0 reads every file
-   * at every poll (in both modes).
+   * `pread`, a parser turn and one batch per stream in the pipeline — not the bytes; a directory polled for
+   * its busy files is checked for new files as often as they are read). Bounds how late a trickling file's
+   * lines are read between window closes — `pollAll()` at each close reads everything written before it, so
+   * no window misses them. Host logs are read at least every second; a new file, a rotated one and a busy
+   * one (≥ 4 KiB a poll) at once. In `watch` mode the delay spaces the reads of a file that events keep
+   * waking. 0 reads every file at every poll (in both modes). At most a 10 s window.
    */
-  idleReadDelayMs: z.number().int().min(0).max(5000).default(2000),
+  idleReadDelayMs: z.number().int().min(0).max(10_000).default(5000),
   /** Idle polled live files are fstat-ed for truncation at most this often (watched ones at each wake-up). */
   truncateCheckMs: z.number().int().min(0).default(1000),
   /** How many leading bytes identify a file (inode reuse, truncation while down, copytruncate's copy). */

@@ -78,6 +78,8 @@ export class TrackedFile {
   nextReadMs = 0;
   /** Consecutive polls in which the file gave little: drives the read delay. */
   quietPolls = 0;
+  /** Its current read delay (0: read every poll). */
+  readDelayMs = 0;
   /** Bytes consumed in poll `pollBytesId`. */
   pollBytes = 0;
   pollBytesId = -1;

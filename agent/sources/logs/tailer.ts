@@ -65,8 +65,24 @@ const PRUNE_INTERVAL_MS = 10_000;
 /** Event-driven listings run at most this often (a burst of creations and renames costs one listing). */
 const EVENT_DISCOVERY_GAP_MS = 200;
 
-/** A directory switched to polling goes back to a watch after its files gave no data this long. */
+/** A directory switched to polling goes back to a watch after its files gave no data this long (at least). */
 const POLLED_QUIET_MS = 5000;
+
+/**
+ * Host logs (syslog, auth.log, kern.log) are read at least this often: they are few, and carry what is wanted
+ * at once (the security detectors act as lines are read; OOM kills).
+ */
+const HOST_READ_DELAY_MS = 1000;
+
+/** A directory switched to polling (its watch fired often). */
+interface PolledDir {
+  /** When a file there last gave data. */
+  lastDataMs: number;
+  /** When its listing was last checked (a stat). */
+  checkedMs: number;
+  /** Scratch of `polledListingsHold`: the shortest read delay among its files. */
+  readEveryMs: number;
+}
 
 /**
  * `sweep`: everything, stat-gated. `changed`: dirty directories listed again, clean watched ones trusted.
@@ -92,8 +108,8 @@ export class LogTailer {
   private sleeping = new Set<TrackedFile>();
   /** Files the last sweep woke without an event (new bytes there were missed by the watch). */
   private swept = new Set<TrackedFile>();
-  /** Directories switched to polling → when a file there last gave data. null in `poll` mode. */
-  private readonly lastDataMs: Map<string, number> | null;
+  /** Directories switched to polling. null in `poll` mode. */
+  private readonly polledDirs: Map<string, PolledDir> | null;
   /** null in `poll` mode. */
   private readonly watcher: DirectoryWatcher | null;
   /** Descriptors files may use: the inotify instance holds one of maxOpenFiles. */
@@ -119,6 +135,8 @@ export class LogTailer {
   private lastFull: Checkpoint = {};
   private lastCheckpoint = new Map<string, CheckpointEntry>();
   private polling = false;
+  /** This poll reads every file whatever its delay (`pollAll`). */
+  private readingAll = false;
   private closed = false;
 
   constructor(options: LogTailerOptions) {
@@ -136,7 +154,7 @@ export class LogTailer {
             this.logger,
           )
         : null;
-    this.lastDataMs = this.watcher === null ? null : new Map();
+    this.polledDirs = this.watcher === null ? null : new Map();
     this.fileCap = this.watcher === null ? this.opts.maxOpenFiles : Math.max(1, this.opts.maxOpenFiles - 1);
     this.ctx = { maxLineBytes: this.opts.maxLineBytes, counters: this.counters, nowMs: this.now() };
     if (lineBatches !== undefined) this.ctx.lineBatches = lineBatches;
@@ -160,13 +178,28 @@ export class LogTailer {
   }
 
   async poll(maxBytes: number = this.opts.pollMaxBytes): Promise<PollResult> {
+    return this.pollWith(maxBytes, false);
+  }
+
+  /**
+   * A poll that also reads the files their read delay would skip and checks every polled directory, so
+   * that what was written before the call is read (budget permitting: see `more`). The log pipeline calls it
+   * as a window closes: a window counts the lines written before its end, however long the read delays.
+   */
+  async pollAll(maxBytes: number = this.opts.pollMaxBytes): Promise<PollResult> {
+    return this.pollWith(maxBytes, true);
+  }
+
+  private pollWith(maxBytes: number, all: boolean): PollResult {
     if (this.closed) throw new Error('LogTailer is closed');
     if (this.polling) throw new Error('LogTailer.poll() is already running');
     this.polling = true;
+    this.readingAll = all;
     try {
       return this.pollNow(maxBytes);
     } finally {
       this.polling = false;
+      this.readingAll = false;
     }
   }
 
@@ -198,10 +231,12 @@ export class LogTailer {
     const now = this.now();
     this.ctx.nowMs = now;
     this.io.pollId++;
-    const discovery = this.discoveryDue(now);
+    let discovery = this.discoveryDue(now);
+    if (this.readingAll && discovery === null)
+      discovery = this.watcher === null ? 'sweep' : this.watcher.needsPolling() ? 'polled' : null;
     if (discovery !== null) {
       this.lastDiscoveryMs = now;
-      if (discovery === 'polled' && this.polledListingsHold()) this.counters.listingsSkipped++;
+      if (discovery === 'polled' && this.polledListingsHold(now)) this.counters.listingsSkipped++;
       else this.refresh(now, discovery);
     }
     if (now - this.lastPruneMs >= PRUNE_INTERVAL_MS) {
@@ -238,7 +273,8 @@ export class LogTailer {
     for (let i = 0; i < order.length && budget > 0; i++) {
       const idx = (this.cursor + i) % order.length;
       const f = order[idx] as TrackedFile;
-      if (f.state === 'done' || f.eofPoll === pollId || f.nextReadMs > now || this.sleeping.has(f)) continue;
+      if (f.state === 'done' || f.eofPoll === pollId || this.sleeping.has(f)) continue;
+      if (f.nextReadMs > now && !this.readingAll) continue;
       if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
       let got: number;
       try {
@@ -260,7 +296,7 @@ export class LogTailer {
           f.pollBytesId = pollId;
           f.pollBytes = 0;
           if (this.swept.delete(f)) this.counters.missedChanges++;
-          if (this.lastDataMs !== null) this.noteData(f, now);
+          if (this.polledDirs !== null) this.noteData(f, now);
         }
         f.pollBytes += got;
         if (budget <= 0) this.cursor = (idx + 1) % order.length;
@@ -288,10 +324,16 @@ export class LogTailer {
     if (f.state !== 'live' || bytes >= QUIET_POLL_BYTES) {
       f.quietPolls = 0;
       f.nextReadMs = 0;
+      f.readDelayMs = 0;
       return;
     }
     f.quietPolls = Math.min(f.quietPolls + 1, 16);
-    f.nextReadMs = now + Math.min(this.opts.idleReadDelayMs, 100 * 2 ** (f.quietPolls - 1));
+    const cap =
+      f.stream.kind === 'host'
+        ? Math.min(HOST_READ_DELAY_MS, this.opts.idleReadDelayMs)
+        : this.opts.idleReadDelayMs;
+    f.readDelayMs = Math.min(cap, 100 * 2 ** (f.quietPolls - 1));
+    f.nextReadMs = now + f.readDelayMs;
   }
 
   /** Whether a file is read only when its directory's watch reports a change (or at the sweep). */
@@ -320,8 +362,8 @@ export class LogTailer {
 
   /** A directory switched to polling gets data: it goes back to a watch only after a quiet spell. */
   private noteData(f: TrackedFile, now: number): void {
-    const dir = this.dirOf(f);
-    if (this.watcher?.isPolled(dir)) this.lastDataMs?.set(dir, now);
+    const polled = this.polledDirs?.get(this.dirOf(f));
+    if (polled !== undefined) polled.lastDataMs = now;
   }
 
   /**
@@ -331,12 +373,15 @@ export class LogTailer {
    */
   private reviewWatches(now: number): void {
     const w = this.watcher;
-    const lastData = this.lastDataMs;
-    if (w === null || lastData === null) return;
-    const polled = w.review((dir) => now - (lastData.get(dir) ?? now) >= POLLED_QUIET_MS);
-    for (const dir of lastData.keys()) if (!w.isPolled(dir)) lastData.delete(dir);
+    const dirs = this.polledDirs;
+    if (w === null || dirs === null) return;
+    // Quiet: no data for longer than two reads of a trickling file apart.
+    const quietMs = Math.max(POLLED_QUIET_MS, 2 * this.opts.idleReadDelayMs);
+    const polled = w.review((dir) => now - (dirs.get(dir)?.lastDataMs ?? now) >= quietMs);
+    for (const dir of dirs.keys()) if (!w.isPolled(dir)) dirs.delete(dir);
     if (polled.size === 0) return;
-    for (const dir of polled) lastData.set(dir, now);
+    // Checked now: it was listed when its watch was set up, and events reported everything until now.
+    for (const dir of polled) dirs.set(dir, { lastDataMs: now, checkedMs: now, readEveryMs: 0 });
     for (const f of this.sleeping) if (polled.has(this.dirOf(f))) this.sleeping.delete(f);
   }
 
@@ -366,12 +411,33 @@ export class LogTailer {
    * A polled discovery can be skipped when it would change nothing: every busy directory's listing still
    * holds (one stat each, no walk over the whole tree: with 1,000 busy containers the walk cost more than
    * the stats) and every file we track is open (a closed one is noticed growing only by a listing's stat).
+   * A busy directory is checked as often as its files are read, at most every discovery interval: a new
+   * file next to a trickling one (read every idleReadDelayMs) is seen as soon as the lines of the old one
+   * would be; the stats of a thousand trickling containers' directories were the tailer's largest cost.
    */
-  private polledListingsHold(): boolean {
+  private polledListingsHold(now: number): boolean {
     const busy = this.watcher?.polledBusy() ?? null;
-    if (busy === null) return false;
-    for (const f of this.files.values()) if (f.fd < 0 && f.state !== 'done') return false;
-    return this.discovery.listingsHold(busy);
+    const dirs = this.polledDirs;
+    if (busy === null || dirs === null) return false;
+    for (const d of dirs.values()) d.readEveryMs = this.opts.idleReadDelayMs;
+    for (const f of this.files.values()) {
+      if (f.state === 'done') continue;
+      if (f.fd < 0) return false;
+      const d = dirs.get(this.dirOf(f));
+      if (d !== undefined && f.readDelayMs < d.readEveryMs) d.readEveryMs = f.readDelayMs;
+    }
+    const due: string[] = [];
+    for (const dir of busy) {
+      const d = dirs.get(dir);
+      if (d === undefined || now - d.checkedMs >= d.readEveryMs || this.readingAll) due.push(dir);
+    }
+    this.counters.polledDirChecks += due.length;
+    if (!this.discovery.listingsHold(due)) return false;
+    for (const dir of due) {
+      const d = dirs.get(dir);
+      if (d !== undefined) d.checkedMs = now;
+    }
+    return true;
   }
 
   /** Lists the tree, notices new, replaced (rotated) and vanished files. */
@@ -421,6 +487,8 @@ export class LogTailer {
       if (f !== undefined && f.state === 'live') this.detach(f);
     }
     if (first) this.adoptRestoredLeftovers(now);
+    // The walk stat-ed every polled directory (they are never trusted: they have no watch).
+    if (this.polledDirs !== null) for (const d of this.polledDirs.values()) d.checkedMs = now;
     if (w !== null && kind === 'sweep') this.sweepSleeping();
     w?.sync(this.discovery.directories(), kind === 'sweep');
   }

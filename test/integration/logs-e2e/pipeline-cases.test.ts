@@ -217,6 +217,36 @@ describe('every line counted once in the summaries', () => {
     expect(await p.countUntil(60_000)).toBe(60_000);
   });
 
+  it('in the window it was written in: a closing window first reads what the files hold', async () => {
+    host = tempDir('pipe-close');
+    const store = openLmdb(join(tempDir('pipe-close-state'), 'agent.mdb'), quietLogger);
+    // No poll of its own after the first one: only the window closes read.
+    const pipeline = await LogPipeline.open({
+      root: store.root,
+      hostRoot: host,
+      node: 'n1',
+      logger: quietLogger,
+      emit: () => {},
+      warmupWindows: 1000,
+      pollIntervalMs: 600_000,
+    });
+    try {
+      pipeline.start();
+      await pause(200);
+      const file = join(podLogDir(host, 'ns', 'late'), '0.log');
+      writeFileSync(file, criLine(0) + criLine(1) + criLine(2));
+      const first = await pipeline.closeWindow();
+      expect(first.logs.map((l) => [l.subject?.pod, Number(l.lines)])).toEqual([['late', 3]]);
+      appendFileSync(file, criLine(3));
+      await pause(50); // its inotify event reaches the tailer (a file at its end sleeps until one does)
+      const second = await pipeline.closeWindow();
+      expect(second.logs.map((l) => Number(l.lines))).toEqual([1]);
+    } finally {
+      await pipeline.stop();
+      await store.root.close();
+    }
+  });
+
   it('over a thousand files, each counted as its own stream', async () => {
     host = tempDir('pipe-host');
     const files: string[] = [];

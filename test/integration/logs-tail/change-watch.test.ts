@@ -151,6 +151,46 @@ describe('change detection by directory watches', () => {
     await tailer.close();
   });
 
+  it('checks a polled directory as often as its trickling file is read, and still sees a rotation there', async () => {
+    const r = root();
+    const dir = podLogDir(r, 'ns', 'trickle');
+    const path = join(dir, '0.log');
+    writeFileSync(path, criLine(0));
+    const { tailer, c, clock } = await settledTailer(r, { idleReadDelayMs: 1600, discoveryIntervalMs: 400 });
+    let seq = 1;
+    for (; seq <= 6; seq++) {
+      appendFileSync(path, criLine(seq));
+      await tick();
+      c.add(await tailer.poll());
+    }
+    clock.now += 400; // the review: the directory is polled from now on
+    c.add(await tailer.poll());
+    expect(tailer.stats().watchesToPolling).toBe(1);
+    // A line every 400 ms: the file's read delay doubles to 1,600 ms, and so does the directory's check.
+    const checks0 = tailer.stats().polledDirChecks;
+    for (let step = 0; step < 40; step++, seq++) {
+      appendFileSync(path, criLine(seq));
+      clock.now += 400;
+      c.add(await tailer.poll());
+    }
+    const checks = tailer.stats().polledDirChecks - checks0;
+    expect(checks).toBeGreaterThanOrEqual(40 / 4 - 1);
+    expect(checks).toBeLessThan(40 / 2);
+    // Rotation by rename while trickling: the new file is found within one read delay, the old one drained.
+    appendFileSync(path, criLine(seq++));
+    renameSync(path, `${path}.20261127-000000`);
+    for (let i = 0; i < 3; i++, seq++) {
+      appendFileSync(path, criLine(seq));
+      clock.now += 400;
+      c.add(await tailer.poll());
+    }
+    clock.now += 1600;
+    c.add(await tailer.poll());
+    expectExactlyOnce(c.seqs(), seq);
+    expect(tailer.stats()).toMatchObject({ rotations: 1, filesLost: 0 });
+    await tailer.close();
+  });
+
   it('polls the directories it cannot watch', async () => {
     const r = root();
     const path = join(podLogDir(r, 'ns', 'nowatch'), '0.log');

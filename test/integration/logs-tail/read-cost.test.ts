@@ -48,6 +48,26 @@ describe('what one read of a file costs', () => {
     await tailer.close();
   });
 
+  it('pollAll reads what a trickling file holds before its read delay is over', async () => {
+    const { path, clock, tailer, c } = polled('due', lines(0, 1), 5000);
+    c.add(await tailer.poll());
+    for (let i = 1; i <= 20; i++) {
+      appendFileSync(path, lines(i, i + 1));
+      clock.now += 250;
+      c.add(await tailer.poll());
+    }
+    // Settled at a read every 5 s: lines written just after a read wait for the next one...
+    const readUpTo = Math.max(...c.seqs());
+    appendFileSync(path, lines(21, 24));
+    clock.now += 250;
+    c.add(await tailer.poll());
+    expect(Math.max(...c.seqs())).toBe(readUpTo);
+    // ...unless a window is closing: pollAll reads them at once.
+    c.add(await tailer.pollAll());
+    expectExactlyOnce(c.seqs(), 24);
+    await tailer.close();
+  });
+
   it('reads a trickling file at most every idleReadDelayMs, and a new file at the first poll after its listing', async () => {
     const { dir, path, clock, tailer, c } = polled('trickle', lines(0, 1), 2000);
     c.add(await tailer.poll());
