@@ -40,6 +40,12 @@ const HOST_GLOBS = [
 /** A stream unseen this long is forgotten (its pod is gone). */
 const FORGET_AFTER_MS = 60 * 60_000;
 
+/**
+ * A closing window reads what the files hold in at most this many polls of the tailer's budget (512 KiB):
+ * 1,000 files written at 1 KiB/s hold ≈ 2.5 MiB between their reads every 5 s.
+ */
+const CLOSE_READ_POLLS = 16;
+
 /** Log signal baselines are saved every this many windows (5 min at 10 s windows) and at stop. */
 const SIGNAL_STATE_SAVE_WINDOWS = 30;
 /** Saved baselines older than this are not used after a restart (the stream has likely changed). */
@@ -194,10 +200,13 @@ export class LogPipeline {
     }, delayMs);
   }
 
-  /** Reads what is new (`all`: whatever the files' read delays) and mines it; true when more is waiting. */
+  /**
+   * Reads what is new (`all`: whatever the files' read delays) and mines it; true when more is waiting (a
+   * regular poll then marks the window as behind: it was reading a backlog).
+   */
   private async pollOnce(all = false): Promise<boolean> {
     const r = await (all ? this.tailer.pollAll() : this.tailer.poll());
-    if (r.more) this.behind = true;
+    if (r.more && !all) this.behind = true;
     this.pollsThisWindow++;
     const lineBatch = this.lineBatches.take();
     Object.assign(this.changed, r.changed);
@@ -332,11 +341,17 @@ export class LogPipeline {
   closeWindow(endMs = Date.now()): Promise<LogWindow> {
     // First everything written before the end: trickling files are read only every few seconds otherwise.
     const run = this.chain.then(async () => {
-      if (this.running) await this.pollOnce(true);
+      if (this.running) await this.readAll();
       return this.close(endMs);
     });
     this.chain = run.catch(() => {});
     return run;
+  }
+
+  /** Everything the files hold, within CLOSE_READ_POLLS budgets; more than that is a backlog (behind). */
+  private async readAll(): Promise<void> {
+    for (let i = 0; i < CLOSE_READ_POLLS; i++) if (!(await this.pollOnce(true))) return;
+    this.behind = true;
   }
 
   private async close(endMs: number): Promise<LogWindow> {

@@ -320,6 +320,9 @@ export class LogTailer {
   private schedule(f: TrackedFile, pollId: number, now: number): void {
     this.swept.delete(f);
     if (f.state === 'live' && this.wakesOnEvents(f)) this.sleeping.add(f);
+    // Read ahead of its turn by `pollAll`: it keeps its own schedule. Rescheduling every file from the same
+    // moment would make them all due in the same poll later (one poll over its budget: a false backlog).
+    if (f.nextReadMs > now) return;
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
     if (f.state !== 'live' || bytes >= QUIET_POLL_BYTES) {
       f.quietPolls = 0;
@@ -419,13 +422,16 @@ export class LogTailer {
     const busy = this.watcher?.polledBusy() ?? null;
     const dirs = this.polledDirs;
     if (busy === null || dirs === null) return false;
-    for (const d of dirs.values()) d.readEveryMs = this.opts.idleReadDelayMs;
+    for (const d of dirs.values()) d.readEveryMs = Number.POSITIVE_INFINITY;
     for (const f of this.files.values()) {
       if (f.state === 'done') continue;
       if (f.fd < 0) return false;
       const d = dirs.get(this.dirOf(f));
       if (d !== undefined && f.readDelayMs < d.readEveryMs) d.readEveryMs = f.readDelayMs;
     }
+    // A directory with no file of its own (`var/log/pods` of a churning cluster, a pod directory) at every
+    // discovery: a new pod's files are expected within a second.
+    for (const d of dirs.values()) if (d.readEveryMs === Number.POSITIVE_INFINITY) d.readEveryMs = 0;
     const due: string[] = [];
     for (const dir of busy) {
       const d = dirs.get(dir);

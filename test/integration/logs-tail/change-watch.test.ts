@@ -1,5 +1,5 @@
-import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fsWatchBackend, type WatchBackend } from '../../../agent/sources/logs/change-watch.ts';
 import { LogTailer, type LogTailerOptions } from '../../../agent/sources/logs/tailer.ts';
@@ -188,6 +188,23 @@ describe('change detection by directory watches', () => {
     c.add(await tailer.poll());
     expectExactlyOnce(c.seqs(), seq);
     expect(tailer.stats()).toMatchObject({ rotations: 1, filesLost: 0 });
+    await tailer.close();
+  });
+
+  it('checks a polled directory without files of its own at every discovery: new pods within a second', async () => {
+    const r = root();
+    writeFileSync(join(podLogDir(r, 'ns', 'first'), '0.log'), criLine(0));
+    const { tailer, c, clock } = await settledTailer(r, { idleReadDelayMs: 5000 });
+    // A churning cluster: pod directories come and go, the watch of var/log/pods fires often.
+    for (let i = 0; i < 4; i++) rmSync(dirname(podLogDir(r, 'ns', `churn${i}`)), { recursive: true });
+    await tick();
+    clock.now += 800; // the review: var/log/pods is polled from now on
+    c.add(await tailer.poll());
+    expect(tailer.stats().watchesToPolling).toBeGreaterThanOrEqual(1);
+    writeFileSync(join(podLogDir(r, 'ns', 'second'), '0.log'), criLine(1));
+    clock.now += 800;
+    c.add(await tailer.poll());
+    expectExactlyOnce(c.seqs(), 2);
     await tailer.close();
   });
 

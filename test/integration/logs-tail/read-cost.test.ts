@@ -68,6 +68,35 @@ describe('what one read of a file costs', () => {
     await tailer.close();
   });
 
+  it('pollAll leaves each file its own read schedule: they do not all come due in one poll afterwards', async () => {
+    const { dir, path, clock, tailer, c } = polled('phase0', lines(0, 1), 5000);
+    const paths = [path];
+    let seq = 1;
+    // 20 trickling files started 250 ms apart: their reads every 5 s fall in different polls.
+    for (let i = 1; i < 20; i++) {
+      paths.push(join(dir, `${i}.log`));
+      writeFileSync(paths[i]!, lines(seq, seq + 1));
+      seq++;
+      clock.now += 250;
+      c.add(await tailer.poll());
+    }
+    const step = async () => {
+      for (const p of paths) appendFileSync(p, lines(seq, ++seq));
+      clock.now += 250;
+      const before = tailer.stats().fileReads;
+      c.add(await tailer.poll());
+      return tailer.stats().fileReads - before;
+    };
+    for (let i = 0; i < 40; i++) await step();
+    c.add(await tailer.pollAll());
+    const perPoll: number[] = [];
+    for (let i = 0; i < 40; i++) perPoll.push(await step());
+    expect(Math.max(...perPoll)).toBeLessThanOrEqual(4);
+    c.add(await tailer.pollAll());
+    expectExactlyOnce(c.seqs(), seq);
+    await tailer.close();
+  });
+
   it('reads a trickling file at most every idleReadDelayMs, and a new file at the first poll after its listing', async () => {
     const { dir, path, clock, tailer, c } = polled('trickle', lines(0, 1), 2000);
     c.add(await tailer.poll());
