@@ -80,6 +80,8 @@ export class TrackedFile {
   quietPolls = 0;
   /** Its current read delay (0: read every poll). */
   readDelayMs = 0;
+  /** The `pollAll` run that last read it to its end (see LogTailer). */
+  allRound = -1;
   /** Bytes consumed in poll `pollBytesId`. */
   pollBytes = 0;
   pollBytesId = -1;

@@ -137,6 +137,12 @@ export class LogTailer {
   private polling = false;
   /** This poll reads every file whatever its delay (`pollAll`). */
   private readingAll = false;
+  /**
+   * Numbers a run of `pollAll` calls (one that ran out of budget is continued by the next): a file it read to
+   * its end is not read ahead of its turn again in the same run.
+   */
+  private allRound = 0;
+  private allContinues = false;
   private closed = false;
 
   constructor(options: LogTailerOptions) {
@@ -195,8 +201,11 @@ export class LogTailer {
     if (this.polling) throw new Error('LogTailer.poll() is already running');
     this.polling = true;
     this.readingAll = all;
+    if (all && !this.allContinues) this.allRound++;
     try {
-      return this.pollNow(maxBytes);
+      const result = this.pollNow(maxBytes);
+      this.allContinues = all && result.more;
+      return result;
     } finally {
       this.polling = false;
       this.readingAll = false;
@@ -274,7 +283,7 @@ export class LogTailer {
       const idx = (this.cursor + i) % order.length;
       const f = order[idx] as TrackedFile;
       if (f.state === 'done' || f.eofPoll === pollId || this.sleeping.has(f)) continue;
-      if (f.nextReadMs > now && !this.readingAll) continue;
+      if (f.nextReadMs > now && (!this.readingAll || f.allRound === this.allRound)) continue;
       if (f.fd < 0 && !(f.wantsOpen && this.openFile(f))) continue;
       let got: number;
       try {
@@ -320,6 +329,7 @@ export class LogTailer {
   private schedule(f: TrackedFile, pollId: number, now: number): void {
     this.swept.delete(f);
     if (f.state === 'live' && this.wakesOnEvents(f)) this.sleeping.add(f);
+    if (this.readingAll) f.allRound = this.allRound;
     // Read ahead of its turn by `pollAll`: it keeps its own schedule. Rescheduling every file from the same
     // moment would make them all due in the same poll later (one poll over its budget: a false backlog).
     if (f.nextReadMs > now) return;

@@ -68,7 +68,7 @@ describe('what one read of a file costs', () => {
     await tailer.close();
   });
 
-  it('pollAll leaves each file its own read schedule: they do not all come due in one poll afterwards', async () => {
+  it('pollAll leaves each file its own read schedule, and a run of pollAll calls reads each file once', async () => {
     const { dir, path, clock, tailer, c } = polled('phase0', lines(0, 1), 5000);
     const paths = [path];
     let seq = 1;
@@ -92,7 +92,18 @@ describe('what one read of a file costs', () => {
     const perPoll: number[] = [];
     for (let i = 0; i < 40; i++) perPoll.push(await step());
     expect(Math.max(...perPoll)).toBeLessThanOrEqual(4);
-    c.add(await tailer.pollAll());
+    // A run of pollAll calls on a small budget (each continues the last) reads every file once, not once
+    // per call: 20 files of ~1.5 KiB in polls of 4 KiB.
+    for (const p of paths) for (let k = 0; k < 20; k++) appendFileSync(p, lines(seq, ++seq));
+    const before = tailer.stats().fileReads;
+    let calls = 0;
+    for (let more = true; more; calls++) {
+      const r = await tailer.pollAll(4096);
+      c.add(r);
+      more = r.more;
+    }
+    expect(calls).toBeGreaterThan(3);
+    expect(tailer.stats().fileReads - before).toBeLessThanOrEqual(paths.length + calls);
     expectExactlyOnce(c.seqs(), seq);
     await tailer.close();
   });
