@@ -82,6 +82,8 @@ export class TrackedFile {
   readDelayMs = 0;
   /** The `pollAll` run that last read it to its end (see LogTailer). */
   allRound = -1;
+  /** When a read last reached its end (-1: never): the read rate is measured from there. */
+  lastEofMs = -1;
   /** Bytes consumed in poll `pollBytesId`. */
   pollBytes = 0;
   pollBytesId = -1;

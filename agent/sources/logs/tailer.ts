@@ -56,8 +56,11 @@ export interface LogTailerOptions extends TailerOptionsInput {
   lineBatches?: LineBatchCollector;
 }
 
-/** Below this many bytes in one poll a file counts as quiet. */
-const QUIET_POLL_BYTES = 4 * 1024;
+/** A poll that gives fewer bytes than this leaves a file quiet (see BUSY_BYTES_PER_SECOND). */
+const READ_TARGET_BYTES = 4 * 1024;
+
+/** A file written faster than this (4 KiB per 250 ms poll) is busy: read at every poll. */
+const BUSY_BYTES_PER_SECOND = 16 * 1024;
 
 /** Done entries are checked for existence this often (they only prevent re-reading a rediscovered inode). */
 const PRUNE_INTERVAL_MS = 10_000;
@@ -321,20 +324,27 @@ export class LogTailer {
 
   /**
    * When a file that reached its end is read next. A live file in a watched directory *sleeps* until an
-   * event (or the sweep) wakes it. Then, as for polled files, adaptive polling: a live file that gave little
-   * in this poll is read again only after a delay that doubles from 100 ms with each quiet poll up to
-   * idleReadDelayMs, so many quiet files cost little, reads of a trickling file are batched, and a file that
-   * wakes up after a quiet spell is read at once. Busy and rotated (draining) files are read every poll.
+   * event (or the sweep) wakes it. Then, as for polled files, adaptive polling: a busy file (≥ 4 KiB in this
+   * poll, written faster than 16 KiB/s since its previous read) is read at every poll; any other live file
+   * again only after a delay that doubles from 100 ms with each such read up to idleReadDelayMs, so many
+   * quiet files cost little, reads of a trickling file are batched, and a file that wakes up after a quiet
+   * spell is read at once. (By bytes alone, a trickling file read every 5 s would count as busy and restart
+   * at 100 ms.) Rotated (draining) files are read every poll.
    */
   private schedule(f: TrackedFile, pollId: number, now: number): void {
     this.swept.delete(f);
     if (f.state === 'live' && this.wakesOnEvents(f)) this.sleeping.add(f);
     if (this.readingAll) f.allRound = this.allRound;
+    const sinceMs = f.lastEofMs < 0 ? -1 : now - f.lastEofMs;
+    f.lastEofMs = now;
     // Read ahead of its turn by `pollAll`: it keeps its own schedule. Rescheduling every file from the same
     // moment would make them all due in the same poll later (one poll over its budget: a false backlog).
     if (f.nextReadMs > now) return;
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
-    if (f.state !== 'live' || bytes >= QUIET_POLL_BYTES) {
+    // Bytes per second since its previous read (a first read that found a lot counts as busy).
+    const rate =
+      sinceMs > 0 ? (bytes * 1000) / sinceMs : bytes >= READ_TARGET_BYTES ? Number.POSITIVE_INFINITY : 0;
+    if (f.state !== 'live' || (bytes >= READ_TARGET_BYTES && rate >= BUSY_BYTES_PER_SECOND)) {
       f.quietPolls = 0;
       f.nextReadMs = 0;
       f.readDelayMs = 0;

@@ -48,6 +48,39 @@ describe('what one read of a file costs', () => {
     await tailer.close();
   });
 
+  it('keeps a trickling file on its read delay even when a read finds more than 4 KiB; reads a busy one every poll', async () => {
+    const { dir, path, clock, tailer, c } = polled('slow', lines(0, 1), 5000);
+    const busy = join(dir, '1.log');
+    writeFileSync(busy, '');
+    let seq = 1;
+    let slowReads = 0;
+    let polls = 0;
+    const reads = () => tailer.stats().fileReads;
+    // ~1.4 KiB/s into one file, ~80 KiB/s into the other; 250 ms polls for 30 s.
+    for (let i = 0; i < 120; i++) {
+      if (i % 2 === 0) {
+        appendFileSync(path, lines(seq, seq + 10));
+        seq += 10;
+      }
+      appendFileSync(busy, lines(seq, seq + 280));
+      seq += 280;
+      clock.now += 250;
+      const before = reads();
+      c.add(await tailer.poll());
+      if (i >= 40) {
+        polls++;
+        slowReads += reads() - before - 1; // the busy file is read once per poll
+      }
+    }
+    // The slow file's reads of ~7 KiB every 5 s do not make it busy (by bytes alone it would restart at
+    // 100 ms after each: ~12 reads in these 20 s).
+    expect(slowReads).toBeLessThanOrEqual(6);
+    expect(polls).toBe(80);
+    c.add(await tailer.pollAll());
+    expectExactlyOnce(c.seqs(), seq);
+    await tailer.close();
+  });
+
   it('pollAll reads what a trickling file holds before its read delay is over', async () => {
     const { path, clock, tailer, c } = polled('due', lines(0, 1), 5000);
     c.add(await tailer.poll());
