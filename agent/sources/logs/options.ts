@@ -71,14 +71,14 @@ export const tailerOptionsSchema = z.object({
   /** A rotated or deleted file is let go only after it has been at EOF without growth this long. */
   rotateWaitMs: z.number().int().min(0).default(2000),
   /**
-   * A live file that gave less than 4 KiB in a poll is read again only after a delay that doubles from
-   * 100 ms up to this (coalescing: with many trickling files, what costs is the number of reads — each a
-   * `pread`, a parser turn and one batch per stream in the pipeline — not the bytes; a directory polled for
-   * its busy files is checked for new files as often as they are read). Bounds how late a trickling file's
-   * lines are read between window closes — `pollAll()` at each close reads everything written before it, so
-   * no window misses them. Host logs are read at least every second; a new file, a rotated one and a busy
-   * one (≥ 4 KiB a poll) at once. In `watch` mode the delay spaces the reads of a file that events keep
-   * waking. 0 reads every file at every poll (in both modes). At most a 10 s window.
+   * A live file that is not busy (≥ 4 KiB in a poll, written faster than 16 KiB/s) is read again only after a
+   * delay that doubles from 100 ms up to this (coalescing: with many trickling files, what costs is the number of
+   * reads — each a `pread`, a parser turn and one batch per stream in the pipeline — not the bytes; a directory
+   * polled for its busy files is checked for new files as often as they are read). Bounds how late a trickling
+   * file's lines are read between window closes — `pollAll()` at each close reads everything written before it, so
+   * no window misses them. Host logs are read at least every second; a new file, a rotated one and a busy one at
+   * once. In `watch` mode the delay spaces the reads of a file that events keep waking. 0 reads every file at
+   * every poll (in both modes). At most a 10 s window.
    */
   idleReadDelayMs: z.number().int().min(0).max(10_000).default(5000),
   /** Idle polled live files are fstat-ed for truncation at most this often (watched ones at each wake-up). */
