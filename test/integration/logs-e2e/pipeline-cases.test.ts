@@ -18,8 +18,8 @@ import { podLogDir } from '../logs-tail/helpers.ts';
 const writerScript = join(import.meta.dirname, '../logs-tail/fixtures/rotating-writer.ts');
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The agent's log path on `host`, with what its summaries counted per pod. */
-async function openPath(host: string) {
+/** The agent's log path on `host` (polling every `pollIntervalMs`), with what its summaries counted per pod. */
+async function openPath(host: string, pollIntervalMs = 20) {
   const store = openLmdb(join(tempDir('pipe-state'), 'agent.mdb'), quietLogger);
   const outbox = new Outbox(store.root, { maxBytes: 1 << 28 });
   const pipeline = await LogPipeline.open({
@@ -29,7 +29,7 @@ async function openPath(host: string) {
     logger: quietLogger,
     emit: () => {},
     warmupWindows: 1000,
-    pollIntervalMs: 20,
+    pollIntervalMs,
   });
   pipeline.start();
   const perPod = new Map<string, number>();
@@ -220,32 +220,18 @@ describe('every line counted once in the summaries', () => {
 
   it('in the window it was written in: a closing window first reads what the files hold', async () => {
     host = tempDir('pipe-close');
-    const store = openLmdb(join(tempDir('pipe-close-state'), 'agent.mdb'), quietLogger);
     // No poll of its own after the first one: only the window closes read.
-    const pipeline = await LogPipeline.open({
-      root: store.root,
-      hostRoot: host,
-      node: 'n1',
-      logger: quietLogger,
-      emit: () => {},
-      warmupWindows: 1000,
-      pollIntervalMs: 600_000,
-    });
-    try {
-      pipeline.start();
-      await pause(200);
-      const file = join(podLogDir(host, 'ns', 'late'), '0.log');
-      writeFileSync(file, criLine(0) + criLine(1) + criLine(2));
-      const first = await pipeline.closeWindow();
-      expect(first.logs.map((l) => [l.subject?.pod, Number(l.lines)])).toEqual([['late', 3]]);
-      appendFileSync(file, criLine(3));
-      await pause(50); // its inotify event reaches the tailer (a file at its end sleeps until one does)
-      const second = await pipeline.closeWindow();
-      expect(second.logs.map((l) => Number(l.lines))).toEqual([1]);
-    } finally {
-      await pipeline.stop();
-      await store.root.close();
-    }
+    const p = await openPath(host, 600_000);
+    path = p;
+    await pause(200);
+    const file = join(podLogDir(host, 'ns', 'late'), '0.log');
+    writeFileSync(file, criLine(0) + criLine(1) + criLine(2));
+    await p.window();
+    expect([...p.perPod]).toEqual([['late', 3]]);
+    appendFileSync(file, criLine(3));
+    await pause(50); // its inotify event reaches the tailer (a file at its end sleeps until one does)
+    await p.window();
+    expect(p.total()).toBe(4);
   });
 
   it('over a thousand files, each counted as its own stream', async () => {
