@@ -25,6 +25,7 @@ import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
 import { SummaryDictionary } from '../../agent/summarize/summary-dictionary.ts';
 import { openLmdb } from '../../common/store/lmdb.ts';
 import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import { openBenchPipeline } from '../logs/bench-pipeline.ts';
 
 const { values } = parseArgs({
   options: { lines: { type: 'string', default: '1000000' }, cpu: { type: 'string' } },
@@ -82,13 +83,7 @@ const store = openLmdb(join(work, 'agent.mdb'), logger);
 const outbox = new Outbox(store.root, { maxBytes: 1 << 30 });
 let lines = 0;
 const dictionary = new SummaryDictionary({ epoch: 1, nextEpoch: () => 2 });
-const pipeline = await LogPipeline.open({
-  root: store.root,
-  hostRoot: join(work, 'host'),
-  node: 'bench',
-  logger,
-  emit: () => {},
-  warmupWindows: 30,
+const pipeline = await openBenchPipeline(LogPipeline, store.root, join(work, 'host'), logger, {
   pollIntervalMs: 1,
 });
 const load0 = loadavg()[0] ?? 0;

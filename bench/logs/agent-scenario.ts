@@ -5,7 +5,7 @@
 //   npx node bench/logs/agent-scenario.ts --files 1000 --rate 10 --seconds 20 [--src <checkout root>]
 // `--src` runs another checkout's agent code (e.g. `git archive` of an older commit, with node_modules
 // linked) for before/after figures on the same machine in the same hour.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import type { Outbox as OutboxType } from '../../agent/buffer/outbox.ts';
 import type { LogPipeline as LogPipelineType } from '../../agent/pipeline/log-pipeline.ts';
 import type { openLmdb as openLmdbType } from '../../common/store/lmdb.ts';
 import { SummarySchema } from '../../proto/gen/vigil/v1/summary_pb.js';
+import { emptyPodFiles, openBenchPipeline } from './bench-pipeline.ts';
 import { startWriter } from './writer.ts';
 
 export interface AgentRow {
@@ -61,24 +62,12 @@ async function main(): Promise<void> {
 
   const work = mkdtempSync(join(tmpdir(), 'vigil-bench-agent-'));
   const hostRoot = join(work, 'host');
-  const paths: string[] = [];
-  for (let i = 0; i < files; i++) {
-    const dir = join(hostRoot, 'var/log/pods', `bench_p${i}_p${i}-uid`, 'app');
-    mkdirSync(dir, { recursive: true });
-    const p = join(dir, '0.log');
-    writeFileSync(p, '');
-    paths.push(p);
-  }
+  const paths = emptyPodFiles(hostRoot, files);
   mkdirSync(join(hostRoot, 'var/log/pods'), { recursive: true });
   const logger = pino({ level: 'silent' });
   const store = openLmdb(join(work, 'agent.mdb'), logger);
   const outbox: OutboxType = new Outbox(store.root, { maxBytes: 1 << 30 });
-  const pipeline: LogPipelineType = await LogPipeline.open({
-    root: store.root,
-    hostRoot,
-    node: 'bench',
-    logger,
-    emit: () => {},
+  const pipeline: LogPipelineType = await openBenchPipeline(LogPipeline, store.root, hostRoot, logger, {
     warmupWindows: 3,
   });
   pipeline.start();

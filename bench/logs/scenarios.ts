@@ -1,11 +1,12 @@
 // The two log tailing scenarios as functions, so other benchmarks (the integrator's end-to-end one) can
 // run them with their own consumer, e.g. the template miner: `throughput(lines, () => minerConsumer())`.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogTailer } from '../../agent/sources/logs/tailer.ts';
 import type { LogRecord } from '../../agent/sources/logs/types.ts';
+import { emptyPodFiles, podFile } from './bench-pipeline.ts';
 import { startWriter } from './writer.ts';
 
 /** What the tailer feeds. The integrator plugs the miner in here; `count` is the placeholder. */
@@ -34,12 +35,6 @@ export const consumers: Record<'count' | 'text', ConsumerFactory> = {
     };
   },
 };
-
-function podFile(hostRoot: string, pod: string): string {
-  const dir = join(hostRoot, 'var/log/pods', `bench_${pod}_${pod}-uid`, 'app');
-  mkdirSync(dir, { recursive: true });
-  return join(dir, '0.log');
-}
 
 export interface ThroughputRow {
   run: number;
@@ -167,12 +162,7 @@ export async function manyFiles(
 ): Promise<FilesRow> {
   const hostRoot = mkdtempSync(join(tmpdir(), 'vigil-bench-files-'));
   try {
-    const paths: string[] = [];
-    for (let i = 0; i < files; i++) {
-      const p = podFile(hostRoot, `p${i}`);
-      writeFileSync(p, '');
-      paths.push(p);
-    }
+    const paths = emptyPodFiles(hostRoot, files);
     const tailer = new Tailer({ hostRoot, hostGlobs: [], maxOpenFiles, changeDetection });
     const fileReads = () => (tailer.stats() as { fileReads?: number }).fileReads;
     await tailer.poll();

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
 import { openLmdb } from '../../common/store/lmdb.ts';
+import { emptyPodFiles, openBenchPipeline } from './bench-pipeline.ts';
 import { startWriter } from './writer.ts';
 
 const { values } = parseArgs({
@@ -40,22 +41,9 @@ interface SteadyRow {
 
 async function measure(files: number, rate: number): Promise<SteadyRow> {
   const work = mkdtempSync(join(tmpdir(), 'vigil-steady-'));
-  const paths: string[] = [];
-  for (let i = 0; i < files; i++) {
-    const dir = join(work, 'host/var/log/pods', `bench_pod-${i}_uid-${i}`, 'app');
-    mkdirSync(dir, { recursive: true });
-    paths.push(join(dir, '0.log'));
-    writeFileSync(paths[i]!, '');
-  }
+  const paths = emptyPodFiles(join(work, 'host'), files);
   const store = openLmdb(join(work, 'agent.mdb'), logger);
-  const pipeline = await LogPipeline.open({
-    root: store.root,
-    hostRoot: join(work, 'host'),
-    node: 'bench',
-    logger,
-    emit: () => {},
-    warmupWindows: 30,
-  });
+  const pipeline = await openBenchPipeline(LogPipeline, store.root, join(work, 'host'), logger);
   pipeline.start();
   // Windows every 10 s as in the agent, each committed with its checkpoint.
   const windows = setInterval(() => {

@@ -57,7 +57,7 @@ export interface LogTailerOptions extends TailerOptionsInput {
 }
 
 /** A poll that gives fewer bytes than this leaves a file quiet (see BUSY_BYTES_PER_SECOND). */
-const READ_TARGET_BYTES = 4 * 1024;
+const BUSY_POLL_BYTES = 4 * 1024;
 
 /** A file written faster than this (4 KiB per 250 ms poll) is busy: read at every poll. */
 const BUSY_BYTES_PER_SECOND = 16 * 1024;
@@ -83,8 +83,6 @@ interface PolledDir {
   lastDataMs: number;
   /** When its listing was last checked (a stat). */
   checkedMs: number;
-  /** Scratch of `polledListingsHold`: the shortest read delay among its files. */
-  readEveryMs: number;
 }
 
 /**
@@ -343,8 +341,8 @@ export class LogTailer {
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
     // Bytes per second since its previous read (a first read that found a lot counts as busy).
     const rate =
-      sinceMs > 0 ? (bytes * 1000) / sinceMs : bytes >= READ_TARGET_BYTES ? Number.POSITIVE_INFINITY : 0;
-    if (f.state !== 'live' || (bytes >= READ_TARGET_BYTES && rate >= BUSY_BYTES_PER_SECOND)) {
+      sinceMs > 0 ? (bytes * 1000) / sinceMs : bytes >= BUSY_POLL_BYTES ? Number.POSITIVE_INFINITY : 0;
+    if (f.state !== 'live' || (bytes >= BUSY_POLL_BYTES && rate >= BUSY_BYTES_PER_SECOND)) {
       f.quietPolls = 0;
       f.nextReadMs = 0;
       f.readDelayMs = 0;
@@ -404,7 +402,7 @@ export class LogTailer {
     for (const dir of dirs.keys()) if (!w.isPolled(dir)) dirs.delete(dir);
     if (polled.size === 0) return;
     // Checked now: it was listed when its watch was set up, and events reported everything until now.
-    for (const dir of polled) dirs.set(dir, { lastDataMs: now, checkedMs: now, readEveryMs: 0 });
+    for (const dir of polled) dirs.set(dir, { lastDataMs: now, checkedMs: now });
     for (const f of this.sleeping) if (polled.has(this.dirOf(f))) this.sleeping.delete(f);
   }
 
@@ -442,20 +440,21 @@ export class LogTailer {
     const busy = this.watcher?.polledBusy() ?? null;
     const dirs = this.polledDirs;
     if (busy === null || dirs === null) return false;
-    for (const d of dirs.values()) d.readEveryMs = Number.POSITIVE_INFINITY;
+    // Each polled directory's shortest read delay among its files.
+    const readEvery = new Map<string, number>();
     for (const f of this.files.values()) {
       if (f.state === 'done') continue;
       if (f.fd < 0) return false;
-      const d = dirs.get(this.dirOf(f));
-      if (d !== undefined && f.readDelayMs < d.readEveryMs) d.readEveryMs = f.readDelayMs;
+      const dir = this.dirOf(f);
+      if (dirs.has(dir)) readEvery.set(dir, Math.min(readEvery.get(dir) ?? f.readDelayMs, f.readDelayMs));
     }
-    // A directory with no file of its own (`var/log/pods` of a churning cluster, a pod directory) at every
-    // discovery: a new pod's files are expected within a second.
-    for (const d of dirs.values()) if (d.readEveryMs === Number.POSITIVE_INFINITY) d.readEveryMs = 0;
     const due: string[] = [];
     for (const dir of busy) {
       const d = dirs.get(dir);
-      if (d === undefined || now - d.checkedMs >= d.readEveryMs || this.readingAll) due.push(dir);
+      // A directory with no file of its own (`var/log/pods` of a churning cluster, a pod directory) is due at
+      // every discovery: a new pod's files are expected within a second.
+      const every = readEvery.get(dir) ?? 0;
+      if (d === undefined || now - d.checkedMs >= every || this.readingAll) due.push(dir);
     }
     this.counters.polledDirChecks += due.length;
     if (!this.discovery.listingsHold(due)) return false;

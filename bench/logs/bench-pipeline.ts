@@ -1,0 +1,44 @@
+// What the log benches share: empty container log files in the kubelet layout, and the agent's LogPipeline
+// opened on them as the agent opens it (no security detectors, no pod metadata). The class is a parameter so
+// that a bench can run another checkout's pipeline (agent-scenario.ts --src).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LogPipeline, LogPipelineOptions } from '../../agent/pipeline/log-pipeline.ts';
+import type { Logger } from '../../common/log.ts';
+
+/** `<hostRoot>/var/log/pods/bench_<pod>_<pod>-uid/app/0.log` (its directories created, the file not). */
+export function podFile(hostRoot: string, pod: string): string {
+  const dir = join(hostRoot, 'var/log/pods', `bench_${pod}_${pod}-uid`, 'app');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, '0.log');
+}
+
+/** `count` empty pod log files (pods p0, p1, …). */
+export function emptyPodFiles(hostRoot: string, count: number): string[] {
+  const paths: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const path = podFile(hostRoot, `p${i}`);
+    writeFileSync(path, '');
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** The pipeline on `hostRoot` with the bench defaults; `extra` overrides them. */
+export function openBenchPipeline(
+  Pipeline: typeof LogPipeline,
+  root: LogPipelineOptions['root'],
+  hostRoot: string,
+  logger: Logger,
+  extra: Partial<LogPipelineOptions> = {},
+): Promise<LogPipeline> {
+  return Pipeline.open({
+    root,
+    hostRoot,
+    node: 'bench',
+    logger,
+    emit: () => {},
+    warmupWindows: 30,
+    ...extra,
+  });
+}
