@@ -41,10 +41,11 @@ const HOST_GLOBS = [
 const FORGET_AFTER_MS = 60 * 60_000;
 
 /**
- * A closing window reads what the files hold in at most this many polls of the tailer's budget (512 KiB):
- * 1,000 files written at 1 KiB/s hold ≈ 2.5 MiB between their reads every 5 s.
+ * A closing window reads what the files hold in at most this many polls of the tailer's budget (512 KiB),
+ * 64 MiB, about a second of reading: files that trickle are read only as windows close (at most 32 KiB each
+ * a window: 1,000 files written at 1 KiB/s hold ≈ 10 MiB), and busy ones at every poll in between.
  */
-const CLOSE_READ_POLLS = 16;
+const CLOSE_READ_POLLS = 128;
 
 /** Log signal baselines are saved every this many windows (5 min at 10 s windows) and at stop. */
 const SIGNAL_STATE_SAVE_WINDOWS = 30;

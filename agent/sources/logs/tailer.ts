@@ -68,6 +68,18 @@ const PRUNE_INTERVAL_MS = 10_000;
 /** Event-driven listings run at most this often (a burst of creations and renames costs one listing). */
 const EVENT_DISCOVERY_GAP_MS = 200;
 
+/**
+ * Files wait for the next `pollAll` only when its runs come at least this often (the agent's 10 s windows do);
+ * with longer windows a trickling file keeps its own schedule: read every idleReadDelayMs and at each run.
+ */
+const MAX_PARK_GAP_MS = 60_000;
+
+/**
+ * A file that would give more than this between two `pollAll` runs keeps its own schedule: at 1,000 parked
+ * files a run reads at most 32 MiB (the log pipeline's close reads up to 64 MiB before it calls it a backlog).
+ */
+const PARK_MAX_BYTES = 32 * 1024;
+
 /** A directory switched to polling goes back to a watch after its files gave no data this long (at least). */
 const POLLED_QUIET_MS = 5000;
 
@@ -138,12 +150,17 @@ export class LogTailer {
   private polling = false;
   /** This poll reads every file whatever its delay (`pollAll`). */
   private readingAll = false;
+  /** This poll checks every polled directory: the first call of a `pollAll` run (its continuations do not). */
+  private checkingAllDirs = false;
   /**
    * Numbers a run of `pollAll` calls (one that ran out of budget is continued by the next): a file it read to
    * its end is not read ahead of its turn again in the same run.
    */
   private allRound = 0;
   private allContinues = false;
+  /** When the current run of `pollAll` calls started, and the gap between the last two runs' starts. */
+  private allStartedMs = Number.NEGATIVE_INFINITY;
+  private allGapMs = 0;
   private closed = false;
 
   constructor(options: LogTailerOptions) {
@@ -202,7 +219,13 @@ export class LogTailer {
     if (this.polling) throw new Error('LogTailer.poll() is already running');
     this.polling = true;
     this.readingAll = all;
-    if (all && !this.allContinues) this.allRound++;
+    this.checkingAllDirs = all && !this.allContinues;
+    if (this.checkingAllDirs) {
+      this.allRound++;
+      const now = this.now();
+      this.allGapMs = now - this.allStartedMs;
+      this.allStartedMs = now;
+    }
     try {
       const result = this.pollNow(maxBytes);
       this.allContinues = all && result.more;
@@ -210,6 +233,7 @@ export class LogTailer {
     } finally {
       this.polling = false;
       this.readingAll = false;
+      this.checkingAllDirs = false;
     }
   }
 
@@ -242,13 +266,16 @@ export class LogTailer {
     this.ctx.nowMs = now;
     this.io.pollId++;
     let discovery = this.discoveryDue(now);
-    if (this.readingAll && discovery === null)
+    if (this.checkingAllDirs && discovery === null)
       discovery = this.watcher === null ? 'sweep' : this.watcher.needsPolling() ? 'polled' : null;
     if (discovery !== null) {
       this.lastDiscoveryMs = now;
       if (discovery === 'polled' && this.polledListingsHold(now)) this.counters.listingsSkipped++;
       else this.refresh(now, discovery);
     }
+    // A run of pollAll reads what was written before it: also what a watch has not reported yet (its event
+    // still on the way), found by an fstat of each sleeping file (~3 µs each).
+    if (this.checkingAllDirs && this.watcher !== null) this.sweepSleeping(false);
     if (now - this.lastPruneMs >= PRUNE_INTERVAL_MS) {
       this.lastPruneMs = now;
       this.pruneDone();
@@ -311,6 +338,8 @@ export class LogTailer {
         f.pollBytes += got;
         if (budget <= 0) this.cursor = (idx + 1) % order.length;
         if (f.eofPoll === pollId) this.schedule(f, pollId, now);
+        // More than a chunk was waiting: read it at every poll until it reaches its end, whatever its delay.
+        else f.nextReadMs = 0;
       } else {
         f.eofPoll = pollId;
         this.schedule(f, pollId, now);
@@ -328,6 +357,9 @@ export class LogTailer {
    * quiet files cost little, reads of a trickling file are batched, and a file that wakes up after a quiet
    * spell is read at once. (By bytes alone, a trickling file read every 5 s would count as busy and restart
    * at 100 ms.) Rotated (draining) files are read every poll.
+   * When `pollAll` runs regularly (the log pipeline's window closes), a container file that is not busy waits
+   * for the next run (`parkMs`): its lines are counted in the same window either way, and with a thousand
+   * trickling files the reads in between were two thirds of the reads.
    */
   private schedule(f: TrackedFile, pollId: number, now: number): void {
     this.swept.delete(f);
@@ -335,13 +367,15 @@ export class LogTailer {
     if (this.readingAll) f.allRound = this.allRound;
     const sinceMs = f.lastEofMs < 0 ? -1 : now - f.lastEofMs;
     f.lastEofMs = now;
-    // Read ahead of its turn by `pollAll`: it keeps its own schedule. Rescheduling every file from the same
-    // moment would make them all due in the same poll later (one poll over its budget: a false backlog).
-    if (f.nextReadMs > now) return;
     const bytes = f.pollBytesId === pollId ? f.pollBytes : 0;
     // Bytes per second since its previous read (a first read that found a lot counts as busy).
     const rate =
       sinceMs > 0 ? (bytes * 1000) / sinceMs : bytes >= BUSY_POLL_BYTES ? Number.POSITIVE_INFINITY : 0;
+    const parkMs = this.readingAll ? this.parkMs(f, rate) : 0;
+    // Read ahead of its turn by `pollAll` while runs are not regular: it keeps its own schedule. Rescheduling
+    // every file from the same moment would make them all due in the same poll later (one poll over its
+    // budget: a false backlog). Parked, they are all read by the next run instead.
+    if (f.nextReadMs > now && parkMs === 0) return;
     if (f.state !== 'live' || (bytes >= BUSY_POLL_BYTES && rate >= BUSY_BYTES_PER_SECOND)) {
       f.quietPolls = 0;
       f.nextReadMs = 0;
@@ -353,8 +387,22 @@ export class LogTailer {
       f.stream.kind === 'host'
         ? Math.min(HOST_READ_DELAY_MS, this.opts.idleReadDelayMs)
         : this.opts.idleReadDelayMs;
-    f.readDelayMs = Math.min(cap, 100 * 2 ** (f.quietPolls - 1));
+    f.readDelayMs = Math.max(parkMs, Math.min(cap, 100 * 2 ** (f.quietPolls - 1)));
     f.nextReadMs = now + f.readDelayMs;
+  }
+
+  /**
+   * How long a file read by `pollAll` may wait for the next run: the gap between runs plus idleReadDelayMs of
+   * slack (a late run finds it not yet due, so no herd in a regular poll). Only a file that gives at most
+   * PARK_MAX_BYTES a gap at its rate (bytes per second): what a run has to read stays bounded. 0: keep its own
+   * schedule (host logs, which the security detectors want within a second; runs not regular yet or far
+   * apart; no read delay).
+   */
+  private parkMs(f: TrackedFile, rate: number): number {
+    const gap = this.allGapMs;
+    if (f.stream.kind === 'host' || this.opts.idleReadDelayMs === 0 || gap > MAX_PARK_GAP_MS) return 0;
+    if ((rate * gap) / 1000 > PARK_MAX_BYTES) return 0;
+    return gap + this.opts.idleReadDelayMs;
   }
 
   /** Whether a file is read only when its directory's watch reports a change (or at the sweep). */
@@ -396,8 +444,9 @@ export class LogTailer {
     const w = this.watcher;
     const dirs = this.polledDirs;
     if (w === null || dirs === null) return;
-    // Quiet: no data for longer than two reads of a trickling file apart.
-    const quietMs = Math.max(POLLED_QUIET_MS, 2 * this.opts.idleReadDelayMs);
+    // Quiet: no data for longer than two reads of a trickling file apart (parked: two runs of pollAll).
+    const parkedGapMs = this.allGapMs <= MAX_PARK_GAP_MS ? this.allGapMs : 0;
+    const quietMs = Math.max(POLLED_QUIET_MS, 2 * this.opts.idleReadDelayMs, 2 * parkedGapMs);
     const polled = w.review((dir) => now - (dirs.get(dir)?.lastDataMs ?? now) >= quietMs);
     for (const dir of dirs.keys()) if (!w.isPolled(dir)) dirs.delete(dir);
     if (polled.size === 0) return;
@@ -454,7 +503,7 @@ export class LogTailer {
       // A directory with no file of its own (`var/log/pods` of a churning cluster, a pod directory) is due at
       // every discovery: a new pod's files are expected within a second.
       const every = readEvery.get(dir) ?? 0;
-      if (d === undefined || now - d.checkedMs >= every || this.readingAll) due.push(dir);
+      if (d === undefined || now - d.checkedMs >= every || this.checkingAllDirs) due.push(dir);
     }
     this.counters.polledDirChecks += due.length;
     if (!this.discovery.listingsHold(due)) return false;
@@ -514,16 +563,16 @@ export class LogTailer {
     if (first) this.adoptRestoredLeftovers(now);
     // The walk stat-ed every polled directory (they are never trusted: they have no watch).
     if (this.polledDirs !== null) for (const d of this.polledDirs.values()) d.checkedMs = now;
-    if (w !== null && kind === 'sweep') this.sweepSleeping();
+    if (w !== null && kind === 'sweep') this.sweepSleeping(true);
     w?.sync(this.discovery.directories(), kind === 'sweep');
   }
 
   /**
    * The sweep's file half: a sleeping open file whose size is not where we stopped reading changed without
-   * an event (grew, or was truncated): wake it, and count what it gives as missed. (Closed files were
-   * stat-ed by the listing.)
+   * an event (grew, or was truncated): wake it, and count what it gives as missed (`missed`; at a run of
+   * pollAll its event is more likely still on the way). (Closed files were stat-ed by the listing.)
    */
-  private sweepSleeping(): void {
+  private sweepSleeping(missed: boolean): void {
     for (const f of this.sleeping) {
       if (f.fd < 0) continue;
       let size = -1;
@@ -534,7 +583,7 @@ export class LogTailer {
       }
       if (size === f.readPos) continue;
       this.sleeping.delete(f);
-      this.swept.add(f);
+      if (missed) this.swept.add(f);
     }
   }
 

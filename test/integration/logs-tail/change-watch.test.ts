@@ -53,6 +53,22 @@ describe('change detection by directory watches', () => {
     await tailer.close();
   });
 
+  it('pollAll reads what a sleeping file got even before its watch event arrives, without counting it missed', async () => {
+    const r = root();
+    const path = join(podLogDir(r, 'ns', 'quiet'), '0.log');
+    writeFileSync(path, criLine(0));
+    const { tailer, c, clock } = await settledTailer(r);
+    appendFileSync(path, criLine(1));
+    // No tick: the event has not been delivered. A regular poll does not see the line, pollAll does.
+    clock.now += 300;
+    c.add(await tailer.poll());
+    expect(c.seqs()).toEqual([0]);
+    c.add(await tailer.pollAll());
+    expectExactlyOnce(c.seqs(), 2);
+    expect(tailer.stats().missedChanges).toBe(0);
+    await tailer.close();
+  });
+
   it('picks up a new pod from the watch events well before the sweep', async () => {
     const r = root();
     writeFileSync(join(podLogDir(r, 'ns', 'first'), '0.log'), criLine(0));
@@ -187,6 +203,60 @@ describe('change detection by directory watches', () => {
     clock.now += 1600;
     c.add(await tailer.poll());
     expectExactlyOnce(c.seqs(), seq);
+    expect(tailer.stats()).toMatchObject({ rotations: 1, filesLost: 0 });
+    await tailer.close();
+  });
+
+  it('checks the directory of a file parked until the next pollAll only at the runs, once a run, and finds a rotation there', async () => {
+    const r = root();
+    const dir = podLogDir(r, 'ns', 'parked');
+    const path = join(dir, '0.log');
+    writeFileSync(path, criLine(0));
+    // A second file there, so that a run on a small budget takes several calls.
+    const other = join(dir, '1.log');
+    writeFileSync(other, '');
+    const { tailer, c, clock } = await settledTailer(r, { idleReadDelayMs: 2000, discoveryIntervalMs: 400 });
+    let seq = 1;
+    for (; seq <= 6; seq++) {
+      appendFileSync(path, criLine(seq));
+      await tick();
+      c.add(await tailer.poll());
+    }
+    clock.now += 400;
+    c.add(await tailer.poll());
+    expect(tailer.stats().watchesToPolling).toBe(1);
+    // A line every 400 ms and a run of pollAll every 10 s, each of several calls on a small budget.
+    const run = async () => {
+      const checks0 = tailer.stats().polledDirChecks;
+      let calls = 0;
+      for (let more = true; more; calls++) more = c.add(await tailer.pollAll(256)).more;
+      expect(calls).toBeGreaterThan(1);
+      expectExactlyOnce(c.seqs(), seq);
+      return tailer.stats().polledDirChecks - checks0;
+    };
+    const between: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const checks0 = tailer.stats().polledDirChecks;
+      for (let step = 0; step < 25; step++, seq += 2) {
+        appendFileSync(path, criLine(seq));
+        appendFileSync(other, criLine(seq + 1));
+        clock.now += 400;
+        c.add(await tailer.poll());
+      }
+      between.push(tailer.stats().polledDirChecks - checks0);
+      expect(await run()).toBe(1);
+    }
+    // Parked from the second run on (the gap between runs is known): no check between the runs.
+    expect(between.slice(2)).toEqual([0, 0]);
+    // Rotation by rename between two runs: the next run finds the new file and drains the old one.
+    appendFileSync(path, criLine(seq++));
+    renameSync(path, `${path}.20261127-000000`);
+    for (let step = 0; step < 25; step++, seq++) {
+      appendFileSync(path, criLine(seq));
+      clock.now += 400;
+      c.add(await tailer.poll());
+    }
+    await run();
     expect(tailer.stats()).toMatchObject({ rotations: 1, filesLost: 0 });
     await tailer.close();
   });

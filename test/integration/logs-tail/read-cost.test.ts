@@ -175,6 +175,88 @@ describe('what one read of a file costs', () => {
     await tailer.close();
   });
 
+  it('leaves a trickling container file to the next pollAll when its runs are regular, but not a host log or a fuller file', async () => {
+    const { root, dir, path, clock, tailer, c } = polled('park0', lines(0, 1), 5000);
+    const trickling = [path];
+    for (let i = 1; i < 10; i++) {
+      trickling.push(join(dir, `${i}.log`));
+      writeFileSync(trickling[i]!, '');
+    }
+    // ~6 KiB/s: not busy (16 KiB/s), but more than 32 KiB between two runs 10 s apart.
+    const fuller = join(podLogDir(root, 'ns', 'fuller'), '0.log');
+    writeFileSync(fuller, '');
+    const auth = join(root, 'var/log/auth.log');
+    writeFileSync(auth, '');
+    let seq = 1;
+    let hostSeq = 1_000_000;
+    const hostLines: number[] = [];
+    const betweenRuns: number[] = [];
+    let hostLate = 0;
+    let fullerLate = 0;
+    // 60 s of 250 ms polls with a pollAll every 10 s (a window closing). Each poll: a line into every trickling
+    // file, ~1.5 KiB into the fuller one, and every 4th a line into auth.log.
+    for (let run = 0; run < 6; run++) {
+      const before = tailer.stats().fileReads;
+      let fullerEarly = -1;
+      for (let i = 0; i < 40; i++) {
+        for (const p of trickling) appendFileSync(p, lines(seq, ++seq));
+        if (i === 10) fullerEarly = seq;
+        appendFileSync(fuller, lines(seq, seq + 20));
+        seq += 20;
+        if (i % 4 === 0) {
+          appendFileSync(auth, `Jan  1 00:00:00 node sshd[1]: seq=${hostSeq} Failed password\n`);
+          hostLines.push(hostSeq++);
+        }
+        clock.now += 250;
+        c.add(await tailer.poll());
+        // The host log keeps its 1 s cap: a line written 1.25 s ago has been read.
+        const due = hostLines[hostLines.length - 2];
+        if (run >= 2 && due !== undefined && !c.seqs().includes(due)) hostLate++;
+      }
+      betweenRuns.push(tailer.stats().fileReads - before);
+      // The fuller file keeps its own 5 s schedule: what it got 7 s before the run has been read already.
+      if (run >= 2 && !c.seqs().includes(fullerEarly)) fullerLate++;
+      for (let more = true; more; ) more = c.add(await tailer.pollAll()).more;
+      // Each run counts everything written before it.
+      expectExactlyOnce(
+        c.seqs().filter((x) => x < 1_000_000),
+        seq,
+      );
+    }
+    expect(hostLate).toBe(0);
+    expect(fullerLate).toBe(0);
+    // Once the runs are regular (from the third on), the 10 trickling files are not read in between: ~10 host
+    // reads and 2-3 of the fuller file. Each on its own 5 s delay, they would add 20 reads.
+    for (const reads of betweenRuns.slice(3)) expect(reads).toBeLessThanOrEqual(15);
+    expect(betweenRuns[0]).toBeGreaterThan(25);
+    await tailer.close();
+  });
+
+  it('reads a parked file at every poll once it holds more than a chunk, without waiting for the next pollAll', async () => {
+    const { path, clock, tailer, c } = polled('backlog', lines(0, 1), 5000);
+    let seq = 1;
+    for (let run = 0; run < 3; run++) {
+      for (let i = 0; i < 40; i++) {
+        appendFileSync(path, lines(seq, ++seq));
+        clock.now += 250;
+        c.add(await tailer.poll());
+      }
+      for (let more = true; more; ) more = c.add(await tailer.pollAll()).more;
+    }
+    // Parked now. ~1 MiB arrives; the closing window's reads stop at its budget (a backlog)...
+    appendFileSync(path, lines(seq, seq + 15_000));
+    seq += 15_000;
+    const first = c.add(await tailer.pollAll(64 * 1024));
+    expect(first.more).toBe(true);
+    // ...and the polls after it go on reading the file, at once.
+    for (let i = 0; i < 40 && c.maxSeq() < seq - 1; i++) {
+      clock.now += 250;
+      c.add(await tailer.poll());
+    }
+    expectExactlyOnce(c.seqs(), seq);
+    await tailer.close();
+  });
+
   it('reads a trickling file at most every idleReadDelayMs, and a new file at the first poll after its listing', async () => {
     const { dir, path, clock, tailer, c } = polled('trickle', lines(0, 1), 2000);
     c.add(await tailer.poll());
