@@ -76,8 +76,9 @@ export const tailerOptionsSchema = z.object({
    * reads — each a `pread`, a parser turn and one batch per stream in the pipeline — not the bytes; a directory
    * polled for its busy files is checked for new files as often as they are read). Bounds how late a trickling
    * file's lines are read between window closes — `pollAll()` at each close reads everything written before it, so
-   * no window misses them. Host logs are read at least every second; a new file, a rotated one and a busy one at
-   * once. In `watch` mode the delay spaces the reads of a file that events keep waking. 0 reads every file at
+   * no window misses them; once those runs are regular, a file giving ≤ 32 KiB between two of them waits for the
+   * next (parked: read once a window). Host logs are read at least every second; a new file, a rotated one and a
+   * busy one at once. In `watch` mode the delay spaces the reads of a file that events keep waking. 0 reads every file at
    * every poll (in both modes). At most a 10 s window.
    */
   idleReadDelayMs: z.number().int().min(0).max(10_000).default(5000),

@@ -24,7 +24,7 @@ export const TAIL_CHECK_BYTES = 32;
  * truncated-and-regrown file at every read; this is the slower second opinion, and the only check right
  * after a restore, when the bytes before the offset are not known yet).
  */
-const LEADING_RECHECK_MS = 10_000;
+const LEADING_RECHECK_MS = 60_000;
 
 /** `live`: at its discovered path. `rotated`: renamed away or deleted, drained to its end then let go.
  * `done`: let go, kept only so that rediscovering the same inode does not read it again. */
