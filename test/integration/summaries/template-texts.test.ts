@@ -160,11 +160,18 @@ describe('log template texts', () => {
     running.unshift(agg);
     const seen = accepted(agg);
     await eventually(() => agent.outbox.count === 0, 30_000, 'outbox drained');
+    // The first window that counts them after the drops carries both texts again (unless one built after the
+    // drop was known already did); once that is acked, the next one carries neither.
     appendFileSync(file, access(1000) + failure(1001));
     await windowsCounting(agent, wire, 2);
+    await eventually(() => agent.outbox.count === 0, 20_000, 'window after the drops acked');
+    const lastFrom = wire.length;
+    appendFileSync(file, access(1002) + failure(1003));
+    await windowsCounting(agent, wire, 2);
     await eventually(() => agent.outbox.count === 0, 20_000, 'last window acked');
-    const last = wire.at(-1)!.summary;
-    expect(carries(last, 'GET') || carries(last, 'payment')).toBe(false);
+    const last = wire.slice(lastFrom).filter((b) => countedLines(b.summary) > 0);
+    expect(last.length).toBeGreaterThan(0);
+    for (const b of last) expect(carries(b.summary, 'GET') || carries(b.summary, 'payment')).toBe(false);
 
     expect(seen.length).toBeGreaterThan(0);
     let counts = 0;
