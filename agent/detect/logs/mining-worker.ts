@@ -4,7 +4,12 @@
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES } from '../../../common/signal.ts';
-import { type BatchSummary, type PackedSummary, packSummary, type SummaryTemplate } from './batch-summary.ts';
+import {
+  type BatchSummary,
+  type PackedSummaries,
+  packSummaries,
+  type SummaryTemplate,
+} from './batch-summary.ts';
 import { isErrorLevel, levelRank } from './levels.ts';
 import { forEachLine } from './line-texts.ts';
 import { type MinerOptions, type MinerSnapshot, TemplateMiner } from './miner.ts';
@@ -278,13 +283,13 @@ export function mineBatch(miner: TemplateMiner, stream: string, lines: readonly 
 
 /** The answer to `summarizeMany`: one summary per batch, and the byte lines' buffers given back for reuse. */
 export interface SummarizeManyReply {
-  packed: PackedSummary[];
+  packed: PackedSummaries;
   returned?: ByteLines;
 }
 
 function summarizeMany(task: SummarizeManyTask): SummarizeManyReply | ReturnType<typeof move> {
-  const packed = task.batches.map((b) =>
-    packSummary(streamFor(b.stream).summarizeLines(b, task.window, task.byteLines)),
+  const packed = packSummaries(
+    task.batches.map((b) => streamFor(b.stream).summarizeLines(b, task.window, task.byteLines)),
   );
   const returned = task.byteLines;
   if (returned === undefined) return { packed };

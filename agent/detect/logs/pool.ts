@@ -2,7 +2,7 @@
 // stream goes to the same worker (which holds that stream's miner); batches of one stream are chained in order.
 // Batches of lines cross the thread boundary, never single lines.
 import { Piscina } from 'piscina';
-import { type BatchSummary, unpackSummary } from './batch-summary.ts';
+import { type BatchSummary, unpackSummaries } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
 import type {
   ByteLines,
@@ -97,8 +97,8 @@ export class LogMiningPool {
         }
         const reply = (await this.run(task, shard, transfer)) as SummarizeManyReply;
         if (recycle && reply.returned) recycle(reply.returned.bytes, reply.returned.ends);
-        reply.packed.forEach((p, k) => {
-          out[indexes[k]!] = unpackSummary(p);
+        unpackSummaries(reply.packed).forEach((summary, k) => {
+          out[indexes[k]!] = summary;
         });
       }),
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packSummary, unpackSummary } from '../../../agent/detect/logs/batch-summary.ts';
+import { packSummaries, unpackSummaries } from '../../../agent/detect/logs/batch-summary.ts';
 import { levelOf } from '../../../agent/detect/logs/levels.ts';
 import { maskLine, maskRange } from '../../../agent/detect/logs/masking.ts';
 import { TemplateMiner } from '../../../agent/detect/logs/miner.ts';
@@ -148,12 +148,19 @@ describe('WindowAccumulator.addBatch', () => {
   });
 });
 
-describe('packSummary / unpackSummary', () => {
-  it('carries a batch summary across the thread boundary in columns without losing anything', () => {
-    const s = new StreamMiner(new TemplateMiner());
-    const summary = s.summarize([...LINES, 'FATAL panic in worker 3', 'GET /api/items/9 200 4ms'], 0, 'shop');
-    expect(summary.templates.some((t) => t.level === 'critical')).toBe(true);
-    const packed = structuredClone(packSummary(summary));
-    expect(unpackSummary(packed)).toEqual(summary);
+describe('packSummaries / unpackSummaries', () => {
+  it('carries the batch summaries of many streams across the thread boundary in columns without losing anything', () => {
+    const shop = new StreamMiner(new TemplateMiner());
+    const cart = new StreamMiner(new TemplateMiner());
+    const quiet = new StreamMiner(new TemplateMiner());
+    const summaries = [
+      shop.summarize([...LINES, 'FATAL panic in worker 3', 'GET /api/items/9 200 4ms'], 0, 'shop'),
+      quiet.summarize([], 0, 'quiet'),
+      cart.summarize(['ERROR cart 7 failed: timeout', 'ERROR cart 8 failed: timeout', 'cart ok'], 0, 'cart'),
+    ];
+    expect(summaries[0]!.templates.some((t) => t.level === 'critical')).toBe(true);
+    expect(summaries[2]!.errorExemplars.length).toBeGreaterThan(0);
+    const packed = structuredClone(packSummaries(summaries));
+    expect(unpackSummaries(packed)).toEqual(summaries);
   });
 });
