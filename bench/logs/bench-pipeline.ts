@@ -1,10 +1,12 @@
 // What the log benches share: empty container log files in the kubelet layout, and the agent's LogPipeline
 // opened on them as the agent opens it (no security detectors, no pod metadata). The class is a parameter so
 // that a bench can run another checkout's pipeline (agent-scenario.ts --src).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogPipeline, LogPipelineOptions } from '../../agent/pipeline/log-pipeline.ts';
 import type { Logger } from '../../common/log.ts';
+import { openLmdb } from '../../common/store/lmdb.ts';
 
 /** `<hostRoot>/var/log/pods/bench_<pod>_<pod>-uid/app/0.log` (its directories created, the file not). */
 export function podFile(hostRoot: string, pod: string): string {
@@ -41,4 +43,28 @@ export function openBenchPipeline(
     warmupWindows: 30,
     ...extra,
   });
+}
+
+/** `files` empty pod files in a new temporary directory, and the pipeline on them with its own LMDB, started. */
+export async function startBenchPipeline(
+  Pipeline: typeof LogPipeline,
+  files: number,
+  logger: Logger,
+): Promise<{
+  paths: string[];
+  store: ReturnType<typeof openLmdb>;
+  pipeline: LogPipeline;
+  dispose(): Promise<void>;
+}> {
+  const work = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+  const paths = emptyPodFiles(join(work, 'host'), files);
+  const store = openLmdb(join(work, 'agent.mdb'), logger);
+  const pipeline = await openBenchPipeline(Pipeline, store.root, join(work, 'host'), logger);
+  pipeline.start();
+  const dispose = async () => {
+    await pipeline.stop();
+    await store.root.close();
+    rmSync(work, { recursive: true, force: true });
+  };
+  return { paths, store, pipeline, dispose };
 }

@@ -4,15 +4,14 @@
 // CPU: main thread, mining thread, and the rest (V8's GC and compiler threads, libuv).
 // Usage: VIGIL_BENCH_WRITER_CPU=0 taskset -c 1 npx node bench/logs/steady.ts [--rows 1000x10,100x100]
 //        [--warmup 60] [--seconds 30] [--profile DIR]   (DIR: a main-thread .cpuprofile of each row's measured part)
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
-import { openLmdb } from '../../common/store/lmdb.ts';
-import { emptyPodFiles, openBenchPipeline } from './bench-pipeline.ts';
+import { startBenchPipeline } from './bench-pipeline.ts';
+import { startProfile, stopProfile } from './profile.ts';
 import { startWriter } from './writer.ts';
 
 const { values } = parseArgs({
@@ -40,11 +39,7 @@ interface SteadyRow {
 }
 
 async function measure(files: number, rate: number): Promise<SteadyRow> {
-  const work = mkdtempSync(join(tmpdir(), 'vigil-steady-'));
-  const paths = emptyPodFiles(join(work, 'host'), files);
-  const store = openLmdb(join(work, 'agent.mdb'), logger);
-  const pipeline = await openBenchPipeline(LogPipeline, store.root, join(work, 'host'), logger);
-  pipeline.start();
+  const { paths, store, pipeline, dispose } = await startBenchPipeline(LogPipeline, files, logger);
   // Windows every 10 s as in the agent, each committed with its checkpoint.
   const windows = setInterval(() => {
     void pipeline.closeWindow().then((w) => store.root.transaction(() => w.alsoWrite()));
@@ -66,9 +61,7 @@ async function measure(files: number, rate: number): Promise<SteadyRow> {
   const rss = process.memoryUsage().rss / 2 ** 20;
   clearInterval(windows);
   await writer.exited;
-  await pipeline.stop();
-  await store.root.close();
-  rmSync(work, { recursive: true, force: true });
+  await dispose();
   const total = (cpu.user + cpu.system) / 1e6;
   const mainSeconds = (main.user + main.system) / 1e6;
   return {
@@ -81,22 +74,6 @@ async function measure(files: number, rate: number): Promise<SteadyRow> {
     fileReadsPerSecond: Math.round(reads / seconds),
     rssMiB: Math.round(rss),
   };
-}
-
-/** The main thread's V8 CPU profile over the measured seconds only (open it in Chrome DevTools). */
-async function startProfile(): Promise<Session> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return session;
-}
-
-async function stopProfile(session: Session, path: string): Promise<void> {
-  const { profile } = await session.post('Profiler.stop');
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, JSON.stringify(profile));
-  session.disconnect();
 }
 
 const load0 = loadavg()[0] ?? 0;

@@ -1,0 +1,112 @@
+// bench/logs close: what one window close costs per stream, without the noise of a 90 s steady run. Each round
+// appends one window's lines to every file, lets the pipeline's polls run for 400 ms, then closes the window
+// (which reads them all: trickling files are read at the closes only) and commits it, and measures the CPU of
+// the close per thread. Rounds come every ~0.5 s, so the files look busier than they would be at 10 s windows:
+// keep the lines per file a window small enough to be parked (≤ 32 KiB) for a close-only measurement.
+// Usage: taskset -c 1 npx node bench/logs/close.ts [--rows 1000x30,1000x3,100x30] [--rounds 30] [--profile DIR]
+//        (DIR: a main-thread .cpuprofile of each row's measured rounds, steady.ts's format)
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
+import { startBenchPipeline } from './bench-pipeline.ts';
+import { startProfile, stopProfile } from './profile.ts';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000x30,1000x3,100x30' },
+    rounds: { type: 'string', default: '30' },
+    profile: { type: 'string' },
+  },
+});
+const rounds = Number(values.rounds);
+/** Rounds left out of the figures while V8 compiles the code that runs once per close. */
+const WARMUP_ROUNDS = 10;
+const logger = pino({ level: 'silent' });
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
+interface CloseRow {
+  files: number;
+  linesPerFile: number;
+  /** CPU per window close (read + close + commit), ms. */
+  processMs: number;
+  mainThreadMs: number;
+  miningThreadMs: number;
+  otherThreadsMs: number;
+  /** Reads between the closes in the last round (0: every file was read by the close). */
+  readsBetweenCloses: number;
+}
+
+async function measure(files: number, linesPerFile: number): Promise<CloseRow> {
+  const { paths, store, pipeline, dispose } = await startBenchPipeline(LogPipeline, files, logger);
+  let main = 0;
+  let total = 0;
+  let mining = 0;
+  let between = 0;
+  let profiler: Awaited<ReturnType<typeof startProfile>> | null = null;
+  for (let round = 0; round < rounds; round++) {
+    if (round === WARMUP_ROUNDS && values.profile !== undefined) profiler = await startProfile();
+    const ts = new Date().toISOString().replace('Z', '000000Z');
+    for (let f = 0; f < files; f++) {
+      let text = '';
+      for (let i = 0; i < linesPerFile; i++)
+        text += `${ts} stdout F GET /api/items/${round} 200 ${f} line ${i}\n`;
+      appendFileSync(paths[f] as string, text);
+    }
+    const reads0 = pipeline.stats().fileReads;
+    await new Promise((r) => setTimeout(r, 400));
+    between = pipeline.stats().fileReads - reads0;
+    const main0 = process.threadCpuUsage();
+    const cpu0 = process.cpuUsage();
+    const mining0 = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0);
+    const w = await pipeline.closeWindow();
+    store.root.transactionSync(() => w.alsoWrite());
+    // The mining worker's last answers and the GC after the close.
+    await new Promise((r) => setTimeout(r, 100));
+    if (round < WARMUP_ROUNDS) continue;
+    main += cpuSeconds(process.threadCpuUsage(main0));
+    total += cpuSeconds(process.cpuUsage(cpu0));
+    mining += (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0) - mining0;
+  }
+  if (profiler !== null)
+    await stopProfile(profiler, join(values.profile!, `close-${files}x${linesPerFile}.cpuprofile`));
+  await dispose();
+  const ms = (seconds: number) => Number(((seconds * 1000) / (rounds - WARMUP_ROUNDS)).toFixed(1));
+  return {
+    files,
+    linesPerFile,
+    processMs: ms(total),
+    mainThreadMs: ms(main),
+    miningThreadMs: ms(mining),
+    otherThreadsMs: ms(total - main - mining),
+    readsBetweenCloses: between,
+  };
+}
+
+const load0 = loadavg()[0] ?? 0;
+const rows: CloseRow[] = [];
+for (const spec of values.rows.split(',')) {
+  const [files, lines] = spec.split('x').map(Number) as [number, number];
+  rows.push(await measure(files, lines));
+}
+process.stdout.write(
+  `\n## One window close (${rounds - WARMUP_ROUNDS} rounds after ${WARMUP_ROUNDS}; CPU ms per close)\n\n` +
+    '| files × lines each | process ms | main thread ms | mining thread ms | other threads ms | reads between closes |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: |\n',
+);
+for (const r of rows)
+  process.stdout.write(
+    `| ${r.files} × ${r.linesPerFile} | ${r.processMs} | ${r.mainThreadMs} | ${r.miningThreadMs} | ${r.otherThreadsMs} | ${r.readsBetweenCloses} |\n`,
+  );
+const path = 'bench/results/logs.json';
+const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+results.close = {
+  date: new Date().toISOString(),
+  rounds: rounds - WARMUP_ROUNDS,
+  loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
+  rows,
+};
+writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+process.exit(0);
