@@ -399,10 +399,15 @@ export class LogTailer {
    * apart; no read delay).
    */
   private parkMs(f: TrackedFile, rate: number): number {
-    const gap = this.allGapMs;
-    if (f.stream.kind === 'host' || this.opts.idleReadDelayMs === 0 || gap > MAX_PARK_GAP_MS) return 0;
+    const gap = this.regularAllGapMs();
+    if (f.stream.kind === 'host' || this.opts.idleReadDelayMs === 0 || gap === 0) return 0;
     if ((rate * gap) / 1000 > PARK_MAX_BYTES) return 0;
     return gap + this.opts.idleReadDelayMs;
+  }
+
+  /** The gap between the last two runs of `pollAll` when they come often enough to park files; else 0. */
+  private regularAllGapMs(): number {
+    return this.allGapMs <= MAX_PARK_GAP_MS ? this.allGapMs : 0;
   }
 
   /** Whether a file is read only when its directory's watch reports a change (or at the sweep). */
@@ -445,8 +450,7 @@ export class LogTailer {
     const dirs = this.polledDirs;
     if (w === null || dirs === null) return;
     // Quiet: no data for longer than two reads of a trickling file apart (parked: two runs of pollAll).
-    const parkedGapMs = this.allGapMs <= MAX_PARK_GAP_MS ? this.allGapMs : 0;
-    const quietMs = Math.max(POLLED_QUIET_MS, 2 * this.opts.idleReadDelayMs, 2 * parkedGapMs);
+    const quietMs = Math.max(POLLED_QUIET_MS, 2 * this.opts.idleReadDelayMs, 2 * this.regularAllGapMs());
     const polled = w.review((dir) => now - (dirs.get(dir)?.lastDataMs ?? now) >= quietMs);
     for (const dir of dirs.keys()) if (!w.isPolled(dir)) dirs.delete(dir);
     if (polled.size === 0) return;

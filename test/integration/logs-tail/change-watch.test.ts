@@ -30,6 +30,28 @@ describe('change detection by directory watches', () => {
     return { tailer, c, clock };
   }
 
+  /**
+   * Lines 1–6 into `path`, each reported by its watch, then the review `reviewMs` later: the directory is
+   * polled from then on. Returns the next line number.
+   */
+  async function switchToPolling(
+    path: string,
+    tailer: LogTailer,
+    c: Collector,
+    clock: { now: number },
+    reviewMs: number,
+  ): Promise<number> {
+    for (let seq = 1; seq <= 6; seq++) {
+      appendFileSync(path, criLine(seq));
+      await tick();
+      c.add(await tailer.poll());
+    }
+    clock.now += reviewMs;
+    c.add(await tailer.poll());
+    expect(tailer.stats().watchesToPolling).toBe(1);
+    return 7;
+  }
+
   it('reads a file appended after a quiet spell as soon as its watch reports it, without a sweep', async () => {
     const r = root();
     const path = join(podLogDir(r, 'ns', 'quiet'), '0.log');
@@ -173,15 +195,7 @@ describe('change detection by directory watches', () => {
     const path = join(dir, '0.log');
     writeFileSync(path, criLine(0));
     const { tailer, c, clock } = await settledTailer(r, { idleReadDelayMs: 1600, discoveryIntervalMs: 400 });
-    let seq = 1;
-    for (; seq <= 6; seq++) {
-      appendFileSync(path, criLine(seq));
-      await tick();
-      c.add(await tailer.poll());
-    }
-    clock.now += 400; // the review: the directory is polled from now on
-    c.add(await tailer.poll());
-    expect(tailer.stats().watchesToPolling).toBe(1);
+    let seq = await switchToPolling(path, tailer, c, clock, 400);
     // A line every 400 ms: the file's read delay doubles to 1,600 ms, and so does the directory's check.
     const checks0 = tailer.stats().polledDirChecks;
     for (let step = 0; step < 40; step++, seq++) {
@@ -216,15 +230,7 @@ describe('change detection by directory watches', () => {
     const other = join(dir, '1.log');
     writeFileSync(other, '');
     const { tailer, c, clock } = await settledTailer(r, { idleReadDelayMs: 2000, discoveryIntervalMs: 400 });
-    let seq = 1;
-    for (; seq <= 6; seq++) {
-      appendFileSync(path, criLine(seq));
-      await tick();
-      c.add(await tailer.poll());
-    }
-    clock.now += 400;
-    c.add(await tailer.poll());
-    expect(tailer.stats().watchesToPolling).toBe(1);
+    let seq = await switchToPolling(path, tailer, c, clock, 400);
     // A line every 400 ms and a run of pollAll every 10 s, each of several calls on a small budget.
     const run = async () => {
       const checks0 = tailer.stats().polledDirChecks;
