@@ -12,13 +12,13 @@ import type { MinerSnapshot } from '../detect/logs/miner.ts';
 import type { StreamLines } from '../detect/logs/mining-worker.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
 import { type LogSignalSnapshot, LogSignals } from '../detect/logs/signals.ts';
-import { WindowAccumulator } from '../detect/logs/window.ts';
+import { type StreamWindow, WindowAccumulator } from '../detect/logs/window.ts';
 import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
 import { type LineBatch, LineBatchCollector, segmentBytes } from '../sources/logs/line-batches.ts';
 import { LogTailer } from '../sources/logs/tailer.ts';
 import type { Checkpoint, CheckpointEntry, LogRecord, StreamKey } from '../sources/logs/types.ts';
-import type { LogStreamWindow } from '../summarize/stream-templates.ts';
+import type { LogStreamWindow, TemplateSample } from '../summarize/stream-templates.ts';
 
 /** Host log files that carry security events, by file name. */
 const SECURITY_FILES: Record<string, 'auth' | 'audit'> = {
@@ -94,12 +94,40 @@ interface StreamBatch {
 
 interface StreamState {
   subject: Subject;
+  /** The subject as summaries carry it, made when the subject is (not at every window). */
+  wireSubject: ReturnType<typeof subjectToWire>;
   window: WindowAccumulator;
   lastSeenMs: number;
   bytes: number;
   /** The miner's state changed in this window and must be persisted with the batch. */
   newTemplates: boolean;
   minerChanges: number;
+}
+
+/**
+ * Every template the window counted, with its text, and each one's first line: the summary dictionary sends
+ * only the texts the aggregator may lack and the exemplars that say something new (a template's first
+ * definition, an error template now and then); signals carry their own evidence.
+ */
+function streamWindow(id: string, s: StreamState, w: StreamWindow): LogStreamWindow {
+  const templates: Array<{ id: string; text: string }> = [];
+  const counts: Array<{ templateId: string; count: number }> = [];
+  const samples: TemplateSample[] = [];
+  for (const t of w.templates) {
+    templates.push({ id: t.id, text: t.template });
+    counts.push({ templateId: t.id, count: t.count });
+    const line = t.exemplars[0];
+    if (line !== undefined) samples.push({ templateId: t.id, line, error: t.errorCount > 0 });
+  }
+  return {
+    subject: s.wireSubject,
+    stream: s.subject.kind === 'node' ? id.replace(/^host:/, '') : 'container',
+    templates,
+    counts,
+    samples,
+    lines: BigInt(w.lines),
+    bytes: BigInt(s.bytes),
+  };
 }
 
 export class LogPipeline {
@@ -306,13 +334,14 @@ export class LogPipeline {
       // The pod's workload may become known after its first lines (pod metadata comes from the API's watch).
       if (key.kind === 'container' && known.subject.workload === undefined) {
         const workload = this.opts.podMeta?.(key.podUid)?.workload;
-        if (workload) known.subject = { ...known.subject, workload };
+        if (workload) this.setSubject(known, { ...known.subject, workload });
       }
       return known;
     }
     const subject = key.kind === 'container' ? this.containerSubject(key) : this.hostSubject();
     const s: StreamState = {
       subject,
+      wireSubject: subjectToWire(subject),
       window: new WindowAccumulator(subject, this.windowStart),
       lastSeenMs: Date.now(),
       bytes: 0,
@@ -322,6 +351,12 @@ export class LogPipeline {
     this.streams.set(id, s);
     this.restoreSignals(id);
     return s;
+  }
+
+  private setSubject(s: StreamState, subject: Subject): void {
+    s.subject = subject;
+    s.wireSubject = subjectToWire(subject);
+    s.window.subject = subject;
   }
 
   /** A stream seen again after a restart continues from its saved baselines (a damaged record is skipped). */
@@ -384,25 +419,8 @@ export class LogPipeline {
         const snap = await this.pool.snapshot(id);
         if (snap) snapshots.push([id, snap]);
       }
-      if (w.lines > 0) {
-        // Every template the window counted, with its text, and each one's first line: the summary dictionary
-        // sends only the texts the aggregator may lack and the exemplars that say something new (a template's
-        // first definition, an error template now and then); signals carry their own evidence.
-        logs.push({
-          subject: subjectToWire(s.subject),
-          stream: s.subject.kind === 'node' ? id.replace(/^host:/, '') : 'container',
-          templates: w.templates.map((t) => ({ id: t.id, text: t.template })),
-          counts: w.templates.map((t) => ({ templateId: t.id, count: t.count })),
-          samples: w.templates.flatMap((t) =>
-            t.exemplars[0] === undefined
-              ? []
-              : [{ templateId: t.id, line: t.exemplars[0], error: t.errorCount > 0 }],
-          ),
-          lines: BigInt(w.lines),
-          bytes: BigInt(s.bytes),
-        });
-      }
-      s.window = new WindowAccumulator(s.subject, endMs);
+      if (w.lines > 0) logs.push(streamWindow(id, s, w));
+      s.window.next(endMs);
       s.bytes = 0;
       s.newTemplates = false;
     }

@@ -33,18 +33,34 @@ function clip(line: string): string {
   return line.length > EVIDENCE_MAX_LINE_CHARS ? `${line.slice(0, EVIDENCE_MAX_LINE_CHARS)}…` : line;
 }
 
-/** Builds one `StreamWindow` from the lines of one stream and their mining results. */
+/**
+ * Builds a stream's `StreamWindow`s, one window after the other (`next`). It lives as long as its stream: the
+ * per-template entries of templates the stream keeps using are reused from window to window instead of being
+ * allocated again. At a thousand trickling streams, objects made per window lived the whole window, so they
+ * outlived the young generation and were collected by full GCs (main thread and GC helper threads).
+ */
 export class WindowAccumulator {
-  private readonly subject: Subject;
-  private readonly startMs: number;
+  subject: Subject;
+  private startMs: number;
+  /** The templates of this window and of the one before (entries unused for a whole window are dropped). */
   private readonly byId = new Map<string, WindowTemplate>();
   private lines = 0;
   private errorLines = 0;
-  private readonly errorExemplars: string[] = [];
+  private errorExemplars: string[] = [];
 
   constructor(subject: Subject, startMs: number) {
     this.subject = subject;
     this.startMs = startMs;
+  }
+
+  /** This window's entry for the template (count 0 when it was not counted yet in this window). */
+  private entry(id: string, template: string, level: LogLevel): WindowTemplate {
+    let t = this.byId.get(id);
+    if (t === undefined) {
+      t = { id, template, count: 0, isNew: false, level, errorCount: 0, exemplars: [] };
+      this.byId.set(id, t);
+    } else if (t.count === 0) t.level = level;
+    return t;
   }
 
   add(line: string, templateId: string, template: string, isNew: boolean): void {
@@ -55,11 +71,7 @@ export class WindowAccumulator {
       this.errorLines++;
       if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(clip(line));
     }
-    let t = this.byId.get(templateId);
-    if (!t) {
-      t = { id: templateId, template, count: 0, isNew, level, errorCount: 0, exemplars: [] };
-      this.byId.set(templateId, t);
-    }
+    const t = this.entry(templateId, template, level);
     t.count++;
     t.template = template;
     if (isNew) t.isNew = true;
@@ -79,19 +91,7 @@ export class WindowAccumulator {
       if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(e);
     }
     for (const b of batch.templates) {
-      let t = this.byId.get(b.id);
-      if (!t) {
-        t = {
-          id: b.id,
-          template: b.template,
-          count: 0,
-          isNew: b.isNew,
-          level: b.level,
-          errorCount: 0,
-          exemplars: [],
-        };
-        this.byId.set(b.id, t);
-      }
+      const t = this.entry(b.id, b.template, b.level);
       t.count += b.count;
       t.template = b.template;
       if (b.isNew) t.isNew = true;
@@ -101,7 +101,10 @@ export class WindowAccumulator {
     }
   }
 
+  /** The window so far, ending at `endMs`. Its templates are valid until `next()` (they are reused). */
   close(endMs: number): StreamWindow {
+    const templates: WindowTemplate[] = [];
+    for (const t of this.byId.values()) if (t.count > 0) templates.push(t);
     return {
       subject: this.subject,
       startMs: this.startMs,
@@ -109,7 +112,25 @@ export class WindowAccumulator {
       lines: this.lines,
       errorLines: this.errorLines,
       errorExemplars: this.errorExemplars,
-      templates: [...this.byId.values()],
+      templates,
     };
+  }
+
+  /** Starts the next window at `startMs`. */
+  next(startMs: number): void {
+    this.startMs = startMs;
+    this.lines = 0;
+    this.errorLines = 0;
+    if (this.errorExemplars.length > 0) this.errorExemplars = [];
+    for (const [id, t] of this.byId) {
+      if (t.count === 0) {
+        this.byId.delete(id);
+        continue;
+      }
+      t.count = 0;
+      t.isNew = false;
+      t.errorCount = 0;
+      if (t.exemplars.length > 0) t.exemplars = [];
+    }
   }
 }

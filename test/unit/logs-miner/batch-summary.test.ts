@@ -148,6 +148,45 @@ describe('WindowAccumulator.addBatch', () => {
   });
 });
 
+describe('WindowAccumulator.next', () => {
+  it('starts each window empty though it reuses its entries, and leaves the closed window intact', () => {
+    const acc = new WindowAccumulator(SUBJECT, 0);
+    acc.add('GET /a 200', 'get', 'GET <*> 200', true);
+    acc.add('GET /b 200', 'get', 'GET <*> 200', false);
+    acc.add('ERROR db down', 'err', 'ERROR db down', true);
+    acc.add('worker started', 'start', 'worker started', true);
+    const first = acc.close(10_000);
+    const firstExemplars = first.templates.map((t) => t.exemplars);
+    acc.next(10_000);
+    acc.add('GET /c 200', 'get', 'GET <*> 200', false);
+    acc.add('worker started', 'start', 'worker started', false);
+    const second = acc.close(20_000);
+    expect(second.startMs).toBe(10_000);
+    expect(second.lines).toBe(2);
+    expect(second.errorLines).toBe(0);
+    expect(second.errorExemplars).toEqual([]);
+    const shape = (w: typeof first) =>
+      w.templates.map((t) => [t.id, t.count, t.isNew, t.level, t.errorCount, t.exemplars]);
+    expect(shape(second)).toEqual([
+      ['get', 1, false, 'info', 0, ['GET /c 200']],
+      ['start', 1, false, 'info', 0, ['worker started']],
+    ]);
+    // Arrays the first window handed out still say what it held after the second began (its template entries
+    // are reused: valid until next()).
+    expect(first.lines).toBe(4);
+    expect(first.errorExemplars).toEqual(['ERROR db down']);
+    expect(firstExemplars).toEqual([
+      ['GET /a 200', 'GET /b 200'],
+      ['ERROR db down'],
+      ['worker started'],
+    ]);
+    acc.next(20_000);
+    acc.add('ERROR db down', 'err', 'ERROR db down', false);
+    // An entry unused for a whole window is dropped; used again, it has this window's values only.
+    expect(shape(acc.close(30_000))).toEqual([['err', 1, false, 'error', 1, ['ERROR db down']]]);
+  });
+});
+
 describe('packSummaries / unpackSummaries', () => {
   it('carries the batch summaries of many streams across the thread boundary in columns without losing anything', () => {
     const shop = new StreamMiner(new TemplateMiner());
