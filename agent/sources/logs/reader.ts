@@ -82,6 +82,13 @@ export class TrackedFile {
   readDelayMs = 0;
   /** The `pollAll` run that last read it to its end (see LogTailer). */
   allRound = -1;
+  /**
+   * Waits for the next run of `pollAll` (a trickling file read once a window): see LogTailer.schedule. Its
+   * directory's listing is then checked only when the file stops giving data (see polledListingsHold).
+   */
+  parked = false;
+  /** Its last read to the end found nothing new. */
+  lastReadEmpty = false;
   /** When a read last reached its end (-1: never): the read rate is measured from there. */
   lastEofMs = -1;
   /** Bytes consumed in poll `pollBytesId`. */

@@ -60,7 +60,8 @@ describe('crash and restart', () => {
     let saved: Checkpoint = {};
     const store = join(host.root, 'committed.json');
     for (let i = 0; i < 3; i++) {
-      const { records, checkpoint } = await first.poll(40_000);
+      const { records } = await first.poll(40_000);
+      const checkpoint = first.checkpoint();
       for (const r of records) committed.push(seqOf(r));
       writeFileSync(store, JSON.stringify({ checkpoint }));
       saved = checkpoint;

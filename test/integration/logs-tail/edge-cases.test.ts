@@ -21,12 +21,12 @@ describe('log tailing edge cases', () => {
     const tailer = new LogTailer({ hostRoot: r, idleReadDelayMs: 0 });
     const first = await tailer.poll();
     expect(first.records.map((x) => x.text)).toEqual(['seq=0 payload for line 0']);
-    expect(Object.values(first.checkpoint)[0]?.offset).toBe(criLine(0).length);
+    expect(Object.values(tailer.checkpoint())[0]?.offset).toBe(criLine(0).length);
     expect((await tailer.poll()).records).toHaveLength(0);
     appendFileSync(path, line.slice(20));
     const second = await tailer.poll();
     expect(second.records.map((x) => x.text)).toEqual(['seq=1 payload for line 1']);
-    expect(Object.values(second.checkpoint)[0]?.offset).toBe(criLine(0).length + line.length);
+    expect(Object.values(tailer.checkpoint())[0]?.offset).toBe(criLine(0).length + line.length);
     await tailer.close();
   });
 
@@ -39,7 +39,7 @@ describe('log tailing edge cases', () => {
     appendFileSync(path, '\n2024-01-01T00:00:00Z stdout P b\n');
     const mid = await tailer.poll();
     expect(mid.records).toHaveLength(0);
-    expect(Object.values(mid.checkpoint)[0]?.offset).toBe(0);
+    expect(Object.values(tailer.checkpoint())[0]?.offset).toBe(0);
     appendFileSync(path, '2024-01-01T00:00:00Z stdout F c\n');
     expect((await tailer.poll()).records.map((x) => x.text)).toEqual(['seq=0 abc']);
     await tailer.close();
@@ -134,7 +134,7 @@ describe('log tailing edge cases', () => {
     const good = new LogTailer({ hostRoot: r });
     const firstRead = await good.poll();
     expect(firstRead.records).toHaveLength(2);
-    const cp = firstRead.checkpoint;
+    const cp = good.checkpoint();
     await good.close();
 
     appendFileSync(path, criLine(2));

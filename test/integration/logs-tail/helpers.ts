@@ -30,14 +30,15 @@ export function seqOf(r: LogRecord): number {
   return seqOfText(r.text);
 }
 
-/** Accumulates every record and the latest checkpoint. */
+/** Accumulates every record, and the checkpoint as a store keeping each poll's changes would hold it. */
 export class Collector {
   records: LogRecord[] = [];
   checkpoint: Checkpoint = {};
 
   add(result: PollResult): PollResult {
     for (const r of result.records) this.records.push(r);
-    this.checkpoint = result.checkpoint;
+    Object.assign(this.checkpoint, result.changed);
+    for (const k of result.removed) delete this.checkpoint[k];
     return result;
   }
 

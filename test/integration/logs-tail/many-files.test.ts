@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogTailer } from '../../../agent/sources/logs/tailer.ts';
@@ -45,7 +45,13 @@ describe('a thousand files', () => {
     expect(stats.filesOpen).toBeLessThanOrEqual(cap);
     expect(stats.fdEvictions).toBeGreaterThan(0);
     expect(stats.fdReopens).toBeGreaterThan(0);
+    // The polls' changes add up to every file's entry at its end.
     expect(Object.keys(c.checkpoint)).toHaveLength(files);
+    expect(c.checkpoint).toEqual(tailer.checkpoint());
+    for (const path of paths) {
+      const st = statSync(path);
+      expect(c.checkpoint[`${st.dev}:${st.ino}`]?.offset).toBe(st.size);
+    }
     await tailer.close();
   });
 });

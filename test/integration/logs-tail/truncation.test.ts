@@ -71,7 +71,7 @@ describe('truncation and copytruncate', () => {
     });
     const first = await tailer.poll();
     expect(first.records).toHaveLength(0);
-    const key = Object.keys(first.checkpoint)[0] as string;
+    const key = Object.keys(tailer.checkpoint())[0] as string;
     appendFileSync(path, lines(50, 60));
     const c = new Collector();
     await pollUntil(tailer, c, () => c.records.length >= 10);
