@@ -175,11 +175,7 @@ describe('WindowAccumulator.next', () => {
     // are reused: valid until next()).
     expect(first.lines).toBe(4);
     expect(first.errorExemplars).toEqual(['ERROR db down']);
-    expect(firstExemplars).toEqual([
-      ['GET /a 200', 'GET /b 200'],
-      ['ERROR db down'],
-      ['worker started'],
-    ]);
+    expect(firstExemplars).toEqual([['GET /a 200', 'GET /b 200'], ['ERROR db down'], ['worker started']]);
     acc.next(20_000);
     acc.add('ERROR db down', 'err', 'ERROR db down', false);
     // An entry unused for a whole window is dropped; used again, it has this window's values only.
