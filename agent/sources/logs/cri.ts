@@ -1,7 +1,7 @@
 import type { LineParser, ParseContext } from './line-parser.ts';
 import { rawRecord } from './raw-record.ts';
 import { Reassembler } from './reassembler.ts';
-import { parseRfc3339 } from './timestamp.ts';
+import { isRfc3339, parseRfc3339 } from './timestamp.ts';
 import type { LogRecord, StreamKey } from './types.ts';
 
 // CRI log lines as containerd and CRI-O write them:
@@ -40,17 +40,12 @@ export class CriLineParser implements LineParser {
     let sp = start;
     const limit = Math.min(end, start + 40);
     while (sp < limit && buf[sp] !== SPACE) sp++;
-    const timeMs = sp < limit ? parseRfc3339(buf, start, sp) : Number.NaN;
+    // Only checked here: most lines go to the byte lane, which needs no time (parsed below for records).
+    const timeOk = sp < limit && isRfc3339(buf, start, sp);
     const which = streamAt(buf, sp + 1);
     const flagAt = sp + 8;
     const flag = buf[flagAt];
-    if (
-      Number.isNaN(timeMs) ||
-      which === 0 ||
-      buf[sp + 7] !== SPACE ||
-      flagAt >= end ||
-      (flag !== P && flag !== F)
-    ) {
+    if (!timeOk || which === 0 || buf[sp + 7] !== SPACE || flagAt >= end || (flag !== P && flag !== F)) {
       this.malformed(buf, start, end, offset, overflow, out);
       return;
     }
@@ -67,9 +62,10 @@ export class CriLineParser implements LineParser {
         this.ctx.counters.records++;
         return;
       }
-      this.parts.single(out, streamName, timeMs, buf, msg, end, overflow);
+      this.parts.single(out, streamName, parseRfc3339(buf, start, sp), buf, msg, end, overflow);
       return;
     }
+    const timeMs = parseRfc3339(buf, start, sp);
     this.parts.piece(out, streamName, timeMs, offset, buf, msg, end, overflow, flag === F);
   }
 

@@ -43,13 +43,10 @@ export class LineBatchCollector {
   private lines = 0;
   private segments: LineSegment[] = [];
   private current: LineSegment | undefined;
-  /** The last source buffer seen and a plain view of it (the reader reuses one chunk buffer). */
-  private source: Uint8Array | undefined;
-  private sourceView: Uint8Array = new Uint8Array(0);
   private readonly spare: Array<{ bytes: Uint8Array; ends: Int32Array }> = [];
 
   /** Adds the line `buf[start, end)` (no LF) of `stream`. */
-  add(stream: StreamKey, buf: Uint8Array, start: number, end: number): void {
+  add(stream: StreamKey, buf: Buffer, start: number, end: number): void {
     let seg = this.current;
     if (seg === undefined || seg.stream.id !== stream.id) {
       seg = { stream, from: this.lines, to: this.lines };
@@ -67,19 +64,12 @@ export class LineBatchCollector {
       bigger.set(this.ends);
       this.ends = bigger;
     }
-    // Short lines: a loop beats the native call of `set` with its subarray. Longer ones: `set` from a plain
-    // Uint8Array view of the source (a Buffer's `subarray` constructs a Buffer, which costs more than the copy).
+    // Short lines: a loop beats the native call. Longer ones: Buffer#copy, as fast as `set` from a `subarray`
+    // and without the view object per line (11 MB a window of garbage at 10,000 lines/s).
     const bytes = this.bytes;
     let at = this.used;
     if (len <= 32) for (let i = start; i < end; i++) bytes[at++] = buf[i]!;
-    else {
-      if (buf !== this.source) {
-        this.source = buf;
-        this.sourceView = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-      }
-      bytes.set(this.sourceView.subarray(start, end), at);
-      at += len;
-    }
+    else at += buf.copy(bytes, at, start, end);
     this.ends[this.lines++] = at;
     bytes[at] = 10;
     this.used = at + 1;

@@ -93,6 +93,8 @@ interface PolledDir {
   lastDataMs: number;
   /** When its listing was last checked (a stat). */
   checkedMs: number;
+  /** Scratch of polledListingsHold: its files' shortest read delay (-1: no file). */
+  every: number;
 }
 
 /**
@@ -497,7 +499,7 @@ export class LogTailer {
     for (const dir of dirs.keys()) if (!w.isPolled(dir)) dirs.delete(dir);
     if (polled.size === 0) return;
     // Checked now: it was listed when its watch was set up, and events reported everything until now.
-    for (const dir of polled) dirs.set(dir, { lastDataMs: now, checkedMs: now });
+    for (const dir of polled) dirs.set(dir, { lastDataMs: now, checkedMs: now, every: -1 });
     for (const f of this.sleeping) if (polled.has(this.dirOf(f))) this.sleeping.delete(f);
   }
 
@@ -541,21 +543,22 @@ export class LogTailer {
     if (busy === null || dirs === null) return false;
     // Each polled directory's shortest read delay among its files; settled (Infinity): all its files are
     // parked and gave data at their last read.
-    const readEvery = new Map<string, number>();
+    // (Kept in the PolledDir itself: a Map of them, built every discovery interval, was garbage per file.)
+    for (const d of dirs.values()) d.every = -1;
     for (const f of this.files.values()) {
       if (f.state === 'done') continue;
       if (f.fd < 0) return false;
-      const dir = this.dirOf(f);
-      if (!dirs.has(dir)) continue;
+      const d = dirs.get(this.dirOf(f));
+      if (d === undefined) continue;
       const every = f.parked && !f.lastReadEmpty ? Number.POSITIVE_INFINITY : f.readDelayMs;
-      readEvery.set(dir, Math.min(readEvery.get(dir) ?? every, every));
+      d.every = d.every < 0 ? every : Math.min(d.every, every);
     }
     const due: string[] = [];
     for (const dir of busy) {
       const d = dirs.get(dir);
       // A directory with no file of its own (`var/log/pods` of a churning cluster, a pod directory) is due at
       // every discovery: a new pod's files are expected within a second.
-      const every = readEvery.get(dir) ?? 0;
+      const every = d === undefined || d.every < 0 ? 0 : d.every;
       const settled = every === Number.POSITIVE_INFINITY;
       if (d === undefined || now - d.checkedMs >= every || (this.checkingAllDirs && !settled)) due.push(dir);
     }
