@@ -1,7 +1,7 @@
 // What the log benches share: empty container log files in the kubelet layout, and the agent's LogPipeline
 // opened on them as the agent opens it (no security detectors, no pod metadata). The class is a parameter so
 // that a bench can run another checkout's pipeline (agent-scenario.ts --src).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogPipeline, LogPipelineOptions } from '../../agent/pipeline/log-pipeline.ts';
@@ -24,6 +24,17 @@ export function emptyPodFiles(hostRoot: string, count: number): string[] {
     paths.push(path);
   }
   return paths;
+}
+
+/** Appends `linesPerFile` CRI lines (one template, numbers varying) to every file: one round of a bench. */
+export function appendRound(paths: readonly string[], linesPerFile: number, round: number): void {
+  const ts = new Date().toISOString().replace('Z', '000000Z');
+  paths.forEach((path, f) => {
+    let text = '';
+    for (let i = 0; i < linesPerFile; i++)
+      text += `${ts} stdout F GET /api/items/${round} 200 ${f} line ${i}\n`;
+    appendFileSync(path, text);
+  });
 }
 
 /** The pipeline on `hostRoot` with the bench defaults; `extra` overrides them. */

@@ -5,13 +5,13 @@
 // keep the lines per file a window small enough to be parked (≤ 32 KiB) for a close-only measurement.
 // Usage: taskset -c 1 npx node bench/logs/close.ts [--rows 1000x30,1000x3,100x30] [--rounds 30] [--profile DIR]
 //        (DIR: a main-thread .cpuprofile of each row's measured rounds, steady.ts's format)
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
-import { startBenchPipeline } from './bench-pipeline.ts';
+import { appendRound, startBenchPipeline } from './bench-pipeline.ts';
 import { startProfile, stopProfile } from './profile.ts';
 
 const { values } = parseArgs({
@@ -48,13 +48,7 @@ async function measure(files: number, linesPerFile: number): Promise<CloseRow> {
   let profiler: Awaited<ReturnType<typeof startProfile>> | null = null;
   for (let round = 0; round < rounds; round++) {
     if (round === WARMUP_ROUNDS && values.profile !== undefined) profiler = await startProfile();
-    const ts = new Date().toISOString().replace('Z', '000000Z');
-    for (let f = 0; f < files; f++) {
-      let text = '';
-      for (let i = 0; i < linesPerFile; i++)
-        text += `${ts} stdout F GET /api/items/${round} 200 ${f} line ${i}\n`;
-      appendFileSync(paths[f] as string, text);
-    }
+    appendRound(paths, linesPerFile, round);
     const reads0 = pipeline.stats().fileReads;
     await new Promise((r) => setTimeout(r, 400));
     between = pipeline.stats().fileReads - reads0;
