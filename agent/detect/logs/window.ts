@@ -73,7 +73,7 @@ export class WindowAccumulator {
     }
     const t = this.entry(templateId, template, level);
     t.count++;
-    t.template = template;
+    if (t.template !== template) t.template = template;
     if (isNew) t.isNew = true;
     if (levelRank(level) > levelRank(t.level)) t.level = level;
     if (isError) t.errorCount++;
@@ -93,7 +93,9 @@ export class WindowAccumulator {
     for (const b of batch.templates) {
       const t = this.entry(b.id, b.template, b.level);
       t.count += b.count;
-      t.template = b.template;
+      // The text crosses from the worker with every batch: keep the string the entry holds when it is the same,
+      // so that a window's copy dies young instead of outliving the window with the entry.
+      if (t.template !== b.template) t.template = b.template;
       if (b.isNew) t.isNew = true;
       if (levelRank(b.level) > levelRank(t.level)) t.level = b.level;
       t.errorCount += b.errorCount;
