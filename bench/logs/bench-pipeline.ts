@@ -56,6 +56,30 @@ export function openBenchPipeline(
   });
 }
 
+/** CPU seconds per thread over a measured part: the whole process, the main thread, the mining workers. */
+export interface CpuSplit {
+  process: number;
+  main: number;
+  mining: number;
+  /** process − main − mining: V8's GC and compiler threads, libuv. */
+  other: number;
+}
+
+/** Starts measuring the pipeline's CPU by thread; the returned function gives the split since then. */
+export async function startCpuSplit(pipeline: LogPipeline): Promise<() => Promise<CpuSplit>> {
+  const seconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+  const miningSeconds = async () => (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0);
+  const process0 = process.cpuUsage();
+  const main0 = process.threadCpuUsage();
+  const mining0 = await miningSeconds();
+  return async () => {
+    const total = seconds(process.cpuUsage(process0));
+    const main = seconds(process.threadCpuUsage(main0));
+    const mining = (await miningSeconds()) - mining0;
+    return { process: total, main, mining, other: total - main - mining };
+  };
+}
+
 /** `files` empty pod files in a new temporary directory, and the pipeline on them with its own LMDB, started. */
 export async function startBenchPipeline(
   Pipeline: typeof LogPipeline,

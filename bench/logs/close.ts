@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
-import { appendRound, startBenchPipeline } from './bench-pipeline.ts';
+import { appendRound, type CpuSplit, startBenchPipeline, startCpuSplit } from './bench-pipeline.ts';
 import { startProfile, stopProfile } from './profile.ts';
 
 const { values } = parseArgs({
@@ -25,7 +25,6 @@ const rounds = Number(values.rounds);
 /** Rounds left out of the figures while V8 compiles the code that runs once per close. */
 const WARMUP_ROUNDS = 10;
 const logger = pino({ level: 'silent' });
-const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
 interface CloseRow {
   files: number;
@@ -41,9 +40,7 @@ interface CloseRow {
 
 async function measure(files: number, linesPerFile: number): Promise<CloseRow> {
   const { paths, store, pipeline, dispose } = await startBenchPipeline(LogPipeline, files, logger);
-  let main = 0;
-  let total = 0;
-  let mining = 0;
+  const sum: CpuSplit = { process: 0, main: 0, mining: 0, other: 0 };
   let between = 0;
   let profiler: Awaited<ReturnType<typeof startProfile>> | null = null;
   for (let round = 0; round < rounds; round++) {
@@ -52,17 +49,14 @@ async function measure(files: number, linesPerFile: number): Promise<CloseRow> {
     const reads0 = pipeline.stats().fileReads;
     await new Promise((r) => setTimeout(r, 400));
     between = pipeline.stats().fileReads - reads0;
-    const main0 = process.threadCpuUsage();
-    const cpu0 = process.cpuUsage();
-    const mining0 = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0);
+    const cpuSince = await startCpuSplit(pipeline);
     const w = await pipeline.closeWindow();
     store.root.transactionSync(() => w.alsoWrite());
     // The mining worker's last answers and the GC after the close.
     await new Promise((r) => setTimeout(r, 100));
     if (round < WARMUP_ROUNDS) continue;
-    main += cpuSeconds(process.threadCpuUsage(main0));
-    total += cpuSeconds(process.cpuUsage(cpu0));
-    mining += (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0) - mining0;
+    const cpu = await cpuSince();
+    for (const k of ['process', 'main', 'mining', 'other'] as const) sum[k] += cpu[k];
   }
   if (profiler !== null)
     await stopProfile(profiler, join(values.profile!, `close-${files}x${linesPerFile}.cpuprofile`));
@@ -71,10 +65,10 @@ async function measure(files: number, linesPerFile: number): Promise<CloseRow> {
   return {
     files,
     linesPerFile,
-    processMs: ms(total),
-    mainThreadMs: ms(main),
-    miningThreadMs: ms(mining),
-    otherThreadsMs: ms(total - main - mining),
+    processMs: ms(sum.process),
+    mainThreadMs: ms(sum.main),
+    miningThreadMs: ms(sum.mining),
+    otherThreadsMs: ms(sum.other),
     readsBetweenCloses: between,
   };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
-import { startBenchPipeline } from './bench-pipeline.ts';
+import { startBenchPipeline, startCpuSplit } from './bench-pipeline.ts';
 import { startProfile, stopProfile } from './profile.ts';
 import { startWriter } from './writer.ts';
 
@@ -46,31 +46,25 @@ async function measure(files: number, rate: number): Promise<SteadyRow> {
   }, 10_000);
   const writer = startWriter(paths, rate, warmup + seconds + 2);
   await new Promise((r) => setTimeout(r, warmup * 1000));
-  const cpu0 = process.cpuUsage();
-  const main0 = process.threadCpuUsage();
-  const mining0 = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0);
+  const cpuSince = await startCpuSplit(pipeline);
   const reads0 = pipeline.stats().fileReads;
   const profiler = values.profile === undefined ? null : await startProfile();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   if (profiler !== null)
     await stopProfile(profiler, join(values.profile!, `steady-${files}x${rate}.cpuprofile`));
-  const cpu = process.cpuUsage(cpu0);
-  const main = process.threadCpuUsage(main0);
-  const mining = (await pipeline.miningCpuSeconds()).reduce((a, b) => a + b, 0) - mining0;
+  const cpu = await cpuSince();
   const reads = pipeline.stats().fileReads - reads0;
   const rss = process.memoryUsage().rss / 2 ** 20;
   clearInterval(windows);
   await writer.exited;
   await dispose();
-  const total = (cpu.user + cpu.system) / 1e6;
-  const mainSeconds = (main.user + main.system) / 1e6;
   return {
     files,
     linesPerSecondPerFile: rate,
-    processCpuPercent: percent(total),
-    mainThreadCpuPercent: percent(mainSeconds),
-    miningThreadCpuPercent: percent(mining),
-    otherThreadsCpuPercent: percent(total - mainSeconds - mining),
+    processCpuPercent: percent(cpu.process),
+    mainThreadCpuPercent: percent(cpu.main),
+    miningThreadCpuPercent: percent(cpu.mining),
+    otherThreadsCpuPercent: percent(cpu.other),
     fileReadsPerSecond: Math.round(reads / seconds),
     rssMiB: Math.round(rss),
   };

@@ -65,8 +65,17 @@ export class CriLineParser implements LineParser {
       this.parts.single(out, streamName, parseRfc3339(buf, start, sp), buf, msg, end, overflow);
       return;
     }
-    const timeMs = parseRfc3339(buf, start, sp);
-    this.parts.piece(out, streamName, timeMs, offset, buf, msg, end, overflow, flag === F);
+    this.parts.piece(
+      out,
+      streamName,
+      parseRfc3339(buf, start, sp),
+      offset,
+      buf,
+      msg,
+      end,
+      overflow,
+      flag === F,
+    );
   }
 
   pendingOffset(): number {

@@ -383,8 +383,9 @@ export class LogTailer {
     // Bytes per second since its previous read (a first read that found a lot counts as busy).
     const rate =
       sinceMs > 0 ? (bytes * 1000) / sinceMs : bytes >= BUSY_POLL_BYTES ? Number.POSITIVE_INFINITY : 0;
+    // Parked only by a run of pollAll; a file a regular poll reads (woken, or flooding) keeps its own schedule.
     const parkMs = this.readingAll ? this.parkMs(f, rate) : 0;
-    if (this.readingAll) f.parked = parkMs > 0 && f.state === 'live';
+    f.parked = parkMs > 0 && f.state === 'live';
     // Read ahead of its turn by `pollAll` while runs are not regular: it keeps its own schedule. Rescheduling
     // every file from the same moment would make them all due in the same poll later (one poll over its
     // budget: a false backlog). Parked, they are all read by the next run instead.
