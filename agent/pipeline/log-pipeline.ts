@@ -6,12 +6,12 @@
 // repeats a line, and template ids survive restarts.
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../../common/log.ts';
-import type { Signal, Subject } from '../../common/signal.ts';
+import { capEvidence, type Signal, type Subject } from '../../common/signal.ts';
 import { subjectToWire } from '../../common/signal-wire.ts';
 import type { MinerSnapshot } from '../detect/logs/miner.ts';
-import type { StreamLines } from '../detect/logs/mining-worker.ts';
+import type { StreamLines, WantedExemplars } from '../detect/logs/mining-worker.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
-import { type LogSignalSnapshot, LogSignals } from '../detect/logs/signals.ts';
+import { citedExemplars, type LogSignalSnapshot, LogSignals } from '../detect/logs/signals.ts';
 import { type StreamWindow, WindowAccumulator } from '../detect/logs/window.ts';
 import type { SecurityLogDetector } from '../detect/security/log-detector.ts';
 import type { PodMeta } from '../sources/kube/kube-watcher.ts';
@@ -406,6 +406,7 @@ export class LogPipeline {
     if (endMs - this.openedMs > FORGET_AFTER_MS) this.restoredSignals.clear();
     const logs: LogStreamWindow[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
+    const fired: Array<{ stream: string; signal: Signal }> = [];
     for (const [id, s] of this.streams) {
       if (endMs - s.lastSeenMs > FORGET_AFTER_MS) {
         this.streams.delete(id);
@@ -414,7 +415,7 @@ export class LogPipeline {
         continue;
       }
       const w = s.window.close(endMs);
-      for (const signal of this.signals.observe(id, w, { caughtUp })) this.opts.emit(signal);
+      for (const signal of this.signals.observe(id, w, { caughtUp })) fired.push({ stream: id, signal });
       if (s.newTemplates) {
         const snap = await this.pool.snapshot(id);
         if (snap) snapshots.push([id, snap]);
@@ -424,6 +425,8 @@ export class LogPipeline {
       s.bytes = 0;
       s.newTemplates = false;
     }
+    await this.citeExemplars(fired);
+    for (const { signal } of fired) this.opts.emit(signal);
     const signalSnapshots =
       this.windowSeq % SIGNAL_STATE_SAVE_WINDOWS === SIGNAL_STATE_SAVE_WINDOWS - 1
         ? this.liveSignalSnapshots()
@@ -447,6 +450,42 @@ export class LogPipeline {
         for (const k of forgotten) this.signalState.remove(k);
       },
     };
+  }
+
+  /**
+   * Gives the window's signals the exemplar lines they cite (up to EVIDENCE_MAX_LINES), which the mining worker
+   * kept: the summaries brought only each template's first line. One round trip per close that has signals; the
+   * window's successor has sent nothing yet (closes and polls run one at a time).
+   */
+  private async citeExemplars(fired: ReadonlyArray<{ stream: string; signal: Signal }>): Promise<void> {
+    const wanted = new Map<string, WantedExemplars>();
+    const cites = fired.map(({ stream, signal }) => {
+      const cited = citedExemplars(signal);
+      if (cited === undefined) return undefined;
+      let w = wanted.get(stream);
+      if (w === undefined) {
+        w = { stream, templates: [], errors: false };
+        wanted.set(stream, w);
+      }
+      if (cited === 'errors') w.errors = true;
+      else if (!w.templates.includes(cited.templateId)) w.templates.push(cited.templateId);
+      return cited;
+    });
+    if (wanted.size === 0) return;
+    const asked = [...wanted.values()];
+    const answers = await this.pool.exemplars(asked, this.windowSeq);
+    const byStream = new Map(asked.map((w, i) => [w.stream, { w, answer: answers[i]! }]));
+    fired.forEach(({ stream, signal }, i) => {
+      const cited = cites[i];
+      const found = byStream.get(stream);
+      if (cited === undefined || found === undefined) return;
+      const lines =
+        cited === 'errors'
+          ? found.answer.errors
+          : found.answer.templates[found.w.templates.indexOf(cited.templateId)];
+      if (lines !== undefined && lines.length > (signal.evidence?.lines?.length ?? 0))
+        signal.evidence = capEvidence({ ...signal.evidence, lines });
+    });
   }
 
   /** The signal baselines of every stream still tracked. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { LogPipeline, LogPipelineOptions } from '../../agent/pipeline/log-pipeline.ts';
 import type { Logger } from '../../common/log.ts';
 import { openLmdb } from '../../common/store/lmdb.ts';
+import { criLines } from './fixtures.ts';
 
 /** `<hostRoot>/var/log/pods/bench_<pod>_<pod>-uid/app/0.log` (its directories created, the file not). */
 export function podFile(hostRoot: string, pod: string): string {
@@ -26,10 +27,23 @@ export function emptyPodFiles(hostRoot: string, count: number): string[] {
   return paths;
 }
 
-/** Appends `linesPerFile` CRI lines (one template, numbers varying) to every file: one round of a bench. */
-export function appendRound(paths: readonly string[], linesPerFile: number, round: number): void {
+/**
+ * Appends `linesPerFile` CRI lines to every file: one round of a bench. `one`: one template, numbers varying;
+ * `mix`: the seeded realistic mix of fixtures.ts (seven message shapes, one in seven an error, ~2 % split into
+ * P + F pieces), so that a stream's window holds several templates as a real container's does.
+ */
+export function appendRound(
+  paths: readonly string[],
+  linesPerFile: number,
+  round: number,
+  content: 'one' | 'mix' = 'one',
+): void {
   const ts = new Date().toISOString().replace('Z', '000000Z');
   paths.forEach((path, f) => {
+    if (content === 'mix') {
+      appendFileSync(path, criLines(linesPerFile, round * 1_000_003 + f + 1, Date.now()));
+      return;
+    }
     let text = '';
     for (let i = 0; i < linesPerFile; i++)
       text += `${ts} stdout F GET /api/items/${round} 200 ${f} line ${i}\n`;

@@ -3,7 +3,8 @@
 // (which reads them all: trickling files are read at the closes only) and commits it, and measures the CPU of
 // the close per thread. Rounds come every ~0.5 s, so the files look busier than they would be at 10 s windows:
 // keep the lines per file a window small enough to be parked (≤ 32 KiB) for a close-only measurement.
-// Usage: taskset -c 1 npx node bench/logs/close.ts [--rows 1000x30,1000x3,100x30] [--rounds 30] [--profile DIR]
+// Usage: taskset -c 1 npx node bench/logs/close.ts [--rows 1000x30,1000x3,100x30] [--rounds 30] [--content one|mix]
+//        [--profile DIR]
 //        (DIR: a main-thread .cpuprofile of each row's measured rounds, steady.ts's format)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -19,8 +20,11 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000x30,1000x3,100x30' },
     rounds: { type: 'string', default: '30' },
     profile: { type: 'string' },
+    /** `one` template per file (the default, as in the figures below), or a realistic `mix` (bench-pipeline.ts). */
+    content: { type: 'string', default: 'one' },
   },
 });
+const content = values.content === 'mix' ? 'mix' : 'one';
 const rounds = Number(values.rounds);
 /** Rounds left out of the figures while V8 compiles the code that runs once per close. */
 const WARMUP_ROUNDS = 10;
@@ -45,7 +49,7 @@ async function measure(files: number, linesPerFile: number): Promise<CloseRow> {
   let profiler: Awaited<ReturnType<typeof startProfile>> | null = null;
   for (let round = 0; round < rounds; round++) {
     if (round === WARMUP_ROUNDS && values.profile !== undefined) profiler = await startProfile();
-    appendRound(paths, linesPerFile, round);
+    appendRound(paths, linesPerFile, round, content);
     const reads0 = pipeline.stats().fileReads;
     await new Promise((r) => setTimeout(r, 400));
     between = pipeline.stats().fileReads - reads0;
@@ -80,7 +84,7 @@ for (const spec of values.rows.split(',')) {
   rows.push(await measure(files, lines));
 }
 process.stdout.write(
-  `\n## One window close (${rounds - WARMUP_ROUNDS} rounds after ${WARMUP_ROUNDS}; CPU ms per close)\n\n` +
+  `\n## One window close (${rounds - WARMUP_ROUNDS} rounds after ${WARMUP_ROUNDS}; lines: ${content}; CPU ms per close)\n\n` +
     '| files × lines each | process ms | main thread ms | mining thread ms | other threads ms | reads between closes |\n' +
     '| --- | ---: | ---: | ---: | ---: | ---: |\n',
 );
@@ -93,6 +97,7 @@ const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown
 results.close = {
   date: new Date().toISOString(),
   rounds: rounds - WARMUP_ROUNDS,
+  content,
   loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
   rows,
 };

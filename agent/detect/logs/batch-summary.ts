@@ -16,7 +16,7 @@ export interface SummaryTemplate {
   /** Worst level among its lines in this batch. */
   level: LogLevel;
   errorCount: number;
-  /** Its first lines (clipped), only while the window has fewer than EVIDENCE_MAX_LINES of it. */
+  /** Its first line of the window (clipped), in the batch that brings it; the worker keeps the window's others. */
   exemplars: string[];
 }
 
@@ -24,7 +24,7 @@ export interface BatchSummary {
   stream: string;
   lines: number;
   errorLines: number;
-  /** First error lines (clipped), only while the window has fewer than EVIDENCE_MAX_LINES. */
+  /** The window's first error line (clipped), in the batch that brings it; the worker keeps the others. */
   errorExemplars: string[];
   /** Every template this batch touched, once (merged ids resolved at the end of the batch). */
   templates: SummaryTemplate[];

@@ -8,15 +8,16 @@ import { isAscii } from 'node:buffer';
 const WINDOW_BYTES = 32 * 1024;
 
 /**
- * Calls `visit(text, from, to)` for lines `[first, last)` of the batch, in order; `text[to]` is LF or the end of
- * `text`.
+ * Calls `visit(text, from, to, latin1At)` for lines `[first, last)` of the batch, in order; `text[to]` is LF or the
+ * end of `text`. `latin1At` is the line's offset in `bytes` when `text` was decoded one byte per character (an
+ * ASCII stretch), else -1 (the line was decoded alone).
  */
 export function forEachLine(
   bytes: Uint8Array,
   ends: Int32Array,
   first: number,
   last: number,
-  visit: (text: string, from: number, to: number) => void,
+  visit: (text: string, from: number, to: number, latin1At: number) => void,
 ): void {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let i = first;
@@ -31,7 +32,7 @@ export function forEachLine(
       let from = 0;
       for (let k = i; k < j; k++) {
         const to = ends[k]! - base;
-        visit(text, from, to);
+        visit(text, from, to, base + from);
         from = to + 1;
       }
     } else {
@@ -39,7 +40,7 @@ export function forEachLine(
       for (let k = i; k < j; k++) {
         const to = ends[k]!;
         const line = buf.toString('utf8', from, to);
-        visit(line, 0, line.length);
+        visit(line, 0, line.length, -1);
         from = to + 1;
       }
     }

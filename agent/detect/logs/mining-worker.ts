@@ -1,6 +1,8 @@
 // Worker-thread side of the log mining pool (pool.ts). Each worker owns the miners of the streams routed to it
 // (stream key → miner); batches of lines arrive, never single lines. `summarize` (the agent's path) sends back
-// what a window needs — per template: count, level, error count and capped exemplars — not a result per line.
+// what a window needs — per template: count, level, error count and the window's first line — not a result per
+// line. The window's other exemplar lines stay here until a signal asks for them (`exemplars`): most are never
+// used, and at a thousand streams they were most of what crossed the thread boundary.
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { EVIDENCE_MAX_LINE_CHARS, EVIDENCE_MAX_LINES } from '../../../common/signal.ts';
@@ -55,13 +57,38 @@ export interface SummarizeManyTask {
   byteLines?: ByteLines;
   window: number;
 }
+/** The exemplar lines the window being closed kept of some templates and of its error lines, per stream. */
+export interface ExemplarsTask {
+  op: 'exemplars';
+  stream: string;
+  window: number;
+  wanted: WantedExemplars[];
+}
+export interface WantedExemplars {
+  stream: string;
+  /** Template ids as the window's summaries gave them. */
+  templates: string[];
+  errors: boolean;
+}
+/** Per wanted stream: the lines of each template asked for (in order), and the error lines (when asked). */
+export interface WindowExemplars {
+  templates: string[][];
+  errors: string[];
+}
 /** CPU time of the worker thread so far (for benchmarks: main thread and mining split apart). */
 export interface CpuTask {
   op: 'cpu';
   stream: string;
 }
 export type { BatchSummary, SummaryTemplate };
-export type MiningTask = MineTask | SummarizeManyTask | SnapshotTask | RestoreTask | DropTask | CpuTask;
+export type MiningTask =
+  | MineTask
+  | SummarizeManyTask
+  | ExemplarsTask
+  | SnapshotTask
+  | RestoreTask
+  | DropTask
+  | CpuTask;
 
 export interface BatchTemplate {
   id: string;
@@ -90,14 +117,16 @@ export class StreamMiner {
   readonly miner: TemplateMiner;
   readonly levels = new TemplateLevels();
   private window = -1;
-  /** Exemplars already sent in this window, by template id. */
-  private readonly exemplarsSent = new Map<string, number>();
-  private errorExemplarsSent = 0;
+  /** This window's exemplars (≤ EVIDENCE_MAX_LINES each), by template id as its summaries gave it. */
+  private readonly windowExemplars = new Map<string, string[]>();
+  private windowErrorExemplars: string[] = [];
   // The batch being counted (reset by `begin`).
   private touched = new Map<string, Pending>();
   private errorExemplars: string[] = [];
   private errorLines = 0;
   private overflowBefore = 0;
+  /** The bytes of the byte lines being counted: exemplars are decoded from them (see `exemplarOf`). */
+  private bytes: Buffer | undefined;
 
   constructor(miner: TemplateMiner) {
     this.miner = miner;
@@ -120,24 +149,37 @@ export class StreamMiner {
     const segments = b.segments ?? [];
     if (segments.length > 0) {
       if (byteLines === undefined) throw new Error(`stream ${b.stream}: line segments without byte lines`);
+      const { bytes, ends } = byteLines;
+      this.bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let k = 0; k + 1 < segments.length; k += 2) {
         const from = segments[k]!;
         const to = segments[k + 1]!;
-        forEachLine(byteLines.bytes, byteLines.ends, from, to, this.countLine);
+        forEachLine(bytes, ends, from, to, this.countLine);
         n += to - from;
       }
+      this.bytes = undefined;
     }
-    for (const line of b.lines ?? []) this.count(line, 0, line.length);
+    for (const line of b.lines ?? []) this.count(line, 0, line.length, -1);
     return this.end(n + (b.lines?.length ?? 0), b.stream);
   }
 
-  private readonly countLine = (text: string, from: number, to: number): void => this.count(text, from, to);
+  private readonly countLine = (text: string, from: number, to: number, latin1At: number): void =>
+    this.count(text, from, to, latin1At);
+
+  /** The exemplar lines this window kept of the templates (by id) and of its error lines. */
+  exemplarsOf(window: number, templates: readonly string[]): WindowExemplars {
+    if (window !== this.window) return { templates: templates.map(() => []), errors: [] };
+    return {
+      templates: templates.map((id) => this.windowExemplars.get(id) ?? []),
+      errors: this.windowErrorExemplars,
+    };
+  }
 
   private begin(window: number): void {
     if (window !== this.window) {
       this.window = window;
-      this.exemplarsSent.clear();
-      this.errorExemplarsSent = 0;
+      this.windowExemplars.clear();
+      if (this.windowErrorExemplars.length > 0) this.windowErrorExemplars = [];
     }
     this.touched = new Map();
     this.errorExemplars = [];
@@ -145,8 +187,11 @@ export class StreamMiner {
     this.overflowBefore = this.miner.stats().overflow;
   }
 
-  /** Mines the line `text[from, to)` and counts it towards its template. */
-  private count(text: string, from: number, to: number): void {
+  /**
+   * Mines the line `text[from, to)` and counts it towards its template. `latin1At`: where the line starts in
+   * `this.bytes` when `text` was decoded from them one byte per character (else -1).
+   */
+  private count(text: string, from: number, to: number, latin1At: number): void {
     const miner = this.miner;
     const r = miner.addRange(text, from, to);
     const level = this.levels.levelOf(
@@ -160,7 +205,7 @@ export class StreamMiner {
     );
     let t = this.touched.get(r.templateId);
     if (t === undefined) {
-      const room = EVIDENCE_MAX_LINES - (this.exemplarsSent.get(r.templateId) ?? 0);
+      const room = EVIDENCE_MAX_LINES - (this.windowExemplars.get(r.templateId)?.length ?? 0);
       t = { id: r.templateId, isNew: false, count: 0, level, errorCount: 0, exemplars: [], room };
       this.touched.set(r.templateId, t);
     }
@@ -170,12 +215,25 @@ export class StreamMiner {
     if (isErrorLevel(level)) {
       this.errorLines++;
       t.errorCount++;
-      if (this.errorExemplarsSent < EVIDENCE_MAX_LINES) {
-        this.errorExemplarsSent++;
-        this.errorExemplars.push(clip(text, from, to));
-      }
+      if (this.windowErrorExemplars.length + this.errorExemplars.length < EVIDENCE_MAX_LINES)
+        this.errorExemplars.push(this.exemplarOf(text, from, to, latin1At));
     }
-    if (t.exemplars.length < t.room) t.exemplars.push(clip(text, from, to));
+    if (t.exemplars.length < t.room) t.exemplars.push(this.exemplarOf(text, from, to, latin1At));
+  }
+
+  /**
+   * `text[from, to)` as an exemplar, cut at EVIDENCE_MAX_LINE_CHARS, in a string of its own: the window keeps it,
+   * and a slice would keep the whole 32 KiB of decoded lines (or a 10 MB line) alive with it.
+   */
+  private exemplarOf(text: string, from: number, to: number, latin1At: number): string {
+    const cut = to - from > EVIDENCE_MAX_LINE_CHARS;
+    const end = cut ? from + EVIDENCE_MAX_LINE_CHARS : to;
+    let line: string;
+    if (latin1At >= 0 && this.bytes !== undefined)
+      line = this.bytes.toString('latin1', latin1At, latin1At + end - from);
+    else if (from === 0 && end === text.length) line = text;
+    else line = Buffer.from(text.slice(from, end)).toString();
+    return cut ? `${line}…` : line;
   }
 
   private end(lines: number, stream: string): BatchSummary {
@@ -203,19 +261,26 @@ export class StreamMiner {
       if (levelRank(t.level) > levelRank(into.level)) into.level = t.level;
       into.exemplars.push(...t.exemplars);
     }
-    // Exemplars go only while the window lacks them: what earlier batches of this window sent counts.
+    // The window keeps the exemplars (up to EVIDENCE_MAX_LINES a template); the summary carries only a
+    // template's first line of the window, in the batch that brings it.
     for (const t of templates.values()) {
       if (t.exemplars.length === 0) continue;
-      const sent = this.exemplarsSent.get(t.id) ?? 0;
-      if (sent + t.exemplars.length > EVIDENCE_MAX_LINES)
-        t.exemplars.length = Math.max(0, EVIDENCE_MAX_LINES - sent);
-      this.exemplarsSent.set(t.id, sent + t.exemplars.length);
+      const kept = this.windowExemplars.get(t.id);
+      if (kept === undefined) {
+        this.windowExemplars.set(t.id, t.exemplars.slice(0, EVIDENCE_MAX_LINES));
+        t.exemplars.length = 1;
+        continue;
+      }
+      for (const e of t.exemplars) if (kept.length < EVIDENCE_MAX_LINES) kept.push(e);
+      t.exemplars = [];
     }
+    const firstError = this.windowErrorExemplars.length === 0 ? this.errorExemplars.slice(0, 1) : [];
+    for (const e of this.errorExemplars) this.windowErrorExemplars.push(e);
     const summary: BatchSummary = {
       stream,
       lines,
       errorLines: this.errorLines,
-      errorExemplars: this.errorExemplars,
+      errorExemplars: firstError,
       templates: [...templates.values()],
       overflow: miner.stats().overflow - this.overflowBefore,
       changes: miner.changes,
@@ -229,13 +294,6 @@ export class StreamMiner {
 /** A template's share while the batch is mined; `room`: exemplars the window still lacks of it. */
 interface Pending extends Omit<SummaryTemplate, 'template'> {
   room: number;
-}
-
-/** `text[from, to)` as an exemplar: its own string, cut at EVIDENCE_MAX_LINE_CHARS. */
-function clip(text: string, from: number, to: number): string {
-  return to - from > EVIDENCE_MAX_LINE_CHARS
-    ? `${text.slice(from, from + EVIDENCE_MAX_LINE_CHARS)}…`
-    : text.slice(from, to);
 }
 
 const minerOptions = ((workerData as { minerOptions?: MinerOptions } | undefined)?.minerOptions ??
@@ -287,6 +345,12 @@ export interface SummarizeManyReply {
   returned?: ByteLines;
 }
 
+function exemplars(task: ExemplarsTask): WindowExemplars[] {
+  return task.wanted.map(
+    (w) => streams.get(w.stream)?.exemplarsOf(task.window, w.templates) ?? { templates: [], errors: [] },
+  );
+}
+
 function summarizeMany(task: SummarizeManyTask): SummarizeManyReply | ReturnType<typeof move> {
   const packed = packSummaries(
     task.batches.map((b) => streamFor(b.stream).summarizeLines(b, task.window, task.byteLines)),
@@ -302,12 +366,21 @@ function summarizeMany(task: SummarizeManyTask): SummarizeManyReply | ReturnType
 
 export default function handle(
   task: MiningTask,
-): MineBatchResult | SummarizeManyReply | ReturnType<typeof move> | MinerSnapshot | NodeJS.CpuUsage | null {
+):
+  | MineBatchResult
+  | SummarizeManyReply
+  | ReturnType<typeof move>
+  | WindowExemplars[]
+  | MinerSnapshot
+  | NodeJS.CpuUsage
+  | null {
   switch (task.op) {
     case 'mine':
       return mineBatch(streamFor(task.stream).miner, task.stream, task.lines);
     case 'summarizeMany':
       return summarizeMany(task);
+    case 'exemplars':
+      return exemplars(task);
     case 'snapshot':
       return streams.get(task.stream)?.miner.snapshot() ?? null;
     case 'restore':

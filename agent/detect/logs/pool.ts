@@ -6,11 +6,14 @@ import { type BatchSummary, unpackSummaries } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
 import type {
   ByteLines,
+  ExemplarsTask,
   MineBatchResult,
   MiningTask,
   StreamLines,
   SummarizeManyReply,
   SummarizeManyTask,
+  WantedExemplars,
+  WindowExemplars,
 } from './mining-worker.ts';
 
 export interface LogMiningPoolOptions {
@@ -59,7 +62,7 @@ export class LogMiningPool {
 
   /**
    * Mines the batches of many streams (in input order) and returns what a window needs of each (per template:
-   * count, level, error count, exemplars the window still lacks). `window` numbers the window the batches are
+   * count, level, error count, the window's first line; see `exemplars` for the rest). `window` numbers the window the batches are
    * counted in (it must not decrease from one batch of a stream to the next). One message per worker thread
    * instead of one per stream, so a poll that found a few lines in each of a thousand files costs a round trip,
    * not a thousand. A batch may carry its lines as bytes (`bytes`/`ends`, see StreamLines), which are
@@ -71,26 +74,21 @@ export class LogMiningPool {
     byteLines?: ByteLines,
     recycle?: (bytes: Uint8Array, ends: Int32Array) => void,
   ): Promise<BatchSummary[]> {
-    const byShard = new Map<number, number[]>();
-    batches.forEach((b, i) => {
-      const shard = shardOf(b.stream, this.shards.length);
-      const list = byShard.get(shard);
-      if (list) list.push(i);
-      else byShard.set(shard, [i]);
-    });
     // The byte lines move to the first shard that needs them (transferred: the caller must not use them
     // afterwards); any other shard that needs them gets a copy.
     let moved = false;
     const out: BatchSummary[] = new Array(batches.length);
     await Promise.all(
-      [...byShard].map(async ([shard, indexes]) => {
+      [...this.byShard(batches)].map(async ([shard, indexes]) => {
         const mine = indexes.map((i) => batches[i]!);
         const needsBytes = byteLines !== undefined && mine.some((b) => (b.segments?.length ?? 0) > 0);
         let task: SummarizeManyTask = { op: 'summarizeMany', stream: '', batches: mine, window };
         let transfer: ArrayBuffer[] = [];
         if (needsBytes && !moved) {
           moved = true;
-          task = { ...task, byteLines };
+          // Only the two buffers: a caller's object may hold more (the pipeline passes its LineBatch, whose
+          // segments name every stream with its whole key), and all of it would be cloned there and back.
+          task = { ...task, byteLines: { bytes: byteLines.bytes, ends: byteLines.ends } };
           transfer = [byteLines.bytes.buffer as ArrayBuffer, byteLines.ends.buffer as ArrayBuffer];
         } else if (needsBytes) {
           task = { ...task, byteLines: { bytes: byteLines.bytes.slice(), ends: byteLines.ends.slice() } };
@@ -99,6 +97,31 @@ export class LogMiningPool {
         if (recycle && reply.returned) recycle(reply.returned.bytes, reply.returned.ends);
         unpackSummaries(reply.packed).forEach((summary, k) => {
           out[indexes[k]!] = summary;
+        });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * The exemplar lines that window `window` kept in the workers (the summaries carry only each template's first):
+   * per wanted stream, the lines of each template asked for and the error lines. Ask before the window's
+   * successor sends its first batch (the log pipeline asks while it closes the window); a stream the worker no
+   * longer knows, or a window it has left, gives none.
+   */
+  async exemplars(wanted: readonly WantedExemplars[], window: number): Promise<WindowExemplars[]> {
+    const out: WindowExemplars[] = new Array(wanted.length);
+    await Promise.all(
+      [...this.byShard(wanted)].map(async ([shard, indexes]) => {
+        const task: ExemplarsTask = {
+          op: 'exemplars',
+          stream: '',
+          window,
+          wanted: indexes.map((i) => wanted[i]!),
+        };
+        const reply = (await this.run(task, shard)) as WindowExemplars[];
+        reply.forEach((r, k) => {
+          out[indexes[k]!] = r;
         });
       }),
     );
@@ -141,6 +164,18 @@ export class LogMiningPool {
 
   async close(): Promise<void> {
     await Promise.all(this.shards.map((p) => p.destroy()));
+  }
+
+  /** The indexes of the items of each shard, in input order. */
+  private byShard(items: ReadonlyArray<{ stream: string }>): Map<number, number[]> {
+    const byShard = new Map<number, number[]>();
+    items.forEach((item, i) => {
+      const shard = shardOf(item.stream, this.shards.length);
+      const list = byShard.get(shard);
+      if (list) list.push(i);
+      else byShard.set(shard, [i]);
+    });
+    return byShard;
   }
 
   // Piscina does not promise FIFO execution, so each worker's tasks are chained: everything about a stream goes

@@ -393,6 +393,18 @@ export class LogSignalDetector {
   }
 }
 
+/**
+ * The exemplar lines a log signal cites: its template's (new template, burst) or its window's error lines (error
+ * jump). The log pipeline completes them from the mining worker, which keeps a window's exemplars (the window
+ * summaries carry only each template's first line).
+ */
+export function citedExemplars(signal: Signal): { templateId: string } | 'errors' | undefined {
+  if (signal.kind === 'log.error_rate_jump') return 'errors';
+  const templateId = signal.evidence?.attributes?.['templateId'];
+  if (signal.kind.startsWith('log.') && templateId !== undefined) return { templateId };
+  return undefined;
+}
+
 /** Detectors for many streams, keyed by stream. */
 export class LogSignals {
   private readonly detectors = new Map<string, LogSignalDetector>();

@@ -14,7 +14,10 @@ export interface WindowTemplate {
   /** Worst level word among its lines. */
   level: LogLevel;
   errorCount: number;
-  /** First lines of the window for this template (≤ EVIDENCE_MAX_LINES, each ≤ EVIDENCE_MAX_LINE_CHARS). */
+  /**
+   * First lines of the window for this template (≤ EVIDENCE_MAX_LINES, each ≤ EVIDENCE_MAX_LINE_CHARS). From the
+   * mining worker's summaries only the first: the worker keeps the others for the signals that cite them.
+   */
   exemplars: string[];
 }
 
@@ -24,7 +27,7 @@ export interface StreamWindow {
   endMs: number;
   lines: number;
   errorLines: number;
-  /** First error lines of the window (capped like exemplars). */
+  /** First error lines of the window (capped like exemplars; from the worker's summaries only the first). */
   errorExemplars: string[];
   templates: WindowTemplate[];
 }

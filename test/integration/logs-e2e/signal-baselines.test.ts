@@ -4,11 +4,10 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LogPipeline } from '../../../agent/pipeline/log-pipeline.ts';
 import type { Signal } from '../../../common/signal.ts';
-import { openLmdb } from '../../../common/store/lmdb.ts';
-import { quietLogger, tempDir } from '../../support/in-process.ts';
+import { tempDir } from '../../support/in-process.ts';
 import { podLogDir } from '../logs-tail/helpers.ts';
+import { startPipeline } from './start-pipeline.ts';
 
 const WARMUP = 8;
 let seq = 0;
@@ -18,18 +17,7 @@ const errors = (n: number) =>
   Array.from({ length: n }, (_, i) => cri(`payment failed for order ${i}: timeout`));
 
 async function open(dbPath: string, host: string) {
-  const store = openLmdb(dbPath, quietLogger);
-  const signals: Signal[] = [];
-  const pipeline = await LogPipeline.open({
-    root: store.root,
-    hostRoot: host,
-    node: 'n1',
-    logger: quietLogger,
-    emit: (s) => signals.push(s),
-    warmupWindows: WARMUP,
-    pollIntervalMs: 20,
-  });
-  pipeline.start();
+  const { store, pipeline, signals } = await startPipeline(dbPath, host, WARMUP);
   let written = pipeline.stats().records;
   /**
    * Appends lines, closes a window (its state commits with it): it holds them (and `alreadyThere` lines

@@ -6,9 +6,12 @@ import { TemplateMiner } from '../../../agent/detect/logs/miner.ts';
 import { StreamMiner } from '../../../agent/detect/logs/mining-worker.ts';
 import { TemplateLevels } from '../../../agent/detect/logs/template-levels.ts';
 import { WindowAccumulator } from '../../../agent/detect/logs/window.ts';
-import type { Subject } from '../../../common/signal.ts';
+import { LineBatchCollector } from '../../../agent/sources/logs/line-batches.ts';
+import type { StreamKey } from '../../../agent/sources/logs/types.ts';
+import { EVIDENCE_MAX_LINE_CHARS, type Subject } from '../../../common/signal.ts';
 
 const SUBJECT: Subject = { kind: 'container', namespace: 'shop', pod: 'api-1', container: 'api' };
+const KEY: StreamKey = { kind: 'host', id: 'host:syslog', name: 'syslog', path: '/var/log/syslog' };
 
 const LINES = [
   'GET /api/items/1 200 3ms',
@@ -80,33 +83,58 @@ describe('TemplateLevels', () => {
 });
 
 describe('StreamMiner.summarize', () => {
-  it('returns per-template counts, levels, error counts and exemplars instead of per-line ids', () => {
+  it('returns per-template counts, levels, error counts and first lines instead of per-line ids', () => {
     const s = new StreamMiner(new TemplateMiner());
     const b = s.summarize(LINES, 0, 'shop/api-1/api');
     expect(b.lines).toBe(LINES.length);
     expect(b.errorLines).toBe(2);
-    expect(b.errorExemplars).toEqual([LINES[2], LINES[5]]);
+    expect(b.errorExemplars).toEqual([LINES[2]]);
     expect(b.templates.reduce((n, t) => n + t.count, 0)).toBe(LINES.length);
     const get = b.templates.find((t) => t.template.startsWith('GET'));
     expect(get).toMatchObject({ count: 2, isNew: true, level: 'info', errorCount: 0 });
-    expect(get?.exemplars).toEqual(LINES.slice(0, 2));
+    expect(get?.exemplars).toEqual([LINES[0]]);
+    expect(s.exemplarsOf(0, [get!.id])).toEqual({
+      templates: [LINES.slice(0, 2)],
+      errors: [LINES[2], LINES[5]],
+    });
     expect(b.templates.find((t) => t.template.startsWith('ERROR'))?.level).toBe('error');
     expect(b.templates.find((t) => t.template.startsWith('WARN'))?.level).toBe('warning');
   });
 
-  it('caps exemplars per template and per window across batches, and starts again in the next window', () => {
+  it('keeps exemplars per template and per window across batches (capped), and starts again in the next window', () => {
     const s = new StreamMiner(new TemplateMiner());
     const batch = (k: number) => Array.from({ length: 3 }, (_, i) => `request ${k * 3 + i} failed with 500`);
     const first = s.summarize(batch(0), 7);
     const second = s.summarize(batch(1), 7);
     const third = s.summarize(batch(2), 7);
-    expect(first.templates[0]?.exemplars).toHaveLength(3);
-    expect(second.templates[0]?.exemplars).toHaveLength(2);
-    expect(third.templates[0]?.exemplars).toHaveLength(0);
-    expect([first, second, third].map((b) => b.errorExemplars.length)).toEqual([3, 2, 0]);
+    // Only the window's first line crosses, once; the worker keeps the first five.
+    expect([first, second, third].map((b) => b.templates[0]?.exemplars)).toEqual([[batch(0)[0]], [], []]);
+    expect([first, second, third].map((b) => b.errorExemplars)).toEqual([[batch(0)[0]], [], []]);
+    const id = first.templates[0]!.id;
+    const window7 = [...batch(0), ...batch(1)].slice(0, 5);
+    expect(s.exemplarsOf(7, [id])).toEqual({ templates: [window7], errors: window7 });
     const next = s.summarize(batch(3), 8);
-    expect(next.templates[0]?.exemplars).toHaveLength(3);
-    expect(next.errorExemplars).toHaveLength(3);
+    expect(next.templates[0]?.exemplars).toEqual([batch(3)[0]]);
+    expect(next.errorExemplars).toEqual([batch(3)[0]]);
+    expect(s.exemplarsOf(8, [id])).toEqual({ templates: [batch(3)], errors: batch(3) });
+    expect(s.exemplarsOf(7, [id])).toEqual({ templates: [[]], errors: [] });
+  });
+
+  it('keeps exemplars cut at EVIDENCE_MAX_LINE_CHARS, decoded from byte lines or from long record lines', () => {
+    const long = `ERROR ${'x'.repeat(2000)}`;
+    const wide = `ERROR ${'é'.repeat(1000)}`;
+    const collector = new LineBatchCollector();
+    for (const line of [long, wide]) {
+      const buf = Buffer.from(line);
+      collector.add(KEY, buf, 0, buf.length);
+    }
+    const batch = collector.take()!;
+    const s = new StreamMiner(new TemplateMiner());
+    s.summarizeBytes(batch.bytes, batch.ends, 0);
+    s.summarize([long], 0);
+    const { errors } = s.exemplarsOf(0, []);
+    const cut = (line: string) => `${line.slice(0, EVIDENCE_MAX_LINE_CHARS)}…`;
+    expect(errors).toEqual([cut(long), cut(wide), cut(long)]);
   });
 
   it('reports a template merged during the batch under the surviving id', () => {
@@ -124,7 +152,7 @@ describe('StreamMiner.summarize', () => {
 });
 
 describe('WindowAccumulator.addBatch', () => {
-  it('accumulates batch summaries like lines added one by one', () => {
+  it('accumulates batch summaries like lines added one by one (exemplars: the first only)', () => {
     const perLine = new WindowAccumulator(SUBJECT, 0);
     const miner = new TemplateMiner();
     for (const line of LINES) {
@@ -139,10 +167,10 @@ describe('WindowAccumulator.addBatch', () => {
     const b = batched.close(10_000);
     expect(b.lines).toBe(a.lines);
     expect(b.errorLines).toBe(a.errorLines);
-    expect(b.errorExemplars).toEqual(a.errorExemplars);
+    expect(b.errorExemplars).toEqual(a.errorExemplars.slice(0, 1));
     const shape = (w: typeof a) =>
       w.templates
-        .map((t) => [t.id, t.template, t.count, t.isNew, t.level, t.errorCount, t.exemplars])
+        .map((t) => [t.id, t.template, t.count, t.isNew, t.level, t.errorCount, t.exemplars[0]])
         .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
     expect(shape(b)).toEqual(shape(a));
   });

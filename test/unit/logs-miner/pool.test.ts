@@ -85,25 +85,41 @@ async function summarizeOne(p: LogMiningPool, stream: string, lines: string[], w
 }
 
 describe('LogMiningPool.summarizeMany', () => {
-  it('mines a batch in the worker and answers per template, with exemplars capped per window', async () => {
+  it('mines a batch in the worker and answers per template with its first line; the window keeps the others', async () => {
     pool = new LogMiningPool();
     await pool.ready();
     const lines = Array.from({ length: 8 }, (_, i) => `GET /items/${i} 200 ok`);
-    const first = await summarizeOne(pool, 's', lines, 0);
-    expect(first.lines).toBe(8);
-    expect(first.templates).toHaveLength(1);
+    const first = await summarizeOne(pool, 's', [...lines.slice(0, 3), 'ERROR db down', 'ERROR db lost'], 0);
+    expect(first.lines).toBe(5);
     expect(first.templates[0]).toMatchObject({
       template: 'GET <*> ok',
-      count: 8,
+      count: 3,
       isNew: true,
       level: 'info',
+      exemplars: [lines[0]],
     });
-    expect(first.templates[0]?.exemplars).toEqual(lines.slice(0, 5));
-    const same = await summarizeOne(pool, 's', lines, 0);
-    expect(same.templates[0]).toMatchObject({ count: 8, isNew: false, exemplars: [] });
+    expect(first.errorExemplars).toEqual(['ERROR db down']);
+    const id = first.templates[0]!.id;
+    const same = await summarizeOne(pool, 's', lines.slice(3), 0);
+    expect(same.templates[0]).toMatchObject({ id, count: 5, isNew: false, exemplars: [] });
     expect(same.changes).toBe(first.changes);
+    // The window's exemplars, across both batches, capped: what a signal of window 0 cites.
+    const [kept, unknown] = await pool.exemplars(
+      [
+        { stream: 's', templates: [id, 'no-such-template'], errors: true },
+        { stream: 'never-seen', templates: [id], errors: true },
+      ],
+      0,
+    );
+    expect(kept).toEqual({ templates: [lines.slice(0, 5), []], errors: ['ERROR db down', 'ERROR db lost'] });
+    expect(unknown).toEqual({ templates: [], errors: [] });
     const next = await summarizeOne(pool, 's', lines, 1);
-    expect(next.templates[0]?.exemplars).toHaveLength(5);
+    expect(next.templates[0]?.exemplars).toEqual([lines[0]]);
+    // Window 0 is gone once window 1 has begun.
+    expect((await pool.exemplars([{ stream: 's', templates: [id], errors: true }], 0))[0]).toEqual({
+      templates: [[]],
+      errors: [],
+    });
     expect((await pool.cpuSeconds()).every((s) => s > 0)).toBe(true);
   });
 
