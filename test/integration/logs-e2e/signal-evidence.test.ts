@@ -37,10 +37,12 @@ describe('log signal evidence', () => {
       }
       expect(signals).toEqual([]);
       const failures = Array.from({ length: 14 }, (_, i) => `ERROR payment failed for order ${i}: timeout`);
-      // Two batches at least: the first lines, then (after a regular poll read them) the rest.
+      // Two batches: the first lines once a regular poll has read them (a trickling file waits for the next
+      // close or about 5 s), then the rest, read by the close.
       appendFileSync(file, failures.slice(0, 3).map(cri).join(''));
       const before = pipeline.stats().records;
-      for (let i = 0; i < 100 && pipeline.stats().records === before; i++) await sleep(20);
+      for (let i = 0; i < 500 && pipeline.stats().records === before; i++) await sleep(20);
+      expect(pipeline.stats().records - before).toBe(3);
       appendFileSync(file, failures.slice(3).map(cri).join(''));
       await close();
       const kinds = signals.map((s) => s.kind).sort();
