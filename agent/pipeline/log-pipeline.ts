@@ -37,7 +37,12 @@ const HOST_GLOBS = [
   'var/log/kubernetes/audit/audit.log',
 ];
 
-/** A stream unseen this long is forgotten (its pod is gone). */
+/**
+ * A stream unseen this long is forgotten (its pod is gone): its window state, signal baselines, miner (in the
+ * worker) and saved miner state, so that an agent on a node where pods come and go does not keep a miner for
+ * every container it ever saw, nor restore them all at each restart. A container quiet for longer starts with
+ * a new miner (and a new warm-up) when it logs again.
+ */
 const FORGET_AFTER_MS = 60 * 60_000;
 
 /**
@@ -140,6 +145,8 @@ export class LogPipeline {
   private readonly signalState: Database<StoredSignalState, string>;
   /** Baselines restored at open, handed to a stream's detector when the stream shows up again. */
   private readonly restoredSignals = new Map<string, LogSignalSnapshot>();
+  /** Streams whose miner was restored at open and that have not shown up since (forgotten like the others). */
+  private readonly restoredMiners = new Set<string>();
   /** A poll of this window left data unread (the tailer was reading a backlog), or none completed yet. */
   private behind = false;
   private behindBefore = true;
@@ -191,6 +198,7 @@ export class LogPipeline {
     let restored = 0;
     for (const { key, value } of p.minerState.getRange({})) {
       await p.pool.restore(key, value);
+      p.restoredMiners.add(key);
       restored++;
     }
     await p.pool.ready();
@@ -349,6 +357,7 @@ export class LogPipeline {
       minerChanges: -1,
     };
     this.streams.set(id, s);
+    this.restoredMiners.delete(id);
     this.restoreSignals(id);
     return s;
   }
@@ -403,7 +412,11 @@ export class LogPipeline {
     this.behind = false;
     this.pollsThisWindow = 0;
     const forgotten: string[] = [];
-    if (endMs - this.openedMs > FORGET_AFTER_MS) this.restoredSignals.clear();
+    if (endMs - this.openedMs > FORGET_AFTER_MS) {
+      this.restoredSignals.clear();
+      forgotten.push(...this.restoredMiners);
+      this.restoredMiners.clear();
+    }
     const logs: LogStreamWindow[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
     const fired: Array<{ stream: string; signal: Signal }> = [];
@@ -425,6 +438,7 @@ export class LogPipeline {
       s.bytes = 0;
       s.newTemplates = false;
     }
+    await Promise.all(forgotten.map((id) => this.pool.drop(id)));
     await this.citeExemplars(fired);
     for (const { signal } of fired) this.opts.emit(signal);
     const signalSnapshots =
@@ -447,7 +461,10 @@ export class LogPipeline {
         for (const k of removed) this.checkpoints.remove(k);
         for (const [k, snap] of snapshots) this.minerState.put(k, snap);
         for (const [k, snapshot] of signalSnapshots) this.signalState.put(k, { savedAtMs: endMs, snapshot });
-        for (const k of forgotten) this.signalState.remove(k);
+        for (const k of forgotten) {
+          this.signalState.remove(k);
+          this.minerState.remove(k);
+        }
       },
     };
   }
