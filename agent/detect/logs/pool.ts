@@ -62,11 +62,11 @@ export class LogMiningPool {
 
   /**
    * Mines the batches of many streams (in input order) and returns what a window needs of each (per template:
-   * count, level, error count, the window's first line; see `exemplars` for the rest). `window` numbers the window the batches are
-   * counted in (it must not decrease from one batch of a stream to the next). One message per worker thread
-   * instead of one per stream, so a poll that found a few lines in each of a thousand files costs a round trip,
-   * not a thousand. A batch may carry its lines as bytes (`bytes`/`ends`, see StreamLines), which are
-   * transferred to the worker and come back with the answer, handed to `recycle` for reuse.
+   * count, level, error count, the window's first line; see `exemplars` for the rest). `window` numbers the
+   * window the batches are counted in (it must not decrease from one batch of a stream to the next). One
+   * message per worker thread instead of one per stream, so a poll that found a few lines in each of a thousand
+   * files costs a round trip, not a thousand. A batch may carry its lines as bytes (`bytes`/`ends`, see
+   * StreamLines), which are transferred to the worker and come back with the answer, handed to `recycle`.
    */
   async summarizeMany(
     batches: readonly StreamLines[],
