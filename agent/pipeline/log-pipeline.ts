@@ -414,7 +414,7 @@ export class LogPipeline {
     const forgotten: string[] = [];
     if (endMs - this.openedMs > FORGET_AFTER_MS) {
       this.restoredSignals.clear();
-      forgotten.push(...this.restoredMiners);
+      for (const id of this.restoredMiners) forgotten.push(id);
       this.restoredMiners.clear();
     }
     const logs: LogStreamWindow[] = [];

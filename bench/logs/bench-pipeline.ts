@@ -1,8 +1,8 @@
 // What the log benches share: empty container log files in the kubelet layout, and the agent's LogPipeline
 // opened on them as the agent opens it (no security detectors, no pod metadata). The class is a parameter so
 // that a bench can run another checkout's pipeline (agent-scenario.ts --src).
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogPipeline, LogPipelineOptions } from '../../agent/pipeline/log-pipeline.ts';
 import type { Logger } from '../../common/log.ts';
@@ -68,6 +68,21 @@ export function openBenchPipeline(
     warmupWindows: 30,
     ...extra,
   });
+}
+
+/**
+ * Writes one bench's section of bench/results/logs.json beside main.ts's (the other sections keep their last
+ * run), with when it ran and the load average at its start (`load0`) and now.
+ */
+export function saveLogsSection(name: string, load0: number, section: Record<string, unknown>): void {
+  const path = 'bench/results/logs.json';
+  const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  results[name] = {
+    date: new Date().toISOString(),
+    ...section,
+    loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
+  };
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 /** CPU seconds per thread over a measured part: the whole process, the main thread, the mining workers. */

@@ -6,13 +6,18 @@
 // Usage: taskset -c 1 npx node bench/logs/close.ts [--rows 1000x30,1000x3,100x30] [--rounds 30] [--content one|mix]
 //        [--profile DIR]
 //        (DIR: a main-thread .cpuprofile of each row's measured rounds, steady.ts's format)
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
-import { appendRound, type CpuSplit, startBenchPipeline, startCpuSplit } from './bench-pipeline.ts';
+import {
+  appendRound,
+  type CpuSplit,
+  saveLogsSection,
+  startBenchPipeline,
+  startCpuSplit,
+} from './bench-pipeline.ts';
 import { startProfile, stopProfile } from './profile.ts';
 
 const { values } = parseArgs({
@@ -24,7 +29,9 @@ const { values } = parseArgs({
     content: { type: 'string', default: 'one' },
   },
 });
-const content = values.content === 'mix' ? 'mix' : 'one';
+if (values.content !== 'one' && values.content !== 'mix')
+  throw new Error(`--content must be one or mix, not ${values.content}`);
+const content = values.content;
 const rounds = Number(values.rounds);
 /** Rounds left out of the figures while V8 compiles the code that runs once per close. */
 const WARMUP_ROUNDS = 10;
@@ -92,14 +99,5 @@ for (const r of rows)
   process.stdout.write(
     `| ${r.files} × ${r.linesPerFile} | ${r.processMs} | ${r.mainThreadMs} | ${r.miningThreadMs} | ${r.otherThreadsMs} | ${r.readsBetweenCloses} |\n`,
   );
-const path = 'bench/results/logs.json';
-const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-results.close = {
-  date: new Date().toISOString(),
-  rounds: rounds - WARMUP_ROUNDS,
-  content,
-  loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
-  rows,
-};
-writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+saveLogsSection('close', load0, { rounds: rounds - WARMUP_ROUNDS, content, rows });
 process.exit(0);

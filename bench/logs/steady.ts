@@ -4,13 +4,12 @@
 // CPU: main thread, mining thread, and the rest (V8's GC and compiler threads, libuv).
 // Usage: VIGIL_BENCH_WRITER_CPU=0 taskset -c 1 npx node bench/logs/steady.ts [--rows 1000x10,100x100]
 //        [--warmup 60] [--seconds 30] [--profile DIR]   (DIR: a main-thread .cpuprofile of each row's measured part)
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { LogPipeline } from '../../agent/pipeline/log-pipeline.ts';
-import { startBenchPipeline, startCpuSplit } from './bench-pipeline.ts';
+import { saveLogsSection, startBenchPipeline, startCpuSplit } from './bench-pipeline.ts';
 import { startProfile, stopProfile } from './profile.ts';
 import { startWriter } from './writer.ts';
 
@@ -86,15 +85,5 @@ for (const r of rows) {
     `| ${r.files} × ${r.linesPerSecondPerFile} | ${r.processCpuPercent} | ${r.mainThreadCpuPercent} | ${r.miningThreadCpuPercent} | ${r.otherThreadsCpuPercent} | ${r.fileReadsPerSecond} | ${r.rssMiB} |\n`,
   );
 }
-// Kept beside main.ts's sections in the same JSON file.
-const path = 'bench/results/logs.json';
-const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-results.steady = {
-  date: new Date().toISOString(),
-  warmupSeconds: warmup,
-  seconds,
-  loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
-  rows,
-};
-writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+saveLogsSection('steady', load0, { warmupSeconds: warmup, seconds, rows });
 process.exit(0);

@@ -3,13 +3,13 @@
 // lines: its `pread`, its directory (when not settled), its bookkeeping. Same total lines per row pair, so the
 // difference between the rows is the per-file cost.
 // Usage: taskset -c 1 npx node bench/logs/tailer-run.ts [--rows 1000x10,100x100] [--rounds 25] [--repeat 3]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LineBatchCollector } from '../../agent/sources/logs/line-batches.ts';
 import { LogTailer } from '../../agent/sources/logs/tailer.ts';
-import { appendRound, emptyPodFiles } from './bench-pipeline.ts';
+import { appendRound, emptyPodFiles, saveLogsSection } from './bench-pipeline.ts';
 
 const { values } = parseArgs({
   options: {
@@ -75,12 +75,4 @@ process.stdout.write(
 );
 for (const r of rows)
   process.stdout.write(`| ${r.files} × ${r.linesPerFile} | ${r.runMs} | ${r.runsMs.join(' / ')} |\n`);
-const path = 'bench/results/logs.json';
-const results = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-results.tailerRun = {
-  date: new Date().toISOString(),
-  rounds: Number(values.rounds) - WARMUP_ROUNDS,
-  loadAverage: [Number(load0.toFixed(1)), Number((loadavg()[0] ?? 0).toFixed(1))],
-  rows,
-};
-writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+saveLogsSection('tailerRun', load0, { rounds: Number(values.rounds) - WARMUP_ROUNDS, rows });

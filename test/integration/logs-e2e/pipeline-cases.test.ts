@@ -8,30 +8,24 @@ import { dirname, join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../agent/buffer/outbox.ts';
-import { LogPipeline } from '../../../agent/pipeline/log-pipeline.ts';
-import { openLmdb } from '../../../common/store/lmdb.ts';
 import { SummarySchema } from '../../../proto/gen/vigil/v1/summary_pb.js';
-import { quietLogger, tempDir } from '../../support/in-process.ts';
+import { tempDir } from '../../support/in-process.ts';
 import { criLine } from '../logs-tail/fixtures/lines.ts';
 import { podLogDir } from '../logs-tail/helpers.ts';
+import { startPipeline } from './start-pipeline.ts';
 
 const writerScript = join(import.meta.dirname, '../logs-tail/fixtures/rotating-writer.ts');
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The agent's log path on `host` (polling every `pollIntervalMs`), with what its summaries counted per pod. */
 async function openPath(host: string, pollIntervalMs = 20) {
-  const store = openLmdb(join(tempDir('pipe-state'), 'agent.mdb'), quietLogger);
-  const outbox = new Outbox(store.root, { maxBytes: 1 << 28 });
-  const pipeline = await LogPipeline.open({
-    root: store.root,
-    hostRoot: host,
-    node: 'n1',
-    logger: quietLogger,
-    emit: () => {},
-    warmupWindows: 1000,
+  const { store, pipeline } = await startPipeline(
+    join(tempDir('pipe-state'), 'agent.mdb'),
+    host,
+    1000,
     pollIntervalMs,
-  });
-  pipeline.start();
+  );
+  const outbox = new Outbox(store.root, { maxBytes: 1 << 28 });
   const perPod = new Map<string, number>();
   let total = 0;
   /** Closes a window as the agent does: its summary and the offsets go to the outbox in one transaction. */
