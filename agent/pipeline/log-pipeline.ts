@@ -87,16 +87,6 @@ export interface LogWindow {
   alsoWrite: () => void;
 }
 
-/** One stream's lines of a poll: records' texts, and the plain lines the tailer gave as bytes. */
-interface StreamBatch {
-  key: StreamKey;
-  lines: string[];
-  /** Runs of the poll's byte lines: flat `[from, to)` pairs of line indexes. */
-  segments: number[];
-  /** Raw bytes (line lengths plus their newlines). */
-  rawBytes: number;
-}
-
 interface StreamState {
   subject: Subject;
   /** The subject as summaries carry it, made when the subject is (not at every window). */
@@ -115,14 +105,23 @@ interface StreamState {
  * definition, an error template now and then); signals carry their own evidence.
  */
 function streamWindow(id: string, s: StreamState, w: StreamWindow): LogStreamWindow {
-  const templates: Array<{ id: string; text: string }> = [];
-  const counts: Array<{ templateId: string; count: number }> = [];
-  const samples: TemplateSample[] = [];
+  // Arrays of their exact length: at a thousand streams these are made at every close and live until the batch
+  // is packed, and an empty array that is pushed to reserves 17 slots (V8's growth step).
+  const n = w.templates.length;
+  const templates = new Array<{ id: string; text: string }>(n);
+  const counts = new Array<{ templateId: string; count: number }>(n);
+  let withLine = 0;
+  for (let i = 0; i < n; i++) {
+    const t = w.templates[i]!;
+    templates[i] = { id: t.id, text: t.template };
+    counts[i] = { templateId: t.id, count: t.count };
+    if (t.exemplars.length > 0) withLine++;
+  }
+  const samples = new Array<TemplateSample>(withLine);
+  let k = 0;
   for (const t of w.templates) {
-    templates.push({ id: t.id, text: t.template });
-    counts.push({ templateId: t.id, count: t.count });
     const line = t.exemplars[0];
-    if (line !== undefined) samples.push({ templateId: t.id, line, error: t.errorCount > 0 });
+    if (line !== undefined) samples[k++] = { templateId: t.id, line, error: t.errorCount > 0 };
   }
   return {
     subject: s.wireSubject,
@@ -264,56 +263,64 @@ export class LogPipeline {
 
   private async process(records: LogRecord[], lineBatch: LineBatch | undefined): Promise<void> {
     const window = this.windowSeq;
-    const byStream = new Map<string, StreamBatch>();
-    const batchOf = (key: StreamKey): StreamBatch => {
-      let batch = byStream.get(key.id);
-      if (!batch) {
-        batch = { key, lines: [], segments: [], rawBytes: 0 };
-        byStream.set(key.id, batch);
+    // Per stream of this poll, in parallel arrays: the batch exactly as the worker gets it (nothing else is
+    // cloned), its key and its raw bytes. One object per stream, not three: at a window close a thousand of them
+    // live across the worker's round trip, while the next poll reads.
+    const at = new Map<string, number>();
+    const mining: StreamLines[] = [];
+    const keys: StreamKey[] = [];
+    const rawBytes: number[] = [];
+    const indexOf = (key: StreamKey): number => {
+      let i = at.get(key.id);
+      if (i === undefined) {
+        i = mining.length;
+        at.set(key.id, i);
+        mining.push({ stream: key.id });
+        keys.push(key);
+        rawBytes.push(0);
       }
-      return batch;
+      return i;
     };
+    // The byte lines (transferred to the worker) are counted before the records' lines of the same poll.
     for (const seg of lineBatch?.segments ?? []) {
-      const batch = batchOf(seg.stream);
-      batch.segments.push(seg.from, seg.to);
+      const i = indexOf(seg.stream);
+      const batch = mining[i]!;
+      // Most streams have one run a poll: a literal holds just it (a push to [] would reserve 17 slots).
+      if (batch.segments === undefined) batch.segments = [seg.from, seg.to];
+      else batch.segments.push(seg.from, seg.to);
       const bytes = segmentBytes(lineBatch!.ends, seg.from, seg.to);
-      batch.rawBytes += bytes;
+      rawBytes[i]! += bytes;
       this.rawBytes += bytes;
     }
     for (const rec of records) {
       const bytes = rec.text.length + 1;
       this.rawBytes += bytes;
-      const batch = batchOf(rec.stream);
-      batch.lines.push(rec.text);
-      batch.rawBytes += bytes;
-    }
-    const now = Date.now();
-    const mining: StreamLines[] = [];
-    for (const [id, { key, lines, segments }] of byStream) {
+      const key = rec.stream;
       const securityKind = key.kind === 'host' ? SECURITY_FILES[key.name] : undefined;
-      if (!securityKind) {
-        // The byte lines (transferred to the worker) are counted before the records' lines of the same poll.
-        mining.push(segments.length > 0 ? { stream: id, lines, segments } : { stream: id, lines });
+      if (securityKind !== undefined) {
+        const detector = this.opts.security?.[securityKind];
+        if (detector) for (const s of detector.processLine(rec.text)) this.opts.emit(s);
         continue;
       }
-      const detector = this.opts.security?.[securityKind];
-      if (detector) for (const line of lines) for (const s of detector.processLine(line)) this.opts.emit(s);
+      const i = indexOf(key);
+      const batch = mining[i]!;
+      if (batch.lines === undefined) batch.lines = [rec.text];
+      else batch.lines.push(rec.text);
+      rawBytes[i]! += bytes;
     }
     if (mining.length === 0) return;
+    const now = Date.now();
     // The worker mines every stream's batch of this poll in one message and answers with what the windows need
     // (per template, not per line).
-    const summaries = await this.pool.summarizeMany(mining, window, lineBatch, this.recycle);
-    summaries.forEach((summary, i) => {
-      const id = mining[i]!.stream;
-      const { key, rawBytes } = byStream.get(id)!;
-      const state = this.stream(id, key);
+    await this.pool.summarizeEach(mining, window, lineBatch, this.recycle, (summary, i) => {
+      const state = this.stream(mining[i]!.stream, keys[i]!);
       state.window.addBatch(summary);
       // Any change of the miner's state (a new template, one that generalised, a merge) must be persisted.
       if (summary.changes !== state.minerChanges) {
         state.minerChanges = summary.changes;
         state.newTemplates = true;
       }
-      state.bytes += rawBytes;
+      state.bytes += rawBytes[i]!;
       state.lastSeenMs = now;
     });
   }
@@ -420,23 +427,25 @@ export class LogPipeline {
     const logs: LogStreamWindow[] = [];
     const snapshots: Array<[string, MinerSnapshot]> = [];
     const fired: Array<{ stream: string; signal: Signal }> = [];
-    for (const [id, s] of this.streams) {
+    const changedMiners: string[] = [];
+    this.streams.forEach((s, id) => {
       if (endMs - s.lastSeenMs > FORGET_AFTER_MS) {
         this.streams.delete(id);
         this.signals.forget(id);
         forgotten.push(id);
-        continue;
+        return;
       }
       const w = s.window.close(endMs);
       for (const signal of this.signals.observe(id, w, { caughtUp })) fired.push({ stream: id, signal });
-      if (s.newTemplates) {
-        const snap = await this.pool.snapshot(id);
-        if (snap) snapshots.push([id, snap]);
-      }
+      if (s.newTemplates) changedMiners.push(id);
       if (w.lines > 0) logs.push(streamWindow(id, s, w));
       s.window.next(endMs);
       s.bytes = 0;
       s.newTemplates = false;
+    });
+    for (const id of changedMiners) {
+      const snap = await this.pool.snapshot(id);
+      if (snap) snapshots.push([id, snap]);
     }
     await Promise.all(forgotten.map((id) => this.pool.drop(id)));
     await this.citeExemplars(fired);
@@ -457,7 +466,8 @@ export class LogPipeline {
       logs,
       rawBytes,
       alsoWrite: () => {
-        for (const [k, v] of Object.entries(changed)) this.checkpoints.put(k, v);
+        // for-in: Object.entries would make a [key, entry] pair per file at every window.
+        for (const k in changed) this.checkpoints.put(k, changed[k]!);
         for (const k of removed) this.checkpoints.remove(k);
         for (const [k, snap] of snapshots) this.minerState.put(k, snap);
         for (const [k, snapshot] of signalSnapshots) this.signalState.put(k, { savedAtMs: endMs, snapshot });

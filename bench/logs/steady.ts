@@ -3,7 +3,8 @@
 // code that runs once per window (the 12 s agent rows of main.ts still include that compilation). Per-thread
 // CPU: main thread, mining thread, and the rest (V8's GC and compiler threads, libuv).
 // Usage: VIGIL_BENCH_WRITER_CPU=0 taskset -c 1 npx node bench/logs/steady.ts [--rows 1000x10,100x100]
-//        [--warmup 60] [--seconds 30] [--profile DIR]   (DIR: a main-thread .cpuprofile of each row's measured part)
+//        [--warmup 60] [--seconds 30] [--profile DIR] [--no-save]   (DIR: a main-thread .cpuprofile of each row's
+//        measured part; --no-save: print only, for rows run side by side by steady-together.sh)
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '60' },
     seconds: { type: 'string', default: '30' },
     profile: { type: 'string' },
+    // Leave bench/results/logs.json alone (rows run side by side by steady-together.sh).
+    'no-save': { type: 'boolean', default: false },
   },
 });
 const warmup = Number(values.warmup);
@@ -85,5 +88,5 @@ for (const r of rows) {
     `| ${r.files} × ${r.linesPerSecondPerFile} | ${r.processCpuPercent} | ${r.mainThreadCpuPercent} | ${r.miningThreadCpuPercent} | ${r.otherThreadsCpuPercent} | ${r.fileReadsPerSecond} | ${r.rssMiB} |\n`,
   );
 }
-saveLogsSection('steady', load0, { warmupSeconds: warmup, seconds, rows });
+if (!values['no-save']) saveLogsSection('steady', load0, { warmupSeconds: warmup, seconds, rows });
 process.exit(0);

@@ -97,6 +97,18 @@ export function packSummaries(all: readonly BatchSummary[]): PackedSummaries {
 
 export function unpackSummaries(p: PackedSummaries): BatchSummary[] {
   const out: BatchSummary[] = new Array(p.streams.length);
+  forEachSummary(p, (summary, k) => {
+    out[k] = summary;
+  });
+  return out;
+}
+
+/**
+ * Each summary in turn, made as it is visited: a caller that is done with one before the next (the log
+ * pipeline adds it to its stream's window) never holds a thousand at once, so a scavenge in the middle finds
+ * one alive instead of copying them all.
+ */
+export function forEachSummary(p: PackedSummaries, visit: (summary: BatchSummary, k: number) => void): void {
   let i = 0;
   let e = 0;
   let ee = 0;
@@ -120,16 +132,18 @@ export function unpackSummaries(p: PackedSummaries): BatchSummary[] {
       e += count;
     }
     const errors = p.heads[h + 5]!;
-    out[k] = {
-      stream: p.streams[k]!,
-      lines: p.heads[h]!,
-      errorLines: p.heads[h + 1]!,
-      errorExemplars: p.errorExemplars.slice(ee, ee + errors),
-      templates,
-      overflow: p.heads[h + 2]!,
-      changes: p.heads[h + 3]!,
-    };
+    visit(
+      {
+        stream: p.streams[k]!,
+        lines: p.heads[h]!,
+        errorLines: p.heads[h + 1]!,
+        errorExemplars: p.errorExemplars.slice(ee, ee + errors),
+        templates,
+        overflow: p.heads[h + 2]!,
+        changes: p.heads[h + 3]!,
+      },
+      k,
+    );
     ee += errors;
   }
-  return out;
 }

@@ -2,7 +2,7 @@
 // stream goes to the same worker (which holds that stream's miner); batches of one stream are chained in order.
 // Batches of lines cross the thread boundary, never single lines.
 import { Piscina } from 'piscina';
-import { type BatchSummary, unpackSummaries } from './batch-summary.ts';
+import { type BatchSummary, forEachSummary } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
 import type {
   ByteLines,
@@ -74,10 +74,28 @@ export class LogMiningPool {
     byteLines?: ByteLines,
     recycle?: (bytes: Uint8Array, ends: Int32Array) => void,
   ): Promise<BatchSummary[]> {
+    const out: BatchSummary[] = new Array(batches.length);
+    await this.summarizeEach(batches, window, byteLines, recycle, (summary, i) => {
+      out[i] = summary;
+    });
+    return out;
+  }
+
+  /**
+   * `summarizeMany`, handing each batch's summary to `each` (with the batch's index) as it is unpacked, in input
+   * order within a worker thread's share: the log pipeline adds it to its window at once, so a thousand
+   * summaries are not all alive together.
+   */
+  async summarizeEach(
+    batches: readonly StreamLines[],
+    window: number,
+    byteLines: ByteLines | undefined,
+    recycle: ((bytes: Uint8Array, ends: Int32Array) => void) | undefined,
+    each: (summary: BatchSummary, index: number) => void,
+  ): Promise<void> {
     // The byte lines move to the first shard that needs them (transferred: the caller must not use them
     // afterwards); any other shard that needs them gets a copy.
     let moved = false;
-    const out: BatchSummary[] = new Array(batches.length);
     await Promise.all(
       [...this.byShard(batches)].map(async ([shard, indexes]) => {
         const mine = indexes.map((i) => batches[i]!);
@@ -95,12 +113,9 @@ export class LogMiningPool {
         }
         const reply = (await this.run(task, shard, transfer)) as SummarizeManyReply;
         if (recycle && reply.returned) recycle(reply.returned.bytes, reply.returned.ends);
-        unpackSummaries(reply.packed).forEach((summary, k) => {
-          out[indexes[k]!] = summary;
-        });
+        forEachSummary(reply.packed, (summary, k) => each(summary, indexes[k]!));
       }),
     );
-    return out;
   }
 
   /**

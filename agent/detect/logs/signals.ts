@@ -197,7 +197,10 @@ export class LogSignalDetector {
     return {
       version: 1,
       window: this.window,
-      templates: [...this.templates].map(([id, b]) => [id, ...stored(b)]),
+      // Least recently seen first: a restore with a smaller cap keeps the most recent.
+      templates: [...this.templates]
+        .sort(([, a], [, b]) => a.last - b.last)
+        .map(([id, b]) => [id, ...stored(b)]),
       errors: stored(this.errors),
       activity: this.activity,
       activityAtQuietStart: this.activityAtQuietStart,
@@ -259,17 +262,29 @@ export class LogSignalDetector {
 
   private learnTemplate(id: string, count: number, index: number): void {
     let b = this.templates.get(id);
-    if (b)
-      this.templates.delete(id); // re-insert: Map order is then least recently seen first
-    else {
-      if (this.templates.size >= this.options.maxTrackedTemplates) {
-        const oldest = this.templates.keys().next().value;
-        if (oldest !== undefined) this.templates.delete(oldest);
-      }
+    if (b === undefined) {
+      if (this.templates.size >= this.options.maxTrackedTemplates) this.evictLeastRecentlySeen();
       b = newBaseline(index);
+      this.templates.set(id, b);
     }
     update(b, count, index, this.options.alpha);
-    this.templates.set(id, b);
+  }
+
+  /**
+   * Drops the baseline seen longest ago (`last`; the earliest inserted among equals). A scan, only when a new
+   * template meets a full map: keeping the Map in recency order instead meant a delete and a set per template
+   * per window, and the deleted slots made V8 rebuild the table of every stream over and over.
+   */
+  private evictLeastRecentlySeen(): void {
+    let oldest: string | undefined;
+    let oldestLast = Number.POSITIVE_INFINITY;
+    this.templates.forEach((b, id) => {
+      if (b.last < oldestLast) {
+        oldestLast = b.last;
+        oldest = id;
+      }
+    });
+    if (oldest !== undefined) this.templates.delete(oldest);
   }
 
   private newTemplates(w: StreamWindow): Signal[] {

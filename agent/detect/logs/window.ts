@@ -91,7 +91,8 @@ export class WindowAccumulator {
     this.lines += batch.lines;
     this.errorLines += batch.errorLines;
     for (const e of batch.errorExemplars) {
-      if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(e);
+      if (this.errorExemplars.length === 0) this.errorExemplars = [e];
+      else if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(e);
     }
     for (const b of batch.templates) {
       const t = this.entry(b.id, b.template, b.level);
@@ -102,14 +103,27 @@ export class WindowAccumulator {
       if (b.isNew) t.isNew = true;
       if (levelRank(b.level) > levelRank(t.level)) t.level = b.level;
       t.errorCount += b.errorCount;
-      for (const e of b.exemplars) if (t.exemplars.length < EVIDENCE_MAX_LINES) t.exemplars.push(e);
+      for (const e of b.exemplars) {
+        // A window's first line gets a literal of its own: a push to the empty array would reserve 17 slots,
+        // for each template of each stream at every window (batches from the worker bring one line each).
+        if (t.exemplars.length === 0) t.exemplars = [e];
+        else if (t.exemplars.length < EVIDENCE_MAX_LINES) t.exemplars.push(e);
+      }
     }
   }
 
   /** The window so far, ending at `endMs`. Its templates are valid until `next()` (they are reused). */
   close(endMs: number): StreamWindow {
-    const templates: WindowTemplate[] = [];
-    for (const t of this.byId.values()) if (t.count > 0) templates.push(t);
+    // Of its exact length (made for every stream at every close; a pushed-to empty array reserves 17 slots).
+    let n = 0;
+    this.byId.forEach((t) => {
+      if (t.count > 0) n++;
+    });
+    const templates = new Array<WindowTemplate>(n);
+    let i = 0;
+    this.byId.forEach((t) => {
+      if (t.count > 0) templates[i++] = t;
+    });
     return {
       subject: this.subject,
       startMs: this.startMs,
@@ -127,15 +141,15 @@ export class WindowAccumulator {
     this.lines = 0;
     this.errorLines = 0;
     if (this.errorExemplars.length > 0) this.errorExemplars = [];
-    for (const [id, t] of this.byId) {
+    this.byId.forEach((t, id) => {
       if (t.count === 0) {
         this.byId.delete(id);
-        continue;
+        return;
       }
       t.count = 0;
       t.isNew = false;
       t.errorCount = 0;
       if (t.exemplars.length > 0) t.exemplars = [];
-    }
+    });
   }
 }

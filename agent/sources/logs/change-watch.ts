@@ -129,19 +129,21 @@ export class DirectoryWatcher {
    */
   review(isQuiet: (dir: string) => boolean): Set<string> {
     const polled = new Set<string>();
-    for (const [dir, n] of this.eventCounts) {
-      if (n < BUSY_EVENTS_PER_REVIEW || !this.watches.has(dir)) continue;
+    // (forEach, not for-of: this runs over every busy directory every discovery interval, and a for-of
+    // allocated an iterator result, and an entry pair, per directory.)
+    this.eventCounts.forEach((n, dir) => {
+      if (n < BUSY_EVENTS_PER_REVIEW || !this.watches.has(dir)) return;
       this.drop(dir);
       this.busy.add(dir);
       polled.add(dir);
       this.counters.watchesToPolling++;
-    }
+    });
     this.eventCounts.clear();
-    for (const dir of this.busy) {
-      if (polled.has(dir) || !isQuiet(dir)) continue;
+    this.busy.forEach((dir) => {
+      if (polled.has(dir) || !isQuiet(dir)) return;
       this.busy.delete(dir);
       this.add(dir);
-    }
+    });
     return polled;
   }
 

@@ -145,4 +145,27 @@ describe('log signals', () => {
       expect(signals.filter((x) => x.kind === 'log.silence')).toEqual([]);
     }
   });
+
+  it('keeps the baselines of the templates seen most recently when a stream has more than it tracks', () => {
+    const detector = new LogSignalDetector({ maxTrackedTemplates: 3 });
+    const observe = (index: number, ids: string[]) => {
+      const acc = new WindowAccumulator(SUBJECT, index * WINDOW_MS);
+      for (const id of ids) acc.add(`line of ${id}`, id, `template ${id}`, false);
+      detector.observe(acc.close((index + 1) * WINDOW_MS));
+    };
+    observe(0, ['a', 'b', 'c']);
+    observe(1, ['a']);
+    observe(2, ['c']);
+    observe(3, ['d']);
+    // b was seen longest ago; a was inserted first but seen since.
+    const tracked = () => detector.snapshot().templates.map(([id]) => id);
+    expect(tracked()).toEqual(['a', 'c', 'd']);
+    // e evicts a (seen at window 1), then a, new again, evicts c (window 2).
+    observe(4, ['e', 'a']);
+    expect(tracked()).toEqual(['d', 'e', 'a']);
+    // A restore with a smaller cap keeps the most recent.
+    const small = new LogSignalDetector({ maxTrackedTemplates: 2 });
+    small.restore(detector.snapshot());
+    expect(small.snapshot().templates.map(([id]) => id)).toEqual(['e', 'a']);
+  });
 });
