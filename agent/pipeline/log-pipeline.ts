@@ -428,6 +428,7 @@ export class LogPipeline {
     const snapshots: Array<[string, MinerSnapshot]> = [];
     const fired: Array<{ stream: string; signal: Signal }> = [];
     const changedMiners: string[] = [];
+    const observed = { caughtUp };
     this.streams.forEach((s, id) => {
       if (endMs - s.lastSeenMs > FORGET_AFTER_MS) {
         this.streams.delete(id);
@@ -436,7 +437,8 @@ export class LogPipeline {
         return;
       }
       const w = s.window.close(endMs);
-      for (const signal of this.signals.observe(id, w, { caughtUp })) fired.push({ stream: id, signal });
+      const signals = this.signals.observe(id, w, observed);
+      for (let k = 0; k < signals.length; k++) fired.push({ stream: id, signal: signals[k]! });
       if (s.newTemplates) changedMiners.push(id);
       if (w.lines > 0) logs.push(streamWindow(id, s, w));
       s.window.next(endMs);

@@ -142,6 +142,23 @@ export interface LogSignalSnapshot {
   silenceReported: boolean;
 }
 
+/** What `observe` returns when nothing fires (nearly always): one shared, frozen empty list. */
+const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
+
+/** `into` with `found` added (a list made only when something is found). */
+function gather(
+  into: Signal[] | undefined,
+  found: readonly Signal[] | Signal | undefined,
+): Signal[] | undefined {
+  if (found === undefined) return into;
+  const many = Array.isArray(found) ? (found as readonly Signal[]) : undefined;
+  if (many !== undefined && many.length === 0) return into;
+  const list = into ?? [];
+  if (many === undefined) list.push(found as Signal);
+  else for (let k = 0; k < many.length; k++) list.push(many[k]!);
+  return list;
+}
+
 const stored = (b: Baseline): StoredBaseline => [b.mean, b.variance, b.last, b.seen];
 const baselineOf = ([mean, variance, last, seen]: StoredBaseline): Baseline => ({
   mean,
@@ -226,7 +243,7 @@ export class LogSignalDetector {
     this.settleWindows = 0;
   }
 
-  observe(w: StreamWindow, ctx: ObserveContext = {}): Signal[] {
+  observe(w: StreamWindow, ctx: ObserveContext = {}): readonly Signal[] {
     const o = this.options;
     if (this.settling) {
       // A tailer that never keeps up (a node always busier than its agent) ends the settling after as many
@@ -237,27 +254,29 @@ export class LogSignalDetector {
     }
     const index = this.window;
     const armed = index >= o.warmupWindows;
-    const signals: Signal[] = [];
+    // Runs for every stream at every window close, nearly always without a signal: no array until one fires,
+    // and indexed loops (a for-of allocates an iterator until V8 optimizes it; see WindowAccumulator.addBatch).
+    let signals: Signal[] | undefined;
     if (armed) {
-      signals.push(...this.newTemplates(w));
-      signals.push(...this.bursts(w, index));
-      const jump = this.errorJump(w, index);
-      if (jump) signals.push(jump);
+      signals = gather(signals, this.newTemplates(w));
+      signals = gather(signals, this.bursts(w, index));
+      signals = gather(signals, this.errorJump(w, index));
     }
-    const silence = this.silence(w, armed);
-    if (silence) signals.push(silence);
-    for (const t of w.templates) this.learnTemplate(t.id, t.count, index);
+    signals = gather(signals, this.silence(w, armed));
+    const templates = w.templates;
+    for (let k = 0; k < templates.length; k++)
+      this.learnTemplate(templates[k]!.id, templates[k]!.count, index);
     update(this.errors, w.errorLines, index, o.alpha);
     this.window++;
-    return signals;
+    return signals ?? NO_SIGNALS;
   }
 
   // A backlog window after a restore: its counts are hours or seconds of lines at once, so they neither meet the
   // baselines nor feed them, and the window does not count as one of the stream's windows. What it says without
   // a baseline still holds: a template never seen before is new.
-  private observeBacklog(w: StreamWindow): Signal[] {
-    if (this.window < this.options.warmupWindows) return [];
-    return this.newTemplates(w);
+  private observeBacklog(w: StreamWindow): readonly Signal[] {
+    if (this.window < this.options.warmupWindows) return NO_SIGNALS;
+    return this.newTemplates(w) ?? NO_SIGNALS;
   }
 
   private learnTemplate(id: string, count: number, index: number): void {
@@ -287,9 +306,9 @@ export class LogSignalDetector {
     if (oldest !== undefined) this.templates.delete(oldest);
   }
 
-  private newTemplates(w: StreamWindow): Signal[] {
+  private newTemplates(w: StreamWindow): Signal[] | undefined {
+    if (!w.templates.some((t) => t.isNew)) return undefined;
     const fresh = w.templates.filter((t) => t.isNew);
-    if (fresh.length === 0) return [];
     fresh.sort((a, b) => levelRank(b.level) - levelRank(a.level) || b.count - a.count);
     const shown = fresh.slice(0, this.options.maxNewTemplateSignals);
     const more = fresh.length - shown.length;
@@ -304,9 +323,9 @@ export class LogSignalDetector {
     });
   }
 
-  private bursts(w: StreamWindow, index: number): Signal[] {
+  private bursts(w: StreamWindow, index: number): Signal[] | undefined {
     const o = this.options;
-    const out: Signal[] = [];
+    let out: Signal[] | undefined;
     for (const t of w.templates) {
       if (t.isNew || t.count < o.burstMinCount) continue;
       const b = this.templates.get(t.id);
@@ -317,6 +336,7 @@ export class LogSignalDetector {
       const sigma = sd > 0 ? (t.count - b.mean) / sd : Number.POSITIVE_INFINITY;
       const severity: Severity = isErrorLevel(t.level) ? 'error' : 'warning';
       const score = Math.min(1, 0.5 + Math.log10(t.count / Math.max(b.mean, 1)) / 4);
+      out ??= [];
       out.push(
         this.signal(w, 'log.template_burst', severity, score, t, {
           explanation: `template ${quote(t.template)} in ${subjectName(w.subject)} bursts to ${t.count} lines in ${seconds(w)} (baseline ${b.mean.toFixed(1)})`,
@@ -429,7 +449,7 @@ export class LogSignals {
     this.options = options;
   }
 
-  observe(stream: string, window: StreamWindow, ctx: ObserveContext = {}): Signal[] {
+  observe(stream: string, window: StreamWindow, ctx: ObserveContext = {}): readonly Signal[] {
     return this.detector(stream).observe(window, ctx);
   }
 

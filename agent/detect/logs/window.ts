@@ -90,11 +90,16 @@ export class WindowAccumulator {
   addBatch(batch: BatchSummary): void {
     this.lines += batch.lines;
     this.errorLines += batch.errorLines;
-    for (const e of batch.errorExemplars) {
-      if (this.errorExemplars.length === 0) this.errorExemplars = [e];
-      else if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(e);
+    // Indexed loops: this runs for every stream of every poll, and a for-of allocates an iterator (and a result
+    // per element) until V8 optimizes it, which for code run once per window per stream takes minutes.
+    const errors = batch.errorExemplars;
+    for (let k = 0; k < errors.length; k++) {
+      if (this.errorExemplars.length === 0) this.errorExemplars = [errors[k]!];
+      else if (this.errorExemplars.length < EVIDENCE_MAX_LINES) this.errorExemplars.push(errors[k]!);
     }
-    for (const b of batch.templates) {
+    const templates = batch.templates;
+    for (let j = 0; j < templates.length; j++) {
+      const b = templates[j]!;
       const t = this.entry(b.id, b.template, b.level);
       t.count += b.count;
       // The text crosses from the worker with every batch: keep the string the entry holds when it is the same,
@@ -103,11 +108,11 @@ export class WindowAccumulator {
       if (b.isNew) t.isNew = true;
       if (levelRank(b.level) > levelRank(t.level)) t.level = b.level;
       t.errorCount += b.errorCount;
-      for (const e of b.exemplars) {
+      for (let k = 0; k < b.exemplars.length; k++) {
         // A window's first line gets a literal of its own: a push to the empty array would reserve 17 slots,
         // for each template of each stream at every window (batches from the worker bring one line each).
-        if (t.exemplars.length === 0) t.exemplars = [e];
-        else if (t.exemplars.length < EVIDENCE_MAX_LINES) t.exemplars.push(e);
+        if (t.exemplars.length === 0) t.exemplars = [b.exemplars[k]!];
+        else if (t.exemplars.length < EVIDENCE_MAX_LINES) t.exemplars.push(b.exemplars[k]!);
       }
     }
   }

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, readSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { CriLineParser } from './cri.ts';
 import { DockerLineParser } from './docker.ts';
 import { fingerprintString, readLeadingBytes } from './fingerprint.ts';
@@ -62,6 +63,8 @@ export class TrackedFile {
   readonly stream: StreamKey;
   /** Last known path: the discovered one, or the rotated name once found. */
   path: string;
+  private dirPath = '';
+  private dirName = '';
   state: FileState = 'live';
   fd = -1;
   /** Next byte to read. Always at a line start, except while skipping an over-long line. */
@@ -171,6 +174,18 @@ export class TrackedFile {
     this.readPos = 0;
     this.setFingerprint(Buffer.alloc(0));
     this.tailLen = 0;
+  }
+
+  /**
+   * The directory of `path`, kept until the path changes: the tailer asks for it for every file every discovery
+   * interval (a WeakMap from file to directory cost more than the rest of that loop).
+   */
+  get dir(): string {
+    if (this.dirPath !== this.path) {
+      this.dirPath = this.path;
+      this.dirName = dirname(this.path);
+    }
+    return this.dirName;
   }
 
   checkpointEntry(nowMs: number): CheckpointEntry {

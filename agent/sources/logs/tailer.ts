@@ -143,8 +143,6 @@ export class LogTailer {
   private fullSnapshot = true;
   /** Files whose checkpoint entry may differ from the last snapshot (read, truncated, moved). */
   private readonly moved = new Set<TrackedFile>();
-  /** Each file's directory, computed once per path (hot: every read of a watched file asks). */
-  private readonly dirs = new WeakMap<TrackedFile, { path: string; dir: string }>();
   private lastCheckpoint = new Map<string, CheckpointEntry>();
   private polling = false;
   /** This poll reads every file whatever its delay (`pollAll`). */
@@ -663,11 +661,7 @@ export class LogTailer {
   }
 
   private dirOf(f: TrackedFile): string {
-    const cached = this.dirs.get(f);
-    if (cached !== undefined && cached.path === f.path) return cached.dir;
-    const dir = dirname(f.path);
-    this.dirs.set(f, { path: f.path, dir });
-    return dir;
+    return f.dir;
   }
 
   private isOpenAt(path: string): boolean {
@@ -978,12 +972,13 @@ export class LogTailer {
    */
   private partialSnapshot(records: LogRecord[], now: number, more: boolean): PollResult {
     const changed: Checkpoint = {};
-    for (const f of this.moved) {
+    // forEach: a window close moves every file, and a for-of allocated an iterator result for each.
+    this.moved.forEach((f) => {
       const e = f.checkpointEntry(now);
-      if (this.lastCheckpoint.get(f.key) === e) continue;
+      if (this.lastCheckpoint.get(f.key) === e) return;
       changed[f.key] = e;
       this.lastCheckpoint.set(f.key, e);
-    }
+    });
     this.moved.clear();
     return { records, changed, removed: [], more };
   }
