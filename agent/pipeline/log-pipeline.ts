@@ -119,7 +119,8 @@ function streamWindow(id: string, s: StreamState, w: StreamWindow): LogStreamWin
   }
   const samples = new Array<TemplateSample>(withLine);
   let k = 0;
-  for (const t of w.templates) {
+  for (let i = 0; i < n; i++) {
+    const t = w.templates[i]!;
     const line = t.exemplars[0];
     if (line !== undefined) samples[k++] = { templateId: t.id, line, error: t.errorCount > 0 };
   }

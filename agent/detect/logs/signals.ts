@@ -142,6 +142,8 @@ export interface LogSignalSnapshot {
   silenceReported: boolean;
 }
 
+const isNewTemplate = (t: WindowTemplate): boolean => t.isNew;
+
 /** What `observe` returns when nothing fires (nearly always): one shared, frozen empty list. */
 const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
 
@@ -307,8 +309,9 @@ export class LogSignalDetector {
   }
 
   private newTemplates(w: StreamWindow): Signal[] | undefined {
-    if (!w.templates.some((t) => t.isNew)) return undefined;
-    const fresh = w.templates.filter((t) => t.isNew);
+    // (A predicate made once: an arrow function written here would be a new closure at every call.)
+    if (!w.templates.some(isNewTemplate)) return undefined;
+    const fresh = w.templates.filter(isNewTemplate);
     fresh.sort((a, b) => levelRank(b.level) - levelRank(a.level) || b.count - a.count);
     const shown = fresh.slice(0, this.options.maxNewTemplateSignals);
     const more = fresh.length - shown.length;
