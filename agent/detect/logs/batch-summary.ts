@@ -95,14 +95,6 @@ export function packSummaries(all: readonly BatchSummary[]): PackedSummaries {
   return { streams: all.map((s) => s.stream), heads, ids, texts, numbers, exemplars, errorExemplars };
 }
 
-export function unpackSummaries(p: PackedSummaries): BatchSummary[] {
-  const out: BatchSummary[] = new Array(p.streams.length);
-  forEachSummary(p, (summary, k) => {
-    out[k] = summary;
-  });
-  return out;
-}
-
 /**
  * Each summary in turn, made as it is visited: a caller that is done with one before the next (the log
  * pipeline adds it to its stream's window) never holds a thousand at once, so a scavenge in the middle finds

@@ -147,17 +147,15 @@ const isNewTemplate = (t: WindowTemplate): boolean => t.isNew;
 /** What `observe` returns when nothing fires (nearly always): one shared, frozen empty list. */
 const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
 
-/** `into` with `found` added (a list made only when something is found). */
+/** `into` with `found` added (a list made only when something is found; the detectors never give an empty one). */
 function gather(
   into: Signal[] | undefined,
   found: readonly Signal[] | Signal | undefined,
 ): Signal[] | undefined {
   if (found === undefined) return into;
-  const many = Array.isArray(found) ? (found as readonly Signal[]) : undefined;
-  if (many !== undefined && many.length === 0) return into;
   const list = into ?? [];
-  if (many === undefined) list.push(found as Signal);
-  else for (let k = 0; k < many.length; k++) list.push(many[k]!);
+  if (Array.isArray(found)) list.push(...(found as readonly Signal[]));
+  else list.push(found as Signal);
   return list;
 }
 

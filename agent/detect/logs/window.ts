@@ -119,16 +119,8 @@ export class WindowAccumulator {
 
   /** The window so far, ending at `endMs`. Its templates are valid until `next()` (they are reused). */
   close(endMs: number): StreamWindow {
-    // Of its exact length (made for every stream at every close; a pushed-to empty array reserves 17 slots).
-    let n = 0;
-    this.byId.forEach((t) => {
-      if (t.count > 0) n++;
-    });
-    const templates = new Array<WindowTemplate>(n);
-    let i = 0;
-    this.byId.forEach((t) => {
-      if (t.count > 0) templates[i++] = t;
-    });
+    const templates: WindowTemplate[] = [];
+    for (const t of this.byId.values()) if (t.count > 0) templates.push(t);
     return {
       subject: this.subject,
       startMs: this.startMs,
@@ -146,15 +138,15 @@ export class WindowAccumulator {
     this.lines = 0;
     this.errorLines = 0;
     if (this.errorExemplars.length > 0) this.errorExemplars = [];
-    this.byId.forEach((t, id) => {
+    for (const [id, t] of this.byId) {
       if (t.count === 0) {
         this.byId.delete(id);
-        return;
+        continue;
       }
       t.count = 0;
       t.isNew = false;
       t.errorCount = 0;
       if (t.exemplars.length > 0) t.exemplars = [];
-    });
+    }
   }
 }

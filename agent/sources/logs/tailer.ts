@@ -424,7 +424,7 @@ export class LogTailer {
 
   /** Whether a file is read only when its directory's watch reports a change (or at the sweep). */
   private wakesOnEvents(f: TrackedFile): boolean {
-    return this.watcher !== null && this.opts.idleReadDelayMs > 0 && this.watcher.isWatched(this.dirOf(f));
+    return this.watcher !== null && this.opts.idleReadDelayMs > 0 && this.watcher.isWatched(f.dir);
   }
 
   /** A watched file changed (or its name was created/renamed/deleted): read it when its delay allows. */
@@ -450,7 +450,7 @@ export class LogTailer {
   private readEmpty(f: TrackedFile): void {
     f.lastReadEmpty = true;
     if (!this.readingAll || !f.parked) return;
-    const dir = this.dirOf(f);
+    const dir = f.dir;
     if (this.polledDirs?.has(dir)) this.stoppedDirs.add(dir);
   }
 
@@ -479,7 +479,7 @@ export class LogTailer {
 
   /** A directory switched to polling gets data: it goes back to a watch only after a quiet spell. */
   private noteData(f: TrackedFile, now: number): void {
-    const polled = this.polledDirs?.get(this.dirOf(f));
+    const polled = this.polledDirs?.get(f.dir);
     if (polled !== undefined) polled.lastDataMs = now;
   }
 
@@ -501,7 +501,7 @@ export class LogTailer {
     if (polled.size === 0) return;
     // Checked now: it was listed when its watch was set up, and events reported everything until now.
     for (const dir of polled) dirs.set(dir, { lastDataMs: now, checkedMs: now, every: -1 });
-    for (const f of this.sleeping) if (polled.has(this.dirOf(f))) this.sleeping.delete(f);
+    for (const f of this.sleeping) if (polled.has(f.dir)) this.sleeping.delete(f);
   }
 
   /**
@@ -557,7 +557,7 @@ export class LogTailer {
         allOpen = false;
         return;
       }
-      const d = dirs.get(this.dirOf(f));
+      const d = dirs.get(f.dir);
       if (d === undefined) return;
       const every = f.parked && !f.lastReadEmpty ? Number.POSITIVE_INFINITY : f.readDelayMs;
       d.every = d.every < 0 ? every : Math.min(d.every, every);
@@ -658,10 +658,6 @@ export class LogTailer {
   private markChanged(): void {
     this.orderDirty = true;
     this.fullSnapshot = true;
-  }
-
-  private dirOf(f: TrackedFile): string {
-    return f.dir;
   }
 
   private isOpenAt(path: string): boolean {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { packSummaries, unpackSummaries } from '../../../agent/detect/logs/batch-summary.ts';
+import {
+  type BatchSummary,
+  forEachSummary,
+  packSummaries,
+} from '../../../agent/detect/logs/batch-summary.ts';
 import { levelOf } from '../../../agent/detect/logs/levels.ts';
 import { maskLine, maskRange } from '../../../agent/detect/logs/masking.ts';
 import { TemplateMiner } from '../../../agent/detect/logs/miner.ts';
@@ -211,7 +215,7 @@ describe('WindowAccumulator.next', () => {
   });
 });
 
-describe('packSummaries / unpackSummaries', () => {
+describe('packSummaries / forEachSummary', () => {
   it('carries the batch summaries of many streams across the thread boundary in columns without losing anything', () => {
     const shop = new StreamMiner(new TemplateMiner());
     const cart = new StreamMiner(new TemplateMiner());
@@ -224,6 +228,10 @@ describe('packSummaries / unpackSummaries', () => {
     expect(summaries[0]!.templates.some((t) => t.level === 'critical')).toBe(true);
     expect(summaries[2]!.errorExemplars.length).toBeGreaterThan(0);
     const packed = structuredClone(packSummaries(summaries));
-    expect(unpackSummaries(packed)).toEqual(summaries);
+    const unpacked: BatchSummary[] = [];
+    forEachSummary(packed, (summary, k) => {
+      unpacked[k] = summary;
+    });
+    expect(unpacked).toEqual(summaries);
   });
 });
