@@ -7,6 +7,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { pino } from 'pino';
+import { AGENT_NODE_FLAGS } from '../../agent/v8-flags.ts';
 import { createClient } from '../../common/grpc/adapter.ts';
 import { freePort } from '../../common/net/free-port.ts';
 import type { Signal } from '../../common/signal.ts';
@@ -29,8 +30,8 @@ import { table } from '../format.ts';
 /** How long the demo's agents learn their logs before signalling; the fault timeline starts after it. */
 const LOG_WARMUP_SECONDS = 10;
 
-function startChild(args: string[], logFile: string): ChildProcess {
-  const child = spawn(process.execPath, [resolve('cli/main.ts'), ...args], {
+function startChild(args: string[], logFile: string, nodeFlags: readonly string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeFlags, resolve('cli/main.ts'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.pipe(createWriteStream(logFile, { flags: 'a' }));
@@ -115,6 +116,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           String(LOG_WARMUP_SECONDS),
         ],
         join(logs, `agent-${node}.log`),
+        AGENT_NODE_FLAGS,
       ),
     );
   }

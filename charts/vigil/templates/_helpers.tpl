@@ -122,18 +122,22 @@ Accepts Ki/Mi/Gi/Ti, k/M/G/T and plain bytes.
 {{- end -}}
 
 {{/*
-NODE_OPTIONS env entry capping the V8 heap at a percentage of the memory limit (the OTel chart's GOMEMLIMIT
-pattern): Node then collects garbage before the kernel OOM-kills it. Renders nothing without a parseable
-limit or with percent 0. Call with (dict "resources" ... "percent" ...).
+NODE_OPTIONS env entry with the V8 heap flags: the old generation capped at a percentage of the memory limit (the
+OTel chart's GOMEMLIMIT pattern: Node then collects garbage before the kernel OOM-kills it), and the young
+generation capped at semiSpace MiB per semi-space. Renders nothing when neither applies (no parseable limit or
+percent 0, and semiSpace 0 or unset). Call with (dict "resources" ... "percent" ... "semiSpace" ...).
 */}}
 {{- define "vigil.heapEnv" -}}
 {{- $limit := "" -}}
 {{- if and .resources .resources.limits .resources.limits.memory -}}{{- $limit = .resources.limits.memory -}}{{- end -}}
 {{- $mib := include "vigil.memoryMiB" $limit | atoi -}}
 {{- $heap := div (mul $mib (int .percent)) 100 -}}
-{{- if gt $heap 0 }}
+{{- $flags := list -}}
+{{- if gt $heap 0 -}}{{- $flags = append $flags (printf "--max-old-space-size=%d" $heap) -}}{{- end -}}
+{{- if gt (int .semiSpace) 0 -}}{{- $flags = append $flags (printf "--max-semi-space-size=%d" (int .semiSpace)) -}}{{- end -}}
+{{- if $flags }}
 - name: NODE_OPTIONS
-  value: {{ printf "--max-old-space-size=%d" $heap | quote }}
+  value: {{ join " " $flags | quote }}
 {{- end -}}
 {{- end -}}
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AGENT_NODE_FLAGS, AGENT_SEMI_SPACE_MIB } from '../../../agent/v8-flags.ts';
 import { agentName, aggregatorName, find, type Manifest, namespace, render } from './helm.ts';
 
 type Volume = { name: string; hostPath?: { path: string; type?: string }; [k: string]: unknown };
@@ -123,6 +124,11 @@ describe('agent DaemonSet (default values)', () => {
     expect(Number(heap?.[1])).toBeGreaterThan(64);
     expect(Number(heap?.[1])).toBeLessThan(256);
   });
+
+  it('starts the agent with the V8 flags the demo gives its agents (the young-generation cap)', () => {
+    const options = (env(container, 'NODE_OPTIONS').value ?? '').split(' ');
+    for (const flag of AGENT_NODE_FLAGS) expect(options).toContain(flag);
+  });
 });
 
 describe('agent AppArmor profile', () => {
@@ -169,14 +175,25 @@ describe('agent DaemonSet (overrides)', () => {
     expect(spec.hostPID).toBe(false);
   });
 
-  it('leaves NODE_OPTIONS out when there is no memory limit', () => {
+  it('keeps only the young-generation cap in NODE_OPTIONS when there is no memory limit', () => {
     const { container } = agentPod(render({ set: { 'agent.resources.limits': 'null' } }));
+    expect(env(container, 'NODE_OPTIONS').value).toBe(`--max-semi-space-size=${AGENT_SEMI_SPACE_MIB}`);
+  });
+
+  it('leaves NODE_OPTIONS out with no memory limit and semiSpaceMiB 0', () => {
+    const { container } = agentPod(
+      render({ set: { 'agent.resources.limits': 'null', 'agent.semiSpaceMiB': 0 } }),
+    );
     expect(container.env.some((e: EnvVar) => e.name === 'NODE_OPTIONS')).toBe(false);
   });
 
   it('derives the heap cap from a limit in Gi', () => {
-    const { container } = agentPod(render({ set: { 'agent.resources.limits.memory': '1Gi' } }));
-    expect(env(container, 'NODE_OPTIONS').value).toBe(`--max-old-space-size=${Math.floor(1024 * 0.6)}`);
+    const { container } = agentPod(
+      render({ set: { 'agent.resources.limits.memory': '1Gi', 'agent.semiSpaceMiB': 8 } }),
+    );
+    expect(env(container, 'NODE_OPTIONS').value).toBe(
+      `--max-old-space-size=${Math.floor(1024 * 0.6)} --max-semi-space-size=8`,
+    );
   });
 
   it('uses an explicit aggregator address and a pinned digest', () => {
