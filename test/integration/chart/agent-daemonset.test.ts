@@ -115,14 +115,14 @@ describe('agent DaemonSet (default values)', () => {
     expect(spec.hostPID).toBe(true);
   });
 
-  it('requests 50m CPU and 64Mi, is limited to 256Mi, and caps the V8 heap below the limit', () => {
+  it('requests 50m CPU and 192Mi, is limited to 512Mi, and caps the V8 heap below the limit', () => {
     expect(container.resources).toEqual({
-      requests: { cpu: '50m', memory: '64Mi' },
-      limits: { memory: '256Mi' },
+      requests: { cpu: '50m', memory: '192Mi' },
+      limits: { memory: '512Mi' },
     });
     const heap = /--max-old-space-size=(\d+)/.exec(env(container, 'NODE_OPTIONS').value ?? '');
-    expect(Number(heap?.[1])).toBeGreaterThan(64);
-    expect(Number(heap?.[1])).toBeLessThan(256);
+    expect(Number(heap?.[1])).toBeGreaterThan(192);
+    expect(Number(heap?.[1])).toBeLessThan(512);
   });
 
   it('starts the agent with the V8 flags the demo gives its agents (the young-generation cap)', () => {
