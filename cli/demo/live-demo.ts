@@ -2,7 +2,7 @@
 // aggregator and one agent per simulated node run as real processes (agents read their node's files and
 // watch their node's pods through the simulator's Kubernetes API); the terminal shows live what the
 // aggregator sees: nodes, signals as they arrive, and the scenario's fault.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -30,9 +30,28 @@ import { table } from '../format.ts';
 /** How long the demo's agents learn their logs before signalling; the fault timeline starts after it. */
 const LOG_WARMUP_SECONDS = 10;
 
-function startChild(args: string[], logFile: string, nodeFlags: readonly string[] = []): ChildProcess {
+/**
+ * Warms Node's compile cache for the demo's processes (scripts/warm-compile-cache.ts): started with it, none of
+ * their threads loads the TypeScript stripper (≈ 30 MiB less per agent). Kept between runs; undefined when the
+ * warm-up failed (the processes then run as they would without it).
+ */
+function warmCompileCache(dir: string): string | undefined {
+  const cacheDir = resolve(dir, 'node-compile-cache');
+  const r = spawnSync(process.execPath, [resolve('scripts/warm-compile-cache.ts'), cacheDir], {
+    stdio: 'ignore',
+  });
+  return r.status === 0 ? cacheDir : undefined;
+}
+
+function startChild(
+  args: string[],
+  logFile: string,
+  compileCache: string | undefined,
+  nodeFlags: readonly string[] = [],
+): ChildProcess {
   const child = spawn(process.execPath, [...nodeFlags, resolve('cli/main.ts'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: compileCache === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: compileCache },
   });
   child.stderr!.pipe(createWriteStream(logFile, { flags: 'a' }));
   return child;
@@ -68,6 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     faults.push(`${new Date().toISOString().slice(11, 19)}  ${JSON.stringify(f)}`),
   );
 
+  const compileCache = warmCompileCache(opts.dir);
   const grpcPort = await freePort();
   const children: ChildProcess[] = [
     startChild(
@@ -89,6 +109,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         '20',
       ],
       join(logs, 'aggregator.log'),
+      compileCache,
     ),
   ];
   for (const node of sim.nodes) {
@@ -116,6 +137,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           String(LOG_WARMUP_SECONDS),
         ],
         join(logs, `agent-${node}.log`),
+        compileCache,
         AGENT_NODE_FLAGS,
       ),
     );

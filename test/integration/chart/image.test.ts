@@ -51,6 +51,18 @@ describe('Dockerfile', () => {
     );
   });
 
+  it('warms the compile cache it points NODE_COMPILE_CACHE at, after copying the source', () => {
+    const env = runtime.find((l) => /^ENV\s.*NODE_COMPILE_CACHE=/.test(l)) ?? '';
+    const dir = /NODE_COMPILE_CACHE=(\S+)/.exec(env)?.[1];
+    expect(dir).toBe('/app/.node-compile-cache');
+    const copy = runtime.indexOf('COPY . .');
+    const warm = runtime.indexOf('RUN node scripts/warm-compile-cache.ts "$NODE_COMPILE_CACHE"');
+    expect(copy).toBeGreaterThan(0);
+    expect(warm).toBeGreaterThan(copy);
+    expect(warm).toBeLessThan(runtime.indexOf('USER node'));
+    expect(isIgnored(ignore, 'scripts/warm-compile-cache.ts')).toBe(false);
+  });
+
   it('installs production dependencies from the lockfile before copying the source', () => {
     const deps = stages.find((s) => s.some((l) => l.includes('npm ci')));
     const copyManifests = deps?.findIndex((l) => /^COPY package\.json package-lock\.json/.test(l)) ?? -1;
@@ -125,5 +137,16 @@ describe('the CLI started from the image file set', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^Usage: vigil/);
+  });
+
+  it('warms the compile cache from those files, as the image build does', () => {
+    const run = spawnSync(process.execPath, ['scripts/warm-compile-cache.ts', '.node-compile-cache'], {
+      cwd: context,
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/compile cache in .*: \d+ modules/);
   });
 });
