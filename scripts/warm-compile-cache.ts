@@ -7,7 +7,7 @@
 // The image runs this at build time; the demo before it starts its processes.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { enableCompileCache, flushCompileCache } from 'node:module';
+import { constants, enableCompileCache, flushCompileCache } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -36,8 +36,16 @@ export async function warmCompileCache(dir: string): Promise<string[]> {
   if (entry.status !== 0) throw new Error(`${ENTRY} --version failed: ${entry.stderr}`);
   // Every other module, the worker threads' entry files included (a worker compiles them in its own isolate,
   // from the same cache entries).
+  // Already enabled (NODE_COMPILE_CACHE set for this process, as in the image) counts only for the same directory.
   const enabled = enableCompileCache(cacheDir);
-  if (enabled.status === 0) throw new Error(`compile cache not enabled in ${cacheDir}: ${enabled.message}`);
+  const { ENABLED, ALREADY_ENABLED } = constants.compileCacheStatus;
+  const usable =
+    enabled.status === ENABLED ||
+    (enabled.status === ALREADY_ENABLED && (enabled.directory ?? '').startsWith(cacheDir));
+  if (!usable)
+    throw new Error(
+      `compile cache not enabled in ${cacheDir} (status ${enabled.status}, ${enabled.message ?? enabled.directory})`,
+    );
   const modules = SOURCE_DIRS.flatMap((d) => modulesUnder(join(ROOT, d))).filter(
     (path) => relative(ROOT, path) !== ENTRY,
   );
