@@ -26,7 +26,7 @@ function modulesUnder(dir: string): string[] {
 }
 
 /** Warms `dir`; returns the modules imported. Throws when the entry fails or a module cannot be loaded. */
-export async function warmCompileCache(dir: string): Promise<string[]> {
+async function warmCompileCache(dir: string): Promise<string[]> {
   const cacheDir = resolve(dir);
   // The entry, as a process starts it (`--version` loads the whole command tree and exits).
   const entry = spawnSync(process.execPath, [join(ROOT, ENTRY), '--version'], {

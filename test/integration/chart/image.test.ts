@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { VERSION } from '../../../common/version.ts';
 import { isIgnored, parseDockerignore } from './dockerignore.ts';
@@ -112,7 +112,8 @@ describe('the CLI started from the image file set', () => {
   const context = mkdtempSync(join(tmpdir(), 'vigil-image-'));
   afterAll(() => rmSync(context, { recursive: true, force: true }));
 
-  it('prints its help with only the files .dockerignore lets in', () => {
+  // The build context as .dockerignore leaves it, copied once for every test of this block.
+  beforeAll(() => {
     const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
       cwd: repoRoot,
       encoding: 'utf8',
@@ -129,22 +130,25 @@ describe('the CLI started from the image file set', () => {
     }
     // Dependencies come from the deps stage in the image; here the repository's own node_modules stands in.
     symlinkSync(join(repoRoot, 'node_modules'), join(context, 'node_modules'), 'dir');
-    const run = spawnSync(process.execPath, ['cli/main.ts', '--help'], {
+  });
+
+  /** Runs `node ARGS` in the copied context with the image's environment. */
+  const runInImage = (args: string[]) =>
+    spawnSync(process.execPath, args, {
       cwd: context,
       encoding: 'utf8',
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
     });
+
+  it('prints its help with only the files .dockerignore lets in', () => {
+    const run = runInImage(['cli/main.ts', '--help']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^Usage: vigil/);
   });
 
   it('warms the compile cache from those files, as the image build does', () => {
-    const run = spawnSync(process.execPath, ['scripts/warm-compile-cache.ts', '.node-compile-cache'], {
-      cwd: context,
-      encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
-    });
+    const run = runInImage(['scripts/warm-compile-cache.ts', '.node-compile-cache']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/compile cache in .*: \d+ modules/);

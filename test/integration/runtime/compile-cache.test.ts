@@ -1,11 +1,11 @@
 // The compile cache the image and the demo warm (scripts/warm-compile-cache.ts): a process, and each of its
 // worker threads, started with it must never load Node's TypeScript stripper (a WebAssembly module whose memory
 // an isolate keeps for good). Checked on what a thread loads, not on memory figures (those are in docs/deploy.md).
-import { spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../chart/helm.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'vigil-compile-cache-'));
@@ -36,13 +36,17 @@ function stripperInWorker(cacheDir: string, modules: string[]): string[] {
 describe('scripts/warm-compile-cache.ts', () => {
   const cache = join(work, 'cache');
   const workerEntries = ['agent/detect/logs/mining-worker.ts', 'agent/detect/metrics/pool-worker.ts'];
-
-  it('warms a cache that spares the worker threads the TypeScript stripper', () => {
-    const r = spawnSync(process.execPath, [join(repoRoot, 'scripts/warm-compile-cache.ts'), cache], {
+  // Warmed once for every test of this block (each reads the same cache).
+  let warm: SpawnSyncReturns<string>;
+  beforeAll(() => {
+    warm = spawnSync(process.execPath, [join(repoRoot, 'scripts/warm-compile-cache.ts'), cache], {
       encoding: 'utf8',
     });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/compile cache in .*: \d+ modules/);
+  });
+
+  it('warms a cache that spares the worker threads the TypeScript stripper', () => {
+    expect(warm.status, warm.stderr).toBe(0);
+    expect(warm.stdout).toMatch(/compile cache in .*: \d+ modules/);
     expect(readdirSync(cache).length).toBeGreaterThan(0);
     expect(stripperInWorker(cache, workerEntries)).toEqual([]);
   });
