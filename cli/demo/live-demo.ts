@@ -27,6 +27,9 @@ import { type FaultEvent, startSimulator } from '../../sim/simulator.ts';
 import { NODE_HEADER, nodeRow } from '../commands/nodes.ts';
 import { table } from '../format.ts';
 
+/** How long a process may take to stop (flush and close) before the demo kills it. */
+const STOP_DEADLINE_MS = 20_000;
+
 /** How long the demo's agents learn their logs before signalling; the fault timeline starts after it. */
 const LOG_WARMUP_SECONDS = 10;
 
@@ -50,6 +53,10 @@ function startChild(
   nodeFlags: readonly string[] = [],
 ): ChildProcess {
   const child = spawn(process.execPath, [...nodeFlags, resolve('cli/main.ts'), ...args], {
+    // Its own process group: Ctrl-C reaches the demo alone, which stops the agents before the aggregator. In the
+    // terminal's group every process got Ctrl-C's SIGINT and then the demo's SIGTERM, and a second signal
+    // makes a Vigil process exit without flushing.
+    detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: compileCache === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: compileCache },
   });
@@ -255,7 +262,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const timer = setInterval(() => void render(), 1000);
 
   const stop = async () => {
-    if (stopping) return;
+    if (stopping) process.exit(130); // a second Ctrl-C: do not wait (the exit handler below kills the rest)
     stopping = true;
     clearInterval(timer);
     await render(true);
@@ -266,8 +273,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         list.map(
           (c) =>
             new Promise((ok) => {
-              if (c.exitCode !== null) return ok(null);
-              c.once('exit', ok);
+              if (c.exitCode !== null || c.signalCode !== null) return ok(null);
+              // A process that has not stopped in time is killed: its state is crash-safe, and the demo must end.
+              const deadline = setTimeout(() => c.kill('SIGKILL'), STOP_DEADLINE_MS);
+              c.once('exit', () => {
+                clearTimeout(deadline);
+                ok(null);
+              });
               c.kill('SIGTERM');
             }),
         ),
@@ -280,5 +292,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  process.on('SIGHUP', () => void stop()); // the terminal closed
+  // Detached, the children would outlive a demo that ends any other way (an error, a second Ctrl-C): they end
+  // with it. Killing is safe: their state is crash-consistent.
+  process.on('exit', () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
   if (opts.duration) setTimeout(() => void stop(), Number(opts.duration) * 1000);
 }
