@@ -6,7 +6,6 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { channelCredentials } from '../common/grpc/credentials.ts';
 import { type HealthServer, startHealthServer } from '../common/http/health-server.ts';
-import { loadKubeConfig } from '../common/kube/config.ts';
 import type { Logger } from '../common/log.ts';
 import type { Signal } from '../common/signal.ts';
 import { signalToWire } from '../common/signal-wire.ts';
@@ -15,6 +14,8 @@ import { VERSION } from '../common/version.ts';
 import { SummarySchema } from '../proto/gen/vigil/v1/summary_pb.js';
 import { type DropStats, Outbox } from './buffer/outbox.ts';
 import { startSecurityDetectors } from './detect/security/security-detectors.ts';
+import { KubeConnection } from './kube-api/connection.ts';
+import { loadKubeTarget } from './kube-api/target.ts';
 import { LogPipeline, type LogWindow } from './pipeline/log-pipeline.ts';
 import { MetricPipeline } from './pipeline/metric-pipeline.ts';
 import { CommandExecutor } from './remediate/command-executor.ts';
@@ -214,8 +215,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     return windowChain;
   }
 
-  const kc = loadKubeConfig(config.kubeconfig, logger);
-  const kube = kc ? new KubeWatcher({ kc, node: config.node, emit: (s) => emit(s), logger }) : undefined;
+  const kubeTarget = loadKubeTarget(config.kubeconfig, logger);
+  const kubeApi = kubeTarget ? new KubeConnection(kubeTarget) : undefined;
+  const kube = kubeApi
+    ? new KubeWatcher({ api: kubeApi, node: config.node, emit: (s) => emit(s), logger })
+    : undefined;
   kube
     ?.start()
     .catch((error: unknown) => logger.warn({ err: error }, 'Kubernetes watch did not start; retrying'));
@@ -225,7 +229,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     node: config.node,
     hostRoot: config.hostRoot,
     logger,
-    ...(kc ? { kc } : {}),
+    ...(kubeApi ? { kube: kubeApi } : {}),
     livePodUids: () => kube?.liveUids(),
     containerId: (ns, pod, container) => kube?.containerIdOf(ns, pod, container),
     allowProcessKill: config.allowProcessKill,
@@ -313,6 +317,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         collector?.close();
         await detection?.close();
         await kube?.stop();
+        kubeApi?.close();
         await closeWindow();
         await logs?.stop();
         security?.close();

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../../common/log.ts';
 import {
@@ -14,6 +14,7 @@ import {
   CommandResultSchema,
   CommandStatus,
 } from '../../proto/gen/vigil/v1/gateway_pb.js';
+import type { KubeConnection } from '../kube-api/connection.ts';
 
 interface Outcome {
   status: CommandStatus;
@@ -32,7 +33,7 @@ export interface CommandExecutorOptions {
   node: string;
   hostRoot: string;
   logger: Logger;
-  kc?: KubeConfig;
+  kube?: KubeConnection;
   /** UIDs of the pods that still exist on this node (log dirs of others are fair game). */
   livePodUids?: () => Set<string> | undefined;
   /** Runtime container id of a pod's container, to find its processes. */
@@ -166,9 +167,13 @@ export class CommandExecutor {
     };
   }
 
-  private core(): CoreV1Api {
-    if (!this.opts.kc) throw new Error('no Kubernetes API access on this agent');
-    return this.opts.kc.makeApiClient(CoreV1Api);
+  private api(): KubeConnection {
+    if (!this.opts.kube) throw new Error('no Kubernetes API access on this agent');
+    return this.opts.kube;
+  }
+
+  private nodePath(sub = ''): string {
+    return `/api/v1/nodes/${encodeURIComponent(this.opts.node)}${sub}`;
   }
 
   /** Sets a node condition the way node-problem-detector does (type, status, reason, message). */
@@ -180,9 +185,9 @@ export class CommandExecutor {
         status: CommandStatus.DRY_RUN,
         message: `would set condition ${type}=${status} on ${this.opts.node}`,
       };
-    const core = this.core();
-    const node = await core.readNodeStatus({ name: this.opts.node });
-    const now = new Date(this.now());
+    const api = this.api();
+    const node = await api.get<V1Node>(this.nodePath('/status'));
+    const now = rfc3339(this.now());
     const others = (node.status?.conditions ?? []).filter((x) => x.type !== type);
     const condition = {
       type,
@@ -192,9 +197,10 @@ export class CommandExecutor {
       lastHeartbeatTime: now,
       lastTransitionTime: now,
     };
-    await core.replaceNodeStatus({
-      name: this.opts.node,
-      body: { ...node, status: { ...node.status, conditions: [...others, condition] } },
+    // A replace carries the resourceVersion read: a concurrent change makes it fail (409) instead of being lost.
+    await api.put(this.nodePath('/status'), {
+      ...node,
+      status: { ...node.status, conditions: [...others, condition] },
     });
     return {
       status: CommandStatus.SUCCEEDED,
@@ -210,8 +216,7 @@ export class CommandExecutor {
         status: CommandStatus.DRY_RUN,
         message: `would taint ${this.opts.node} with ${key}:${effect}`,
       };
-    const core = this.core();
-    const node = await core.readNode({ name: this.opts.node });
+    const node = await this.api().get<V1Node>(this.nodePath());
     const taints = (node.spec?.taints ?? []).filter((t) => !(t.key === key && t.effect === effect));
     taints.push({ key, effect, ...(c.params['value'] ? { value: c.params['value'] } : {}) });
     return this.patchNode(false, { spec: { taints } }, `tainted with ${key}:${effect}`);
@@ -219,10 +224,10 @@ export class CommandExecutor {
 
   private async patchNode(dryRun: boolean, body: object, what: string): Promise<Outcome> {
     if (dryRun) return { status: CommandStatus.DRY_RUN, message: `would have ${what} ${this.opts.node}` };
-    const core = this.core();
-    const current = await core.readNode({ name: this.opts.node });
+    const api = this.api();
+    const current = await api.get<V1Node>(this.nodePath());
     const merged = { ...current, spec: { ...current.spec, ...(body as { spec: object }).spec } };
-    await core.replaceNode({ name: this.opts.node, body: merged });
+    await api.put(this.nodePath(), merged);
     return { status: CommandStatus.SUCCEEDED, message: `${this.opts.node} ${what}` };
   }
 
@@ -291,4 +296,9 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A Kubernetes timestamp (metav1.Time: RFC 3339 in whole seconds). */
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

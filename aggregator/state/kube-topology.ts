@@ -1,6 +1,6 @@
 // The Topology built from list+watch informers on nodes, pods, services, deployments, replicasets,
 // statefulsets and daemonsets. Informers restart themselves after dropped watches and relist after 410 Gone
-// (common/kube/informer.ts), so the aggregator never restarts to recover its view.
+// (aggregator/kube/informer.ts), so the aggregator never restarts to recover its view.
 import {
   AppsV1Api,
   CoreV1Api,
@@ -12,8 +12,8 @@ import {
   type V1ReplicaSet,
   type V1Service,
 } from '@kubernetes/client-node';
-import { type ResilientInformer, resilientInformer } from '../../common/kube/informer.ts';
 import type { Logger } from '../../common/log.ts';
+import { type ResilientInformer, resilientInformer } from '../kube/informer.ts';
 import type { ChangeEvent, NodeInfo, PodInfo, ServiceInfo, Topology, WorkloadRevision } from './topology.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';

@@ -1,10 +1,12 @@
 // Watches this node's pods (a field selector, never a cluster-wide list: the agent's memory must not grow
 // with the cluster) and this node's object, turning status changes into signals, and keeps the pod
-// metadata that enriches everything else the agent reports.
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { type ResilientInformer, resilientInformer } from '../../../common/kube/informer.ts';
+// metadata that enriches everything else the agent reports. Objects are the API's JSON through the agent's own
+// client (agent/kube-api): client-node's types describe them, but its times are strings here, not Dates.
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../../common/log.ts';
 import type { Signal } from '../../../common/signal.ts';
+import type { KubeConnection } from '../../kube-api/connection.ts';
+import { ListWatch } from '../../kube-api/list-watch.ts';
 import { nodeSignals } from './node-signals.ts';
 import { podSignals, ReadinessFlapTracker, workloadOf } from './pod-signals.ts';
 
@@ -17,22 +19,21 @@ export interface PodMeta {
 }
 
 export class KubeWatcher {
-  private readonly pods: ResilientInformer<V1Pod>;
-  private readonly nodeInformer: ResilientInformer<V1Node>;
+  private readonly pods: ListWatch<V1Pod>;
+  private readonly nodeInformer: ListWatch<V1Node>;
   private readonly byUid = new Map<string, PodMeta>();
   /** Runtime container id (without the `containerd://` scheme) → pod and container name. */
   private readonly byContainerId = new Map<string, { namespace: string; pod: string; container: string }>();
   private readonly flaps = new ReadinessFlapTracker();
 
   constructor(opts: {
-    kc: KubeConfig;
+    api: KubeConnection;
     node: string;
     emit: (s: Signal) => void;
     logger: Logger;
     now?: () => number;
   }) {
     const now = opts.now ?? Date.now;
-    const core = opts.kc.makeApiClient(CoreV1Api);
     const podSelector = `spec.nodeName=${opts.node}`;
     const remember = (pod: V1Pod) => {
       const uid = pod.metadata?.uid;
@@ -60,11 +61,10 @@ export class KubeWatcher {
       const flap = this.flaps.observe(old, pod, opts.node, now());
       if (flap) opts.emit(flap);
     };
-    this.pods = resilientInformer<V1Pod>({
-      kc: opts.kc,
+    this.pods = new ListWatch<V1Pod>({
+      api: opts.api,
       path: '/api/v1/pods',
       fieldSelector: podSelector,
-      list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }),
       logger: opts.logger,
       onAdd: (pod) => onPod(pod),
       onUpdate: onPod,
@@ -77,12 +77,10 @@ export class KubeWatcher {
         this.flaps.forget(pod);
       },
     });
-    const nodeSelector = `metadata.name=${opts.node}`;
-    this.nodeInformer = resilientInformer<V1Node>({
-      kc: opts.kc,
+    this.nodeInformer = new ListWatch<V1Node>({
+      api: opts.api,
       path: '/api/v1/nodes',
-      fieldSelector: nodeSelector,
-      list: () => core.listNode({ fieldSelector: nodeSelector }),
+      fieldSelector: `metadata.name=${opts.node}`,
       logger: opts.logger,
       onAdd: (n) => {
         for (const s of nodeSignals(undefined, n, now())) opts.emit(s);

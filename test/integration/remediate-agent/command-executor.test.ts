@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KubeConnection } from '../../../agent/kube-api/connection.ts';
+import { kubeTargetFromFile } from '../../../agent/kube-api/target.ts';
 import { CommandExecutor } from '../../../agent/remediate/command-executor.ts';
 import { openLmdb } from '../../../common/store/lmdb.ts';
 import { CommandSchema, CommandStatus } from '../../../proto/gen/vigil/v1/gateway_pb.js';
@@ -91,12 +93,15 @@ describe('agent command executor', () => {
     const node = sim.nodes.find((n) => !sim.controlPlaneNodes.includes(n))!;
     const store = openLmdb(join(tempDir('agent'), 'agent.mdb'), quietLogger);
     cleanup.push(() => store.root.close());
+    // The agent's own client; the checks below read the node back through client-node.
+    const kube = new KubeConnection(kubeTargetFromFile(sim.kubeconfigPath));
+    cleanup.push(async () => kube.close());
     const ex = new CommandExecutor({
       root: store.root,
       node,
       hostRoot: sim.nodeRoot(node),
       logger: quietLogger,
-      kc,
+      kube,
       allowProcessKill: false,
     });
     expect((await ex.handle(command('dry', 'node.cordon', { dryRun: true }))).status).toBe(

@@ -82,6 +82,23 @@ export async function startTestSim(yaml = SMALL_CLUSTER, speed = 4): Promise<Tes
   };
 }
 
+/** The small cluster for watch tests: fast ticks, bookmarks every `bookmarkMs`, a watch history of `history`. */
+export async function startWatchSim(
+  opts: { history?: number; bookmarkMs?: number } = {},
+): Promise<{ sim: Simulator; root: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'vigil-sim-watch-'));
+  const sim = await startSimulator({
+    scenario: parseScenario(SMALL_CLUSTER, 'test.yaml'),
+    root,
+    speed: 4,
+    tickMs: 100,
+    bookmarkIntervalMs: opts.bookmarkMs ?? 300,
+    watchHistorySize: opts.history ?? 5000,
+    logger: createLogger('sim-test', 'silent'),
+  });
+  return { sim, root };
+}
+
 /** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
 export async function waitFor<T>(
   what: string,

@@ -1,9 +1,7 @@
 // Watch semantics through the real @kubernetes/client-node: resume from a resourceVersion, 410 Gone for
 // a version the server no longer holds, bookmarks, and an informer that recovers from both.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import {
   CoreV1Api,
   KubeConfig,
@@ -15,10 +13,8 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../common/log.ts';
-import { parseScenario } from '../../../sim/scenario/load.ts';
-import { type Simulator, startSimulator } from '../../../sim/simulator.ts';
-import { SMALL_CLUSTER, waitFor } from './support.ts';
+import type { Simulator } from '../../../sim/simulator.ts';
+import { startWatchSim, waitFor } from './support.ts';
 
 let sim: Simulator | undefined;
 let root = '';
@@ -34,18 +30,10 @@ afterEach(async () => {
 async function start(
   opts: { history?: number; bookmarkMs?: number } = {},
 ): Promise<{ kc: KubeConfig; core: CoreV1Api }> {
-  root = mkdtempSync(join(tmpdir(), 'vigil-sim-watch-'));
-  sim = await startSimulator({
-    scenario: parseScenario(SMALL_CLUSTER, 'test.yaml'),
-    root,
-    speed: 4,
-    tickMs: 100,
-    bookmarkIntervalMs: opts.bookmarkMs ?? 300,
-    watchHistorySize: opts.history ?? 5000,
-    logger: createLogger('sim-test', 'silent'),
-  });
+  const started = await startWatchSim(opts);
+  ({ sim, root } = started);
   const kc = new KubeConfig();
-  kc.loadFromFile(sim.kubeconfigPath);
+  kc.loadFromFile(started.sim.kubeconfigPath);
   return { kc, core: kc.makeApiClient(CoreV1Api) };
 }
 

@@ -2,7 +2,7 @@
 // else nothing — and then Kubernetes features are off, said once.
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../common/log.ts';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

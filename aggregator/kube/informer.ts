@@ -8,8 +8,8 @@ import {
   ListWatch,
   Watch,
 } from '@kubernetes/client-node';
-import { backoffDelay } from '../grpc/backoff.ts';
-import type { Logger } from '../log.ts';
+import { backoffDelay } from '../../common/grpc/backoff.ts';
+import type { Logger } from '../../common/log.ts';
 
 export interface ResilientInformer<T extends KubernetesObject> {
   cache: ListWatch<T>;
