@@ -65,14 +65,15 @@ export class KubeConnection {
 
   /**
    * Opens a streaming GET (a watch): resolves with the response once its status is 200, rejects with a
-   * KubeApiError otherwise. Aborting `signal` ends the stream.
+   * KubeApiError otherwise. Aborting `signal` ends the stream, and so does `idleMs` without a byte.
    */
   async stream(
     path: string,
     query: Record<string, string | undefined>,
     signal: AbortSignal,
+    idleMs: number,
   ): Promise<IncomingMessage> {
-    const res = await this.send('GET', path, query, undefined, signal, 0);
+    const res = await this.send('GET', path, query, undefined, signal, idleMs);
     if (res.statusCode === 200) return res;
     throw errorOf(res, await readBody(res));
   }
@@ -122,11 +123,18 @@ export class KubeConnection {
         agent: this.agent,
         ...(signal ? { signal } : {}),
       });
-      if (timeoutMs > 0)
-        req.setTimeout(timeoutMs, () =>
-          req.destroy(new Error(`${method} ${path}: no answer from ${this.server} in ${timeoutMs} ms`)),
-        );
-      req.once('response', resolvePromise);
+      let response: IncomingMessage | undefined;
+      // An idle timeout: no byte in either direction for that long. The error goes to the response too, so that
+      // a reader of a stream learns why it ended (it would only see "aborted").
+      req.setTimeout(timeoutMs, () => {
+        const error = new Error(`${method} ${path}: nothing from ${this.server} in ${timeoutMs} ms`);
+        response?.destroy(error);
+        req.destroy(error);
+      });
+      req.once('response', (res) => {
+        response = res;
+        resolvePromise(res);
+      });
       req.once('error', reject);
       req.end(payload);
     });

@@ -39,7 +39,7 @@ export class ListWatch<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
   private readonly abort = new AbortController();
   private listed = false;
-  private running: Promise<void> | undefined;
+  private running: { loop: Promise<void>; listedOnce: Promise<void> } | undefined;
 
   constructor(opts: ListWatchOptions<T>) {
     this.opts = opts;
@@ -47,17 +47,19 @@ export class ListWatch<T extends KubeObject> {
 
   /** Starts the loop; resolves after the first list (or its first failure: the loop goes on retrying). */
   start(): Promise<void> {
-    let firstList!: () => void;
-    const listedOnce = new Promise<void>((r) => {
-      firstList = r;
-    });
-    this.running ??= this.run(firstList);
-    return listedOnce;
+    if (!this.running) {
+      let firstList!: () => void;
+      const listedOnce = new Promise<void>((r) => {
+        firstList = r;
+      });
+      this.running = { loop: this.run(firstList), listedOnce };
+    }
+    return this.running.listedOnce;
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
-    await this.running;
+    await this.running?.loop;
   }
 
   /** True once the first list has arrived. */
@@ -121,16 +123,20 @@ export class ListWatch<T extends KubeObject> {
 
   /** One watch request: the version to resume from when the server ended it, 'gone' when a relist is needed. */
   private async watch(version: string, signal: AbortSignal): Promise<string | 'gone'> {
+    // Spread over 5-10 minutes as client-go does, so that a node's watches do not all end together.
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
     const res = await this.opts.api.stream(
       this.opts.path,
       {
         watch: '1',
         resourceVersion: version,
         allowWatchBookmarks: 'true',
-        timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300)),
+        timeoutSeconds: String(timeoutSeconds),
         fieldSelector: this.opts.fieldSelector,
       },
       signal,
+      // A connection that died without a reset sends nothing, and the server's own end never comes.
+      (timeoutSeconds + 60) * 1000,
     );
     let latest = version;
     for await (const line of lines(res)) {

@@ -124,6 +124,20 @@ describe("the agent's Kubernetes connection", () => {
     expect((error as Error).message).toMatch(/^403 Forbidden: nodes "n" is forbidden: .* cannot update/);
   });
 
+  it('ends a watch on which nothing arrives for its idle time (a connection that died silently)', async () => {
+    const url = await server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"1"}}}\n'); // then silence
+    });
+    const api = new KubeConnection({ server: url, insecure: false });
+    cleanups.push(() => api.close());
+    const res = await api.stream('/api/v1/pods', { watch: '1' }, new AbortController().signal, 300);
+    const read = (async () => {
+      for await (const _chunk of res);
+    })();
+    await expect(read).rejects.toThrow(`GET /api/v1/pods: nothing from ${url} in 300 ms`);
+  });
+
   it('names the request when the server answers with something that is not JSON', async () => {
     const url = await server((_req, res) => res.end('<html>proxy error</html>'));
     const api = new KubeConnection({ server: url, insecure: false });
