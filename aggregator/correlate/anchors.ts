@@ -61,6 +61,25 @@ export function podFromObjectName(name: string): { namespace: string; name: stri
   return undefined;
 }
 
+const WORKLOAD_KINDS: Record<string, string> = {
+  deployments: 'Deployment',
+  statefulsets: 'StatefulSet',
+  daemonsets: 'DaemonSet',
+  replicasets: 'ReplicaSet',
+};
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
+
+/**
+ * The workload an audit event wrote to (`deployments/ns/name[/scale]` as the audit rules name objects), as
+ * `Kind/ns/name`; undefined for reads and for objects that are not workloads.
+ */
+export function changedWorkload(object: string | undefined, verb: string | undefined): string | undefined {
+  if (!object || (verb !== undefined && !WRITE_VERBS.has(verb))) return undefined;
+  const [resource, namespace, name] = object.split('/');
+  const kind = resource ? WORKLOAD_KINDS[resource] : undefined;
+  return kind && namespace && name ? `${kind}/${namespace}/${name}` : undefined;
+}
+
 export function isSecurity(signal: Signal): boolean {
   return signal.kind.startsWith('security.');
 }
@@ -119,6 +138,10 @@ export function anchorsFor(signal: Signal, topology: Topology, calls: readonly s
     const source = attrs['source'] ?? attrs['sourceIp'] ?? attrs['source_ip'];
     if (user && !user.startsWith('system:')) identity.add(`user:${user}`);
     if (source) for (const ip of source.split(',')) identity.add(`source:${ip.trim()}`);
+    // A change to a workload (a disallowed user's rollout, say) meets what that workload does next: the crash
+    // loop of the revision it rolled out is the same story, not a second incident.
+    const changed = changedWorkload(attrs['object'], attrs['verb']);
+    if (changed) identity.add(`workload:${changed}`);
   }
   if (s.node) {
     if (isNodeLevel(signal)) identity.add(`node:${s.node}`);

@@ -81,6 +81,49 @@ function correlate(topo: StaticTopology, signals: Signal[]) {
   return c;
 }
 
+/** payments' revision 2 rolled out at T0 + 25 s and crash-looping on two nodes. */
+function paymentsRollout(): { topo: StaticTopology; signals: Signal[] } {
+  const topo = new StaticTopology();
+  const nodes = ['node-1', 'node-2', 'node-3'];
+  const pods = topo.addWorkload({
+    namespace: 'shop',
+    app: 'payments',
+    replicas: 2,
+    nodes,
+    port: 8443,
+    revision: 2,
+  });
+  topo.addWorkload({ namespace: 'shop', app: 'checkout', replicas: 4, nodes, port: 8081 });
+  topo.addRevision({
+    workload: 'Deployment/shop/payments',
+    revision: 1,
+    images: ['shop/payments:1.8.3'],
+    createdMs: T0 - 86_400_000,
+  });
+  topo.addRevision({
+    workload: 'Deployment/shop/payments',
+    revision: 2,
+    images: ['shop/payments:2.0.0'],
+    createdMs: T0 + 25_000,
+  });
+  topo.addChange({
+    kind: 'rollout',
+    object: 'Deployment/shop/payments',
+    timeMs: T0 + 25_000,
+    description: 'image shop/payments:2.0.0',
+  });
+  const signals: Signal[] = [];
+  for (const [i, pod] of pods.entries()) {
+    const subject = podSubject('shop', pod, nodes[i] ?? '', 'Deployment/payments');
+    signals.push(
+      signal('log.new_template', subject, 29, { lines: ['panic: runtime error: invalid memory address'] }),
+    );
+    signals.push(signal('pod.restarted', subject, 30));
+    signals.push(signal('pod.crash_loop', subject, 45, { severity: 'error' }));
+  }
+  return { topo, signals };
+}
+
 describe('correlation', () => {
   it('turns a db OOM with 30 failing clients on 12 nodes into one incident rooted at the db pod', () => {
     const { topo, api, checkout, worker, frontend } = shop();
@@ -124,44 +167,7 @@ describe('correlation', () => {
   });
 
   it('ranks a bad rollout as the Deployment whose new revision crash-loops', () => {
-    const topo = new StaticTopology();
-    const nodes = ['node-1', 'node-2', 'node-3'];
-    const pods = topo.addWorkload({
-      namespace: 'shop',
-      app: 'payments',
-      replicas: 2,
-      nodes,
-      port: 8443,
-      revision: 2,
-    });
-    topo.addWorkload({ namespace: 'shop', app: 'checkout', replicas: 4, nodes, port: 8081 });
-    topo.addRevision({
-      workload: 'Deployment/shop/payments',
-      revision: 1,
-      images: ['shop/payments:1.8.3'],
-      createdMs: T0 - 86_400_000,
-    });
-    topo.addRevision({
-      workload: 'Deployment/shop/payments',
-      revision: 2,
-      images: ['shop/payments:2.0.0'],
-      createdMs: T0 + 25_000,
-    });
-    topo.addChange({
-      kind: 'rollout',
-      object: 'Deployment/shop/payments',
-      timeMs: T0 + 25_000,
-      description: 'image shop/payments:2.0.0',
-    });
-    const signals: Signal[] = [];
-    for (const [i, pod] of pods.entries()) {
-      const subject = podSubject('shop', pod, nodes[i] ?? '', 'Deployment/payments');
-      signals.push(
-        signal('log.new_template', subject, 29, { lines: ['panic: runtime error: invalid memory address'] }),
-      );
-      signals.push(signal('pod.restarted', subject, 30));
-      signals.push(signal('pod.crash_loop', subject, 45, { severity: 'error' }));
-    }
+    const { topo, signals } = paymentsRollout();
     const c = correlate(topo, signals);
     const incidents = c.list().filter((i) => !i.resolvedBy?.startsWith('merged'));
     expect(incidents).toHaveLength(1);
@@ -171,6 +177,29 @@ describe('correlation', () => {
     });
     expect(ranked[0]).toMatchObject({ kind: 'bad_rollout', object: 'Deployment/shop/payments' });
     expect(ranked[0]?.reasons.join(' ')).toMatch(/rollout .* before the onset/);
+  });
+
+  it("joins an audit finding about the rollout's change to the rollout's incident, and only that one", () => {
+    const { topo, signals } = paymentsRollout();
+    const byUser = (user: string, verb: string, object: string, at: number, source: string) =>
+      signal('security.disallowed_k8s_user', { kind: 'user', name: user, node: 'cp-1' }, at, {
+        evidence: { attributes: { user, verb, object, source } },
+      });
+    signals.push(byUser('ci-deployer', 'patch', 'deployments/shop/payments', 25, '10.0.0.9'));
+    signals.push(byUser('auditor', 'get', 'deployments/shop/payments', 26, '10.0.0.10')); // a read changes nothing
+    signals.push(byUser('intern', 'patch', 'deployments/shop/checkout', 27, '10.0.0.11')); // another workload
+    const incidents = correlate(topo, signals)
+      .list()
+      .filter((i) => !i.resolvedBy?.startsWith('merged'));
+    const withUser = (user: string) =>
+      incidents.filter((i) => i.groups.some((g) => g.subject.kind === 'user' && g.subject.name === user));
+    expect(incidents).toHaveLength(3);
+    const rollout = withUser('ci-deployer')[0]!;
+    expect(rollout.groups.some((g) => g.kind === 'pod.crash_loop')).toBe(true);
+    expect(withUser('auditor')[0]?.groups.every((g) => g.kind.startsWith('security.'))).toBe(true);
+    expect(withUser('intern')[0]?.groups.every((g) => g.kind.startsWith('security.'))).toBe(true);
+    const ranked = rankRootCauses(rollout, { topology: topo, changes: topo.changes(0) });
+    expect(ranked[0]).toMatchObject({ kind: 'bad_rollout', object: 'Deployment/shop/payments' });
   });
 
   it('names a Service down when every pod behind it fails and no caller said so yet', () => {
