@@ -61,6 +61,9 @@ export function podFromObjectName(name: string): { namespace: string; name: stri
   return undefined;
 }
 
+/** A pod created this long before a node-level anomaly on its node counts as having just arrived there. */
+const ARRIVAL_MS = 5 * 60_000;
+
 const WORKLOAD_KINDS: Record<string, string> = {
   deployments: 'Deployment',
   statefulsets: 'StatefulSet',
@@ -142,6 +145,16 @@ export function anchorsFor(signal: Signal, topology: Topology, calls: readonly s
     // loop of the revision it rolled out is the same story, not a second incident.
     const changed = changedWorkload(attrs['object'], attrs['verb']);
     if (changed) identity.add(`workload:${changed}`);
+  }
+  // An eviction cascade: the pods a node evicts are replaced on other nodes, which then come under pressure in
+  // turn. An eviction is anchored on its workload as displaced, and a node-level anomaly on every workload
+  // whose pods just arrived on that node, so the two meet.
+  if (signal.kind === 'pod.evicted' && workload) identity.add(`displaced:${workload}`);
+  if (s.node && isNodeLevel(signal)) {
+    for (const p of topology.podsOnNode(s.node)) {
+      const age = p.createdMs === undefined ? Number.NaN : signal.timeMs - p.createdMs;
+      if (p.workload && age >= 0 && age <= ARRIVAL_MS) identity.add(`displaced:${p.workload}`);
+    }
   }
   if (s.node) {
     if (isNodeLevel(signal)) identity.add(`node:${s.node}`);

@@ -234,6 +234,10 @@ export class KubeTopology implements Topology {
       images: (p.spec?.containers ?? []).map((c) => c.image ?? ''),
       containers: (p.spec?.containers ?? []).map((c) => c.name),
     };
+    const created = p.metadata?.creationTimestamp
+      ? new Date(p.metadata.creationTimestamp).getTime()
+      : Number.NaN;
+    if (Number.isFinite(created)) info.createdMs = created;
     const owner = p.metadata?.ownerReferences?.find((o) => o.controller) ?? p.metadata?.ownerReferences?.[0];
     if (owner?.kind === 'ReplicaSet') {
       const rs = this.rsCache.cache.get(owner.name, namespace);

@@ -17,6 +17,8 @@ export interface PodInfo {
   restarts: number;
   images: string[];
   containers: string[];
+  /** When the pod object was created (a replacement's arrival on its node), when known. */
+  createdMs?: number;
 }
 
 export interface ServiceInfo {

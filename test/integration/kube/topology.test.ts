@@ -39,6 +39,9 @@ describe('aggregator topology', () => {
       'db-0 placed',
     );
     expect(db.workload).toBe('StatefulSet/shop/db');
+    // Its creation time, as the API server stamped it (whole seconds), for the eviction-cascade anchor.
+    expect(db.createdMs).toBeGreaterThan(Date.now() - 120_000);
+    expect(db.createdMs! % 1000).toBe(0);
     expect(topo.nodes().map((n) => n.name)).toEqual(expect.arrayContaining(sim.nodes));
     expect(topo.serviceByHost('db:5432', 'shop')?.name).toBe('db');
     expect(topo.serviceByHost('db.shop.svc.cluster.local', 'default')?.namespace).toBe('shop');

@@ -295,6 +295,60 @@ describe('correlation', () => {
     expect(ranked[0]).toMatchObject({ kind: 'node_not_ready', object: 'Node//node-3' });
   });
 
+  it('follows an eviction cascade: nodes that took in the evicted pods join, others do not', () => {
+    const topo = new StaticTopology();
+    const longAgo = T0 - 86_400_000;
+    for (const n of ['node-1', 'node-2', 'node-3', 'node-4']) topo.addNode(n);
+    for (const [name, node] of [
+      ['api-a', 'node-2'],
+      ['api-b', 'node-2'],
+      ['api-old', 'node-4'],
+    ] as const)
+      topo.addPod({ namespace: 'shop', name, node, workload: 'Deployment/shop/api', createdMs: longAgo });
+    // The evicted pods' replacements, and an unrelated new pod.
+    topo.addPod({
+      namespace: 'shop',
+      name: 'api-c',
+      node: 'node-1',
+      workload: 'Deployment/shop/api',
+      createdMs: T0 + 13_000,
+    });
+    topo.addPod({
+      namespace: 'shop',
+      name: 'api-d',
+      node: 'node-3',
+      workload: 'Deployment/shop/api',
+      createdMs: T0 + 18_000,
+    });
+    topo.addPod({
+      namespace: 'shop',
+      name: 'web-new',
+      node: 'node-4',
+      workload: 'Deployment/shop/web',
+      createdMs: T0 + 20_000,
+    });
+    const memory = (node: string, kind: string) =>
+      signal(kind, { kind: 'node', node }, 25, { explanation: `node ${node} memory used rose` });
+    const c = correlate(topo, [
+      signal('node.condition', { kind: 'node', node: 'node-2' }, 10, {
+        severity: 'error',
+        explanation: 'node node-2: DiskPressure=True',
+        evidence: { attributes: { condition: 'DiskPressure', status: 'True' } },
+      }),
+      signal('pod.evicted', podSubject('shop', 'api-a', 'node-2', 'Deployment/api'), 12),
+      signal('pod.evicted', podSubject('shop', 'api-b', 'node-2', 'Deployment/api'), 17),
+      memory('node-1', 'metric.spike'),
+      memory('node-3', 'metric.trend'),
+      memory('node-4', 'metric.spike'), // only an old api pod and a new pod of another workload there
+    ]);
+    const live = c.list().filter((i) => !i.resolvedBy?.startsWith('merged'));
+    expect(live).toHaveLength(2);
+    const cascade = live.find((i) => i.nodes.includes('node-2'))!;
+    expect(cascade.nodes.sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    const ranked = rankRootCauses(cascade, { topology: topo, changes: [] });
+    expect(ranked[0]).toMatchObject({ kind: 'disk_fill', object: 'Node//node-2' });
+  });
+
   it('groups a brute force from one source across nodes and ranks the source', () => {
     const topo = new StaticTopology();
     const signals = ['node-1', 'node-2', 'node-3'].map((n, i) =>
