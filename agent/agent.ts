@@ -13,6 +13,8 @@ import { openLmdb } from '../common/store/lmdb.ts';
 import { VERSION } from '../common/version.ts';
 import { SummarySchema } from '../proto/gen/vigil/v1/summary_pb.js';
 import { type DropStats, Outbox } from './buffer/outbox.ts';
+import { startDetectionThread } from './detect/detection-thread.ts';
+import { metricWorkerData } from './detect/metrics/pool.ts';
 import { startSecurityDetectors } from './detect/security/security-detectors.ts';
 import { KubeConnection } from './kube-api/connection.ts';
 import { loadKubeTarget } from './kube-api/target.ts';
@@ -53,12 +55,21 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   collectDefaultMetrics({ register: registry, prefix: 'vigil_agent_' });
   const store = openLmdb(join(config.stateDir, 'agent.mdb'), logger);
   const outbox = new Outbox(store.root, { maxBytes: config.outboxMaxBytes });
+  // Log mining and metric detection share one worker thread (detection-thread.ts): one V8 isolate less.
+  const forecastStepMs = config.metricForecastStepSeconds * 1000;
+  const detectionThread =
+    config.metricDetection && config.logs
+      ? startDetectionThread(metricWorkerData({ forecast: { stepMs: forecastStepMs } }))
+      : undefined;
+  const sharedThread = (name: 'logs' | 'metrics') =>
+    detectionThread ? { piscina: detectionThread, name, owned: false } : undefined;
   const detection = config.metricDetection
     ? new MetricPipeline({
         node: config.node,
         emit: (s) => emit(s),
         logger,
-        forecastStepMs: config.metricForecastStepSeconds * 1000,
+        forecastStepMs,
+        ...(detectionThread ? { thread: sharedThread('metrics')! } : {}),
         // Learned models survive restarts (restored before the first sample; saved on stop below).
         ...(config.metricModelsSaveSeconds > 0
           ? { models: { root: store.root, saveIntervalMs: config.metricModelsSaveSeconds * 1000 } }
@@ -259,6 +270,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         podMeta: (uid) => kube?.podByUid(uid),
         ...(security ? { security } : {}),
         warmupWindows: Math.ceil(config.logWarmupSeconds / config.windowSeconds),
+        ...(detectionThread ? { miningThread: sharedThread('logs')! } : {}),
       })
     : undefined;
   logs?.start();
@@ -320,6 +332,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         kubeApi?.close();
         await closeWindow();
         await logs?.stop();
+        await detectionThread?.destroy(); // after both pipelines that use it
         security?.close();
         const delivered = await connection.drain(config.shutdownGraceSeconds * 1000);
         logger.info(

@@ -8,6 +8,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../../common/log.ts';
 import { capEvidence, type Signal, type Subject } from '../../common/signal.ts';
 import { subjectToWire } from '../../common/signal-wire.ts';
+import type { TaskThread } from '../detect/detection-thread.ts';
 import type { MinerSnapshot } from '../detect/logs/miner.ts';
 import type { StreamLines, WantedExemplars } from '../detect/logs/mining-worker.ts';
 import { LogMiningPool } from '../detect/logs/pool.ts';
@@ -75,6 +76,8 @@ export interface LogPipelineOptions {
   /** Windows each container stream only learns from before it may signal. */
   warmupWindows: number;
   miningThreads?: number;
+  /** Mine on this thread (the agent's shared detection thread) instead of threads of the pipeline's own. */
+  miningThread?: TaskThread;
   pollIntervalMs?: number;
 }
 
@@ -185,7 +188,10 @@ export class LogPipeline {
       logger: opts.logger,
       lineBatches: this.lineBatches,
     });
-    this.pool = new LogMiningPool({ threads: opts.miningThreads ?? 1 });
+    this.pool = new LogMiningPool({
+      threads: opts.miningThreads ?? 1,
+      ...(opts.miningThread ? { thread: opts.miningThread } : {}),
+    });
     this.signals = new LogSignals({ warmupWindows: opts.warmupWindows });
   }
 

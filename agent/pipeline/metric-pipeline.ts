@@ -3,9 +3,11 @@
 // boundary); series that have a capacity (memory limit, disk size, pid max) also get a time-to-exhaustion
 // forecast, so a leak is announced before it kills anything. What the detectors and forecasters have learned
 // is kept in LMDB (`metric-models`): restored before the first sample, saved periodically and at close.
+
 import type { RootDatabase } from 'lmdb';
 import type { Logger } from '../../common/log.ts';
 import type { Signal, Subject } from '../../common/signal.ts';
+import type { TaskThread } from '../detect/detection-thread.ts';
 import { MetricModelStore, type SaveResult } from '../detect/metrics/model-store.ts';
 import {
   createMetricDetectionPool,
@@ -62,6 +64,11 @@ export interface MetricPipelineOptions {
   emit: (s: Signal) => void;
   logger: Logger;
   threads?: number;
+  /**
+   * Detect on this thread (the agent's shared detection thread, started with `metricWorkerData` of the same
+   * `forecastStepMs`) instead of threads of the pipeline's own.
+   */
+  thread?: TaskThread;
   /** Keep learned models in this LMDB root: restored before the first sample, saved every `saveIntervalMs`
    * (0: only at close) and at close. */
   models?: { root: RootDatabase; saveIntervalMs: number; maxAgeMs?: number };
@@ -89,6 +96,7 @@ export class MetricPipeline {
     this.pool = createMetricDetectionPool({
       threads: opts.threads ?? 1,
       ...(opts.forecastStepMs !== undefined ? { forecast: { stepMs: opts.forecastStepMs } } : {}),
+      ...(opts.thread ? { thread: opts.thread } : {}),
     });
     if (opts.models) {
       const store = new MetricModelStore(opts.models.root, { maxAgeMs: this.maxAgeMs });

@@ -1,7 +1,7 @@
 // Log mining off the main thread: a piscina pool per shard, one worker thread each, so that every batch of a
 // stream goes to the same worker (which holds that stream's miner); batches of one stream are chained in order.
 // Batches of lines cross the thread boundary, never single lines.
-import { Piscina } from 'piscina';
+import { singleThread, type TaskThread } from '../detection-thread.ts';
 import { type BatchSummary, forEachSummary } from './batch-summary.ts';
 import type { MinerOptions, MinerSnapshot } from './miner.ts';
 import type {
@@ -21,6 +21,11 @@ export interface LogMiningPoolOptions {
   threads?: number;
   /** Miner options for every stream (default: the one default configuration). */
   minerOptions?: MinerOptions;
+  /**
+   * Run on this thread (the agent's shared detection thread, handler `logs`) instead of threads of its own; it
+   * was started with the miner options, and whoever started it closes it.
+   */
+  thread?: TaskThread;
 }
 
 const WORKER_URL = new URL('./mining-worker.ts', import.meta.url).href;
@@ -33,25 +38,22 @@ export function shardOf(stream: string, shards: number): number {
 }
 
 export class LogMiningPool {
-  private readonly shards: Piscina[];
+  private readonly shards: TaskThread[];
   private readonly tails = new Map<number, Promise<void>>();
 
   constructor(opts: LogMiningPoolOptions = {}) {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError('options.threads must be a positive integer');
+    if (opts.thread) {
+      if (threads !== 1) throw new RangeError('a shared thread is one shard: options.threads must be 1');
+      this.shards = [opts.thread];
+      return;
+    }
     this.shards = [];
     for (let i = 0; i < threads; i++) {
-      this.shards.push(
-        new Piscina({
-          filename: WORKER_URL,
-          minThreads: 1,
-          maxThreads: 1,
-          concurrentTasksPerWorker: 1,
-          idleTimeout: Number.POSITIVE_INFINITY,
-          workerData: { minerOptions: opts.minerOptions ?? {} },
-        }),
-      );
+      const piscina = singleThread(WORKER_URL, { minerOptions: opts.minerOptions ?? {} });
+      this.shards.push({ piscina, name: 'default', owned: true });
     }
   }
 
@@ -178,7 +180,7 @@ export class LogMiningPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.shards.map((p) => p.destroy()));
+    await Promise.all(this.shards.map((t) => (t.owned ? t.piscina.destroy() : undefined)));
   }
 
   /** The indexes of the items of each shard, in input order. */
@@ -203,7 +205,10 @@ export class LogMiningPool {
     const shard = this.shards[shardIndex]!;
     const previous = this.tails.get(shardIndex) ?? Promise.resolve();
     const result = previous.then(() =>
-      transferList.length > 0 ? shard.run(task, { transferList }) : shard.run(task),
+      shard.piscina.run(
+        task,
+        transferList.length > 0 ? { name: shard.name, transferList } : { name: shard.name },
+      ),
     );
     const tail = result.then(
       () => undefined,

@@ -1,7 +1,7 @@
 // Metric detection off the main thread: one piscina pool per shard, one worker thread each, so every
 // sample of a series reaches the same worker (which holds that series' detector) in order. Callers hand
 // over batches of samples for many series; the pool splits them by shard into column arrays.
-import { Piscina } from 'piscina';
+import { singleThread, type TaskThread } from '../detection-thread.ts';
 import type { SeriesDetectorOptions } from './detector.ts';
 import type { ForecastOptions } from './forecast.ts';
 import { packModels, unpackModels } from './model-pack.ts';
@@ -42,6 +42,20 @@ export interface MetricPoolOptions {
   forecast?: ForecastOptions;
   /** Series kept per worker. Default 100 000. */
   maxSeries?: number;
+  /**
+   * Run on this thread (the agent's shared detection thread, handler `metrics`) instead of threads of its own;
+   * it was started with the options above (`metricWorkerData`), and whoever started it closes it.
+   */
+  thread?: TaskThread;
+}
+
+/** What the workers read at start, from the pool's options. */
+export function metricWorkerData(opts: Omit<MetricPoolOptions, 'threads' | 'thread'>): MetricWorkerData {
+  const data: MetricWorkerData = {};
+  if (opts.detector) data.detector = opts.detector;
+  if (opts.forecast) data.forecast = opts.forecast;
+  if (opts.maxSeries !== undefined) data.maxSeries = opts.maxSeries;
+  return data;
 }
 
 const WORKER_URL = new URL('./pool-worker.ts', import.meta.url).href;
@@ -77,29 +91,27 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
   const threads = opts.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1)
     throw new RangeError('options.threads must be a positive integer');
-  const data: MetricWorkerData = {};
-  if (opts.detector) data.detector = opts.detector;
-  if (opts.forecast) data.forecast = opts.forecast;
-  if (opts.maxSeries !== undefined) data.maxSeries = opts.maxSeries;
-  const shards = Array.from(
-    { length: threads },
-    () =>
-      new Piscina({
-        filename: WORKER_URL,
-        minThreads: 1,
-        maxThreads: 1,
-        concurrentTasksPerWorker: 1,
-        idleTimeout: Number.POSITIVE_INFINITY,
-        workerData: data,
-      }),
-  );
+  if (opts.thread && threads !== 1)
+    throw new RangeError('a shared thread is one shard: options.threads must be 1');
+  const data = metricWorkerData(opts);
+  const shards: TaskThread[] = opts.thread
+    ? [opts.thread]
+    : Array.from({ length: threads }, () => ({
+        piscina: singleThread(WORKER_URL, data),
+        name: 'default',
+        owned: true,
+      }));
 
   // Series numbering per shard (the worker keeps the same table).
   const ids = shards.map(() => new Map<string, number>());
   let nextId = 0;
 
   function run<T>(shard: number, task: MetricTask, transferList?: ArrayBuffer[]): Promise<T> {
-    return (shards[shard] as Piscina).run(task, transferList ? { transferList } : {}) as Promise<T>;
+    const t = shards[shard] as TaskThread;
+    return t.piscina.run(
+      task,
+      transferList ? { name: t.name, transferList } : { name: t.name },
+    ) as Promise<T>;
   }
 
   async function process(samples: readonly MetricSample[]): Promise<BatchResult> {
@@ -197,7 +209,7 @@ export function createMetricDetectionPool(opts: MetricPoolOptions = {}): MetricD
     restore,
     threads,
     close: async () => {
-      await Promise.all(shards.map((p) => p.destroy()));
+      await Promise.all(shards.map((t) => (t.owned ? t.piscina.destroy() : undefined)));
     },
   };
 }
