@@ -61,15 +61,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     config.metricDetection && config.logs
       ? startDetectionThread(metricWorkerData({ forecast: { stepMs: forecastStepMs } }))
       : undefined;
-  const sharedThread = (name: 'logs' | 'metrics') =>
-    detectionThread ? { piscina: detectionThread, name, owned: false } : undefined;
+  const onDetectionThread = (name: 'logs' | 'metrics') => ({ piscina: detectionThread!, name, owned: false });
   const detection = config.metricDetection
     ? new MetricPipeline({
         node: config.node,
         emit: (s) => emit(s),
         logger,
         forecastStepMs,
-        ...(detectionThread ? { thread: sharedThread('metrics')! } : {}),
+        ...(detectionThread ? { thread: onDetectionThread('metrics') } : {}),
         // Learned models survive restarts (restored before the first sample; saved on stop below).
         ...(config.metricModelsSaveSeconds > 0
           ? { models: { root: store.root, saveIntervalMs: config.metricModelsSaveSeconds * 1000 } }
@@ -270,7 +269,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         podMeta: (uid) => kube?.podByUid(uid),
         ...(security ? { security } : {}),
         warmupWindows: Math.ceil(config.logWarmupSeconds / config.windowSeconds),
-        ...(detectionThread ? { miningThread: sharedThread('logs')! } : {}),
+        ...(detectionThread ? { miningThread: onDetectionThread('logs') } : {}),
       })
     : undefined;
   logs?.start();

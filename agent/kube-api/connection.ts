@@ -31,7 +31,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_BODY_BYTES = 64 << 20;
 
 export class KubeConnection {
-  readonly server: string;
   private readonly target: KubeTarget;
   private readonly agent: http.Agent;
   private readonly client: typeof http | typeof https;
@@ -41,7 +40,6 @@ export class KubeConnection {
   constructor(target: KubeTarget, opts: { tokenTtlMs?: number } = {}) {
     this.target = target;
     this.tokenTtlMs = opts.tokenTtlMs ?? TOKEN_FILE_TTL_MS;
-    this.server = target.server;
     const secure = target.server.startsWith('https:');
     this.client = secure ? https : http;
     this.agent = secure
@@ -106,7 +104,7 @@ export class KubeConnection {
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Promise<IncomingMessage> {
-    const url = new URL(this.server + path);
+    const url = new URL(this.target.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'vigil-agent' };
@@ -127,7 +125,7 @@ export class KubeConnection {
       // An idle timeout: no byte in either direction for that long. The error goes to the response too, so that
       // a reader of a stream learns why it ended (it would only see "aborted").
       req.setTimeout(timeoutMs, () => {
-        const error = new Error(`${method} ${path}: nothing from ${this.server} in ${timeoutMs} ms`);
+        const error = new Error(`${method} ${path}: nothing from ${this.target.server} in ${timeoutMs} ms`);
         response?.destroy(error);
         req.destroy(error);
       });
@@ -152,7 +150,7 @@ export class KubeConnection {
 }
 
 /** The body of a response as text; a body over MAX_BODY_BYTES is an error, not a memory spike. */
-export function readBody(res: IncomingMessage): Promise<string> {
+function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -3,7 +3,7 @@
 // client certificate. exec and auth-provider plugins (cloud logins on a laptop) are refused with a clear error:
 // the agent runs in-cluster with its service account.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Logger } from '../../common/log.ts';
@@ -88,27 +88,31 @@ export function kubeTargetFromFile(path: string): KubeTarget {
   const cluster =
     config.clusters.find((c) => c.name === context.cluster)?.cluster ??
     fail(`no cluster named ${context.cluster}`);
-  const user = context.user ? (config.users.find((u) => u.name === context.user)?.user ?? {}) : {};
-  if (user?.exec !== undefined || user?.['auth-provider'] !== undefined)
+  const user = (context.user && config.users.find((u) => u.name === context.user)?.user) || {};
+  if (user.exec !== undefined || user['auth-provider'] !== undefined)
     fail(
       `user ${context.user} signs in through an exec or auth-provider plugin, which the agent does not run: give it a token or a client certificate (in a cluster it uses its service account)`,
     );
   // Relative file names in a kubeconfig are relative to the kubeconfig itself (as kubectl reads them).
-  const file = (name: string) => readFileSync(isAbsolute(name) ? name : resolve(dirname(path), name));
+  const fromConfig = (name: string) => resolve(dirname(path), name);
   const data = (inline: string | undefined, name: string | undefined) =>
-    inline !== undefined ? Buffer.from(inline, 'base64') : name !== undefined ? file(name) : undefined;
+    inline !== undefined
+      ? Buffer.from(inline, 'base64')
+      : name !== undefined
+        ? readFileSync(fromConfig(name))
+        : undefined;
   const target: KubeTarget = {
     server: cluster.server.replace(/\/+$/, ''),
     insecure: cluster['insecure-skip-tls-verify'] ?? false,
   };
   const ca = data(cluster['certificate-authority-data'], cluster['certificate-authority']);
-  const cert = data(user?.['client-certificate-data'], user?.['client-certificate']);
-  const key = data(user?.['client-key-data'], user?.['client-key']);
+  const cert = data(user['client-certificate-data'], user['client-certificate']);
+  const key = data(user['client-key-data'], user['client-key']);
   if (ca) target.ca = ca;
   if (cert) target.cert = cert;
   if (key) target.key = key;
-  if (user?.token) target.token = user.token;
-  else if (user?.tokenFile) target.tokenFile = resolve(dirname(path), user.tokenFile);
+  if (user.token) target.token = user.token;
+  else if (user.tokenFile) target.tokenFile = fromConfig(user.tokenFile);
   return target;
 }
 

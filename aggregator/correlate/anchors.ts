@@ -152,8 +152,9 @@ export function anchorsFor(signal: Signal, topology: Topology, calls: readonly s
   if (signal.kind === 'pod.evicted' && workload) identity.add(`displaced:${workload}`);
   if (s.node && isNodeLevel(signal)) {
     for (const p of topology.podsOnNode(s.node)) {
-      const age = p.createdMs === undefined ? Number.NaN : signal.timeMs - p.createdMs;
-      if (p.workload && age >= 0 && age <= ARRIVAL_MS) identity.add(`displaced:${p.workload}`);
+      if (!p.workload || p.createdMs === undefined) continue;
+      const age = signal.timeMs - p.createdMs;
+      if (age >= 0 && age <= ARRIVAL_MS) identity.add(`displaced:${p.workload}`);
     }
   }
   if (s.node) {
