@@ -180,8 +180,11 @@ export class RemediationPlanner {
     const causeKey = `${match.cause.kind}|${match.cause.object}`;
     const plan = this.#plans.get(incident.id);
     if (plan) {
-      if (plan.causeKey === causeKey || plan.done) return;
-      // The ranking changed its mind. Only re-plan while nothing ran: a waiting approval is superseded.
+      if (plan.causeKey === causeKey) return;
+      // The ranking changed its mind. Only re-plan while nothing ran: a waiting approval is superseded. A
+      // plan that ended without acting (its rule had no target for the first cause, or every action was
+      // off or blocked) is re-planned too: an incident first ranked on a node's memory trend, then on the
+      // OOM kill that explains it, must get the OOM kill's restart.
       const acted = plan.actionIds.some((id) => {
         const a = this.#actions.get(id);
         return a && a.status !== 'pending_approval' && a.status !== 'blocked' && a.status !== 'skipped';
@@ -289,6 +292,7 @@ export class RemediationPlanner {
         step.params,
         now,
       );
+      a.mode = modeFor(this.#deps.policy, step.type, step.mode);
       this.#finish(a, 'skipped', `${step.type} has no target for ${cause.object}`, 'vigil');
       this.#escalate(incident, plan, `no target for ${step.type}`);
       return;

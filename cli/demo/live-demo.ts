@@ -179,7 +179,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
               .filter((a) => a.incidentId === i.id)
               .map(
                 (a) =>
-                  `  action ${a.id}: ${a.type} ${a.target} [${a.mode}] → ${a.status}${a.status === 'pending_approval' ? `  (approve: ${approveHint.replace('<action-id>', a.id)})` : ''}`,
+                  `  action ${a.id}: ${a.type} ${a.target} [${a.mode}] → ${a.status}${
+                    a.status === 'pending_approval'
+                      ? `  (approve: ${approveHint.replace('<action-id>', a.id)})`
+                      : a.message
+                        ? ` (${a.message.slice(0, 100)})`
+                        : ''
+                  }`,
               ),
           ];
           return lines.join('\n');

@@ -2,8 +2,11 @@ import { create } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createIncidentEngine } from '../../../aggregator/correlate/engine.ts';
+import type { Incident } from '../../../aggregator/correlate/incident.ts';
 import type { ActionExecutor, RemediationAction } from '../../../aggregator/remediate/action.ts';
 import { AgentExecutor } from '../../../aggregator/remediate/agent-commands.ts';
+import { AuditTrail } from '../../../aggregator/remediate/audit.ts';
+import { RemediationPlanner } from '../../../aggregator/remediate/planner.ts';
 import { PolicyError, parsePolicy } from '../../../aggregator/remediate/policy.ts';
 import {
   type Command,
@@ -38,6 +41,28 @@ rules:
     match: { kinds: [oom_kill] }
     actions: [{ type: pod.restart }]
 ${extra}`);
+}
+
+/** An open incident on node-5 ranked on `causes`, first the top one: what the planner reads. */
+function incident(causes: Array<{ kind: string; object: string }>): Incident {
+  return {
+    id: 'inc-1',
+    status: 'open',
+    title: causes[0]?.object ?? '',
+    severity: 'critical',
+    openedMs: T0,
+    updatedMs: T0,
+    lastSignalMs: T0,
+    firstSignalMs: T0,
+    signalCount: 3,
+    groups: [],
+    nodes: ['node-5'],
+    namespaces: ['shop'],
+    rootCauses: causes.map((c, i) => ({ ...c, score: 0.6 - i / 10, reasons: [], firstMs: T0 })),
+    timeline: [],
+    actions: [],
+    version: 1,
+  };
 }
 
 describe('remediation guardrails', () => {
@@ -207,6 +232,59 @@ rules: [{ name: oom, match: { kinds: [oom_kill] }, actions: [{ type: pod.restart
     expect(kube.done.map((a) => a.type)).toEqual(['pod.restart', 'deployment.rollout_restart']);
     expect(kube.done[1]?.target.object).toBe('Deployment/shop/api');
     expect(engine.audit({ decision: 'escalated' })).toHaveLength(1);
+  });
+
+  it('re-plans a ladder that ended without acting when the root cause changes, and not one that acted', async () => {
+    // The demo's sequence: the database's memory grows its node's, so the incident is first ranked on the node's
+    // memory; the OOM kill that explains it arrives seconds later and takes the lead.
+    const nodeFirst = incident([{ kind: 'memory_leak', object: 'Node//node-5' }]);
+    const oomNext = incident([
+      { kind: 'oom_kill', object: 'Pod/shop/db-0' },
+      { kind: 'memory_leak', object: 'Node//node-5' },
+    ]);
+    const run = async (leakAction: string) => {
+      const kube = new RecordingExecutor();
+      const agent = new RecordingExecutor();
+      const audit = new AuditTrail();
+      const planner = new RemediationPlanner({
+        policy: parsePolicy(`
+defaultMode: auto
+rules:
+  - { name: oom, match: { kinds: [oom_kill] }, actions: [{ type: pod.restart }] }
+  - { name: leak, match: { kinds: [memory_leak] }, actions: [${leakAction}] }`),
+        topology: new StaticTopology().addPod({ namespace: 'shop', name: 'db-0', node: 'node-5' }),
+        clock: () => T0,
+        logger,
+        audit,
+        kube,
+        agent,
+      });
+      planner.consider(nodeFirst);
+      await planner.idle();
+      planner.consider(oomNext);
+      await planner.idle();
+      const actions = planner.actions().map((a) => `${a.type} ${a.target.object} ${a.status}`);
+      return { kube, agent, audit, actions };
+    };
+    // No target for a node: the ladder ended at once, escalated; the OOM kill's restart runs all the same.
+    const ended = await run('{ type: deployment.rollout_restart }');
+    expect(ended.actions).toEqual([
+      'deployment.rollout_restart Node//node-5 skipped',
+      'pod.restart Pod/shop/db-0 succeeded',
+    ]);
+    expect(ended.audit.query({ decision: 'skipped' })[0]?.reason).toBe(
+      'deployment.rollout_restart has no target for Node//node-5',
+    );
+    // A waiting approval is superseded by the new cause's ladder.
+    const waiting = await run('{ type: agent.node_condition, mode: approve }');
+    expect(waiting.actions).toEqual([
+      'agent.node_condition Node//node-5 skipped',
+      'pod.restart Pod/shop/db-0 succeeded',
+    ]);
+    // An action that ran keeps its ladder: one incident does not get a second remedy on a change of mind.
+    const acted = await run('{ type: agent.node_condition, params: { type: VigilMemory, status: "True" } }');
+    expect(acted.actions).toEqual(['agent.node_condition Node//node-5 succeeded']);
+    expect(acted.kube.done).toHaveLength(0);
   });
 
   it('records a dry run without acting', async () => {
