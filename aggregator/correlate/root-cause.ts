@@ -303,10 +303,7 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
     }
     if (shared) {
       // Like a node for its pods, a workload explains the symptoms its replicas share.
-      const all = topology
-        .nodes()
-        .flatMap((n) => topology.podsOnNode(n.name))
-        .filter((p) => p.workload === w).length;
+      const all = topology.podsOfWorkload(w).length;
       c.absorb = Math.max(c.absorb, Math.min(1, c.pods.size / Math.max(all, c.pods.size)));
     }
   }

@@ -191,11 +191,7 @@ export class GuardrailState {
   }
 
   #workloadPods(workload: string) {
-    const [, ns] = workload.split('/');
-    return this.#topology
-      .nodes()
-      .flatMap((n) => this.#topology.podsOnNode(n.name))
-      .filter((p) => p.namespace === ns && p.workload === workload);
+    return this.#topology.podsOfWorkload(workload);
   }
 
   /** Health of what is left when the target is taken out: the workload's other pods, or the other nodes. */

@@ -499,10 +499,8 @@ export function targetHealthy(object: string, topology: Topology): boolean | und
     return node.ready && !pressure;
   }
   if (kind === 'Deployment' || kind === 'StatefulSet' || kind === 'DaemonSet') {
-    const pods = topology
-      .nodes()
-      .flatMap((n) => topology.podsOnNode(n.name))
-      .filter((p) => p.workload === object);
+    // Pods not scheduled yet count too: a rollout whose new pods cannot be placed has not healed.
+    const pods = topology.podsOfWorkload(object);
     return pods.length === 0 ? undefined : pods.every((p) => p.ready);
   }
   return undefined;

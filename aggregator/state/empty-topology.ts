@@ -14,7 +14,13 @@ export class EmptyTopology implements Topology {
   pod(): PodInfo | undefined {
     return undefined;
   }
+  pods(): PodInfo[] {
+    return [];
+  }
   podsOnNode(): PodInfo[] {
+    return [];
+  }
+  podsOfWorkload(): PodInfo[] {
     return [];
   }
   services(): ServiceInfo[] {

@@ -34,6 +34,8 @@ export class KubeTopology implements Topology {
   private readonly serviceCache: ResilientInformer<V1Service>;
   private readonly rsCache: ResilientInformer<V1ReplicaSet>;
   private readonly changeLog: ChangeEvent[] = [];
+  /** Pod keys by node, kept by the pod watch: the correlator asks for a node's pods at every ranking. */
+  private readonly podsByNode = new PodsByNode();
 
   constructor(kc: KubeConfig, logger: Logger) {
     const core = kc.makeApiClient(CoreV1Api);
@@ -67,6 +69,9 @@ export class KubeTopology implements Topology {
         path: '/api/v1/pods',
         list: () => core.listPodForAllNamespaces(),
         logger: log,
+        onAdd: (p) => this.podsByNode.add(p),
+        onUpdate: (p, old) => this.podsByNode.update(p, old),
+        onDelete: (p) => this.podsByNode.remove(p),
       }),
     );
     this.serviceCache = track(
@@ -155,10 +160,37 @@ export class KubeTopology implements Topology {
     return p ? this.toPodInfo(p) : undefined;
   }
 
+  pods(): PodInfo[] {
+    return this.podCache.cache.list().map((p) => this.toPodInfo(p));
+  }
+
   podsOnNode(node: string): PodInfo[] {
+    const out: PodInfo[] = [];
+    for (const { namespace, name } of this.podsByNode.on(node)) {
+      const p = this.podCache.cache.get(name, namespace);
+      if (p) out.push(this.toPodInfo(p));
+    }
+    return out;
+  }
+
+  podsOfWorkload(workload: string): PodInfo[] {
+    const [kind = '', namespace = '', name = ''] = workload.split('/');
+    // A Deployment owns its pods through its ReplicaSets; every other controller owns them directly.
+    const owners =
+      kind === 'Deployment'
+        ? new Set(
+            this.rsCache.cache
+              .list(namespace)
+              .filter((rs) => this.deploymentOfReplicaSet(rs) === workload)
+              .map((rs) => `ReplicaSet/${rs.metadata?.name}`),
+          )
+        : new Set([`${kind}/${name}`]);
     return this.podCache.cache
-      .list()
-      .filter((p) => p.spec?.nodeName === node)
+      .list(namespace)
+      .filter((p) => {
+        const o = controllerOf(p);
+        return o !== undefined && owners.has(`${o.kind}/${o.name}`);
+      })
       .map((p) => this.toPodInfo(p));
   }
 
@@ -238,7 +270,7 @@ export class KubeTopology implements Topology {
       ? new Date(p.metadata.creationTimestamp).getTime()
       : Number.NaN;
     if (Number.isFinite(created)) info.createdMs = created;
-    const owner = p.metadata?.ownerReferences?.find((o) => o.controller) ?? p.metadata?.ownerReferences?.[0];
+    const owner = controllerOf(p);
     if (owner?.kind === 'ReplicaSet') {
       const rs = this.rsCache.cache.get(owner.name, namespace);
       const deployment = rs ? this.deploymentOfReplicaSet(rs) : undefined;
@@ -248,6 +280,45 @@ export class KubeTopology implements Topology {
       info.workload = `${owner.kind}/${namespace}/${owner.name}`;
     }
     return info;
+  }
+}
+
+function controllerOf(p: V1Pod): { kind: string; name: string } | undefined {
+  return p.metadata?.ownerReferences?.find((o) => o.controller) ?? p.metadata?.ownerReferences?.[0];
+}
+
+/** Pod keys by node name. A pod's node is set once, when it is scheduled; an update may move it from ''. */
+class PodsByNode {
+  readonly #byNode = new Map<string, Map<string, { namespace: string; name: string }>>();
+
+  add(p: V1Pod): void {
+    const node = p.spec?.nodeName;
+    if (!node) return;
+    let pods = this.#byNode.get(node);
+    if (!pods) {
+      pods = new Map();
+      this.#byNode.set(node, pods);
+    }
+    const namespace = p.metadata?.namespace ?? '';
+    const name = p.metadata?.name ?? '';
+    pods.set(`${namespace}/${name}`, { namespace, name });
+  }
+
+  update(p: V1Pod, old: V1Pod | undefined): void {
+    if (old && old.spec?.nodeName !== p.spec?.nodeName) this.remove(old);
+    this.add(p);
+  }
+
+  remove(p: V1Pod): void {
+    const node = p.spec?.nodeName;
+    const pods = node ? this.#byNode.get(node) : undefined;
+    if (!node || !pods) return;
+    pods.delete(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+    if (pods.size === 0) this.#byNode.delete(node);
+  }
+
+  on(node: string): Iterable<{ namespace: string; name: string }> {
+    return this.#byNode.get(node)?.values() ?? [];
   }
 }
 

@@ -58,7 +58,11 @@ export interface Topology {
   nodes(): NodeInfo[];
   node(name: string): NodeInfo | undefined;
   pod(namespace: string, name: string): PodInfo | undefined;
+  /** Every pod, scheduled or not. */
+  pods(): PodInfo[];
   podsOnNode(node: string): PodInfo[];
+  /** Every pod a workload (`Deployment/ns/name`, `StatefulSet/…`, `DaemonSet/…`, `ReplicaSet/…`) owns, scheduled or not. */
+  podsOfWorkload(workload: string): PodInfo[];
   services(): ServiceInfo[];
   servicesForPod(namespace: string, name: string): ServiceInfo[];
   podsForService(namespace: string, name: string): PodInfo[];

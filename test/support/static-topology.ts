@@ -114,8 +114,16 @@ export class StaticTopology implements Topology {
     return this.#pods.get(`${namespace}/${name}`);
   }
 
+  pods(): PodInfo[] {
+    return [...this.#pods.values()];
+  }
+
   podsOnNode(node: string): PodInfo[] {
     return [...this.#pods.values()].filter((p) => p.node === node);
+  }
+
+  podsOfWorkload(workload: string): PodInfo[] {
+    return [...this.#pods.values()].filter((p) => p.workload === workload);
   }
 
   services(): ServiceInfo[] {

@@ -128,4 +128,72 @@ describe('aggregator topology', () => {
         .sort(),
     ).toEqual(['after', 'before']);
   });
+  it('keeps pods by node through scheduling, deletion and a relist, and finds a workload’s unscheduled pods', async () => {
+    const store = new Store({ random: createRandom(1), historySize: 20 });
+    const api = await startApiServer({ store, logger: quietLogger });
+    running.push(api);
+    const kc = kubeConfig(writeKubeconfig({ server: api.url, path: `${tempDir('kc')}/kubeconfig` }));
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const namespace = 'team';
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const owner = (kind: string, name: string) => [
+      { apiVersion: 'apps/v1', kind, name, uid: `${name}-uid`, controller: true },
+    ];
+    for (const [rs, deployment] of [
+      ['api-7f9c', 'api'],
+      ['web-5d8b', 'web'],
+    ] as const)
+      await apps.createNamespacedReplicaSet({
+        namespace,
+        body: {
+          metadata: { name: rs, ownerReferences: owner('Deployment', deployment) },
+          spec: {
+            selector: { matchLabels: { app: deployment } },
+            template: { metadata: { labels: { app: deployment } } },
+          },
+        },
+      });
+    const pod = (name: string, ownedBy: ReturnType<typeof owner>, nodeName?: string) =>
+      core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name, ownerReferences: ownedBy },
+          spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: 'c', image: 'busybox' }] },
+        },
+      });
+    await pod('api-1', owner('ReplicaSet', 'api-7f9c'), 'n1');
+    await pod('api-2', owner('ReplicaSet', 'api-7f9c')); // not scheduled yet
+    await pod('web-1', owner('ReplicaSet', 'web-5d8b'), 'n1');
+    await pod('db-0', owner('StatefulSet', 'db'), 'n2');
+    const topo = new KubeTopology(kc, quietLogger);
+    running.push(topo);
+    await topo.start();
+    await eventually(() => topo.synced() && topo.pods().length === 4, 10_000, 'pods listed');
+    const names = (pods: Array<{ name: string }>) => pods.map((p) => p.name).sort();
+    expect(names(topo.podsOnNode('n1'))).toEqual(['api-1', 'web-1']);
+    expect(names(topo.podsOfWorkload('Deployment/team/api'))).toEqual(['api-1', 'api-2']);
+    expect(names(topo.podsOfWorkload('StatefulSet/team/db'))).toEqual(['db-0']);
+    expect(topo.podsOfWorkload('Deployment/other/api')).toEqual([]);
+
+    // Scheduled: the pod joins its node.
+    const pending = await core.readNamespacedPod({ name: 'api-2', namespace });
+    await core.replaceNamespacedPod({
+      name: 'api-2',
+      namespace,
+      body: { ...pending, spec: { ...pending.spec!, nodeName: 'n2' } },
+    });
+    await eventually(() => topo.podsOnNode('n2').length === 2, 10_000, 'api-2 scheduled on n2');
+    expect(names(topo.podsOnNode('n2'))).toEqual(['api-2', 'db-0']);
+    await core.deleteNamespacedPod({ name: 'api-1', namespace });
+    await eventually(() => topo.podsOnNode('n1').length === 1, 10_000, 'api-1 gone from n1');
+
+    // A pod deleted while the watches were down and the history moved past them: the relist drops it.
+    api.dropWatches();
+    await core.deleteNamespacedPod({ name: 'web-1', namespace });
+    for (let i = 0; i < 40; i++)
+      await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `noise-${i}` } } });
+    await eventually(() => topo.podsOnNode('n1').length === 0, 40_000, 'web-1 dropped by the relist');
+    expect(names(topo.pods())).toEqual(['api-2', 'db-0']);
+  });
 });
