@@ -1,6 +1,6 @@
 // Node and container samples → streaming detectors and exhaustion forecasts in the worker pool → signals.
 // Every sample of a watched series is scored as it comes (batched per sampling tick across the thread
-// boundary); series that have a capacity (memory limit, disk size, pid max) also get a time-to-exhaustion
+// boundary), counter rates (CPU) over 5 s spans (`rate-span.ts`); series that have a capacity (memory limit, disk size, pid max) also get a time-to-exhaustion
 // forecast, so a leak is announced before it kills anything. What the detectors and forecasters have learned
 // is kept in LMDB (`metric-models`): restored before the first sample, saved periodically and at close.
 
@@ -14,6 +14,7 @@ import {
   type MetricDetectionPool,
   type MetricSample,
 } from '../detect/metrics/pool.ts';
+import { RateSpan } from '../detect/metrics/rate-span.ts';
 import {
   anomalySignal,
   forecastSignal,
@@ -22,24 +23,29 @@ import {
 } from '../detect/metrics/signals.ts';
 import type { SampleMeta } from '../summarize/digest.ts';
 
-/** The series worth scoring, with how to speak of their values. Others are shipped as digests only. */
-const WATCHED: Record<string, MetricUnit> = {
-  'node.cpu.utilization': 'none',
-  'node.memory.used_bytes': 'bytes',
-  'node.swap.used_bytes': 'bytes',
-  'node.load.1m': 'none',
-  'node.fs.used_bytes': 'bytes',
-  'node.fs.inodes_used': 'count',
-  'node.pids.current': 'count',
-  'container.memory.current_bytes': 'bytes',
-  'container.cpu.cores': 'cores',
-  'container.cpu.throttled_ratio': 'none',
-  'container.pids.current': 'count',
+/**
+ * The series worth scoring, with how to speak of their values; `rate` marks a counter's rate over one sample
+ * interval, which the detector sees over a span (`RateSpan`). Others are shipped as digests only.
+ */
+const WATCHED: Record<string, { unit: MetricUnit; rate?: true }> = {
+  'node.cpu.utilization': { unit: 'none', rate: true },
+  'node.memory.used_bytes': { unit: 'bytes' },
+  'node.swap.used_bytes': { unit: 'bytes' },
+  'node.load.1m': { unit: 'none' },
+  'node.fs.used_bytes': { unit: 'bytes' },
+  'node.fs.inodes_used': { unit: 'count' },
+  'node.pids.current': { unit: 'count' },
+  'container.memory.current_bytes': { unit: 'bytes' },
+  'container.cpu.cores': { unit: 'cores', rate: true },
+  'container.cpu.throttled_ratio': { unit: 'none', rate: true },
+  'container.pids.current': { unit: 'count' },
 };
 
-function unitOf(name: string): MetricUnit | undefined {
+function watched(name: string): { unit: MetricUnit; rate?: true } | undefined {
   if (name in WATCHED) return WATCHED[name];
-  if (name.startsWith('node.psi.')) return 'none';
+  // Pressure stall: `*_avg10` is the kernel's own 10 s average, `*_stalled_ratio` our rate of its total.
+  if (name.startsWith('node.psi.'))
+    return name.endsWith('_stalled_ratio') ? { unit: 'none', rate: true } : { unit: 'none' };
   return undefined;
 }
 
@@ -58,6 +64,14 @@ function label(name: string, subject: Subject, labels: Record<string, string> | 
 
 /** A learned state older than this is not used, and a series unseen this long leaves the database. */
 export const MODEL_MAX_AGE_MS = 24 * 3_600_000;
+
+const PRUNE_EVERY_MS = 3_600_000;
+
+interface WatchedSeries {
+  id: SeriesIdentity;
+  lastMs: number;
+  span: RateSpan | undefined;
+}
 
 export interface MetricPipelineOptions {
   node: string;
@@ -80,7 +94,9 @@ export interface MetricPipelineOptions {
 
 export class MetricPipeline {
   private readonly pool: MetricDetectionPool;
-  private readonly identities = new Map<string, SeriesIdentity>();
+  /** Every series seen: how to speak of it, when it was last sampled, and its rate span if it is a rate. */
+  private readonly known = new Map<string, WatchedSeries>();
+  private prunedAtMs: number;
   private pending: MetricSample[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private readonly opts: MetricPipelineOptions;
@@ -92,6 +108,7 @@ export class MetricPipeline {
   constructor(opts: MetricPipelineOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+    this.prunedAtMs = this.now();
     this.maxAgeMs = opts.models?.maxAgeMs ?? MODEL_MAX_AGE_MS;
     this.pool = createMetricDetectionPool({
       threads: opts.threads ?? 1,
@@ -149,20 +166,35 @@ export class MetricPipeline {
 
   /** A raw sample (the digest accumulator's listener). */
   observe(key: string, name: string, value: number, meta: SampleMeta, timeMs = Date.now()): void {
-    const unit = unitOf(name);
-    if (unit === undefined) return;
-    if (!this.identities.has(key)) {
+    let entry = this.known.get(key);
+    if (!entry) {
+      const how = watched(name);
+      if (how === undefined) return;
       const subject = meta.subject ?? { kind: 'node', node: this.opts.node };
-      this.identities.set(key, { subject, metric: name, label: label(name, subject, meta.labels), unit });
+      const id = { subject, metric: name, label: label(name, subject, meta.labels), unit: how.unit };
+      entry = { id, lastMs: timeMs, span: how.rate ? new RateSpan() : undefined };
+      this.known.set(key, entry);
     }
-    const sample: MetricSample = { series: key, timeMs, value };
+    entry.lastMs = timeMs;
+    const scored = entry.span ? entry.span.add(timeMs, value) : value;
+    if (scored === undefined) return;
+    const sample: MetricSample = { series: key, timeMs, value: scored };
     if (meta.capacity !== undefined && Number.isFinite(meta.capacity) && meta.capacity > 0)
       sample.capacity = meta.capacity;
     this.pending.push(sample);
   }
 
+  /** Forgets series unseen for the models' age bound (containers come and go), at most once an hour. */
+  private prune(): void {
+    const nowMs = this.now();
+    if (nowMs - this.prunedAtMs < PRUNE_EVERY_MS) return;
+    this.prunedAtMs = nowMs;
+    for (const [key, entry] of this.known) if (entry.lastMs < nowMs - this.maxAgeMs) this.known.delete(key);
+  }
+
   /** Scores what was observed since the last flush; signals go to `emit`. */
   flush(): Promise<void> {
+    this.prune();
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return this.chain.then(() => {});
@@ -172,7 +204,7 @@ export class MetricPipeline {
         // Usage falling is not worth a signal on its own (a crash or a stall shows in pod and log signals, and
         // a stalled counter file reads as a drop to zero); rising usage is what exhausts a node.
         if (d.update.value < d.update.expected) continue;
-        const id = this.identities.get(d.series);
+        const id = this.known.get(d.series)?.id;
         const s = id && anomalySignal(id, d.timeMs, d.update);
         if (s) this.opts.emit(s);
       }
@@ -181,7 +213,7 @@ export class MetricPipeline {
           { series: w.series, timeMs: w.forecast.timeMs, etaMs: w.forecast.etaMs },
           'exhaustion forecast opened',
         );
-        const id = this.identities.get(w.series);
+        const id = this.known.get(w.series)?.id;
         const s = id && forecastSignal(id, w.forecast);
         if (s) this.opts.emit(s);
       }
@@ -193,7 +225,7 @@ export class MetricPipeline {
   }
 
   get series(): number {
-    return this.identities.size;
+    return this.known.size;
   }
 
   /** Scores what is pending, saves the models, and stops the workers. */
