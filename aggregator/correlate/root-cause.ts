@@ -354,8 +354,17 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
   for (const node of incident.nodes) {
     const info = topology.node(node);
     const object = `Node//${node}`;
-    const onNode = podGroups.filter((g) => g.subject.node === node).length;
     const existing = cands.get(object);
+    const onNodeGroups = podGroups.filter((g) => g.subject.node === node);
+    // One pod whose trouble began before the node's own anomaly: the node's memory grew because that pod's
+    // did (db-0 spiked, then its node's memory trended, then db-0 was OOM-killed). That pod is the cause, not
+    // the node's victim. Several pods, or a pod hit after the node's anomaly began, the node explains.
+    const podsOnNode = new Set(onNodeGroups.map((g) => `${g.subject.namespace}/${g.subject.pod}`));
+    const ledByOnePod =
+      existing !== undefined &&
+      podsOnNode.size === 1 &&
+      Math.min(...onNodeGroups.map((g) => g.firstMs)) < existing.firstMs;
+    const onNode = ledByOnePod ? 0 : onNodeGroups.length;
     const conditions = Object.entries(info?.conditions ?? {});
     const pressure = conditions.find(([type, status]) => type !== 'Ready' && status === 'True');
     const notReady = info && !info.ready;

@@ -295,6 +295,38 @@ describe('correlation', () => {
     expect(ranked[0]).toMatchObject({ kind: 'node_not_ready', object: 'Node//node-3' });
   });
 
+  it('ranks the pod whose memory led its node’s above the node, and a node above its one later victim', () => {
+    const topo = new StaticTopology();
+    topo.addNode('node-5');
+    topo.addWorkload({ namespace: 'shop', app: 'db', kind: 'StatefulSet', replicas: 1, nodes: ['node-5'] });
+    const db = podSubject('shop', 'db-0', 'node-5', 'StatefulSet/db');
+    const nodeMemory = (at: number) =>
+      signal('metric.trend', { kind: 'node', node: 'node-5' }, at, {
+        explanation: 'node node-5 memory used grew 29.5 %/min',
+        evidence: { attributes: { metric: 'node.memory.used_bytes' } },
+      });
+    const oom = (at: number) => signal('pod.oom_killed', db, at, { severity: 'critical' });
+    const top = (signals: Signal[]) => {
+      const live = correlate(topo, signals)
+        .list()
+        .filter((i) => !i.resolvedBy?.startsWith('merged'));
+      expect(live).toHaveLength(1);
+      return rankRootCauses(live[0]!, { topology: topo, changes: [] })[0];
+    };
+    // The demo: db-0's memory spikes, its node's memory grows with it, db-0 is OOM-killed.
+    const dbFirst = [
+      signal('metric.spike', { ...db, kind: 'container', container: 'db' }, 0, {
+        explanation: 'memory current of shop/db-0/db spiked to 352 MB',
+        evidence: { attributes: { metric: 'container.memory.current_bytes' } },
+      }),
+      nodeMemory(5),
+      oom(10),
+    ];
+    expect(top(dbFirst)).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/db-0' });
+    // Something outside the pods fills the node's memory and db-0 is the victim, later.
+    expect(top([nodeMemory(0), oom(20)])).toMatchObject({ kind: 'memory_leak', object: 'Node//node-5' });
+  });
+
   it('follows an eviction cascade: nodes that took in the evicted pods join, others do not', () => {
     const topo = new StaticTopology();
     const longAgo = T0 - 86_400_000;
