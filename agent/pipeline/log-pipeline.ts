@@ -198,12 +198,23 @@ export class LogPipeline {
   /** Restores offsets and miner state committed with the last batch, before reading anything. */
   static async open(opts: LogPipelineOptions): Promise<LogPipeline> {
     const p = new LogPipeline(opts);
-    const checkpoint: Checkpoint = {};
+    const checkpoint: Record<string, unknown> = {};
     for (const { key, value } of p.checkpoints.getRange({})) checkpoint[key] = value;
-    p.tailer.restore(checkpoint);
+    const unreadable = p.tailer.restore(checkpoint);
+    for (const key of unreadable) await p.checkpoints.remove(key);
     let restored = 0;
     for (const { key, value } of p.minerState.getRange({})) {
-      await p.pool.restore(key, value);
+      try {
+        await p.pool.restore(key, value);
+      } catch (error) {
+        // Another version's or a damaged record must not stop the agent at every start: the stream learns anew.
+        opts.logger.warn(
+          { err: error, stream: key },
+          'saved templates of a stream unreadable; it learns anew (its template ids may change)',
+        );
+        await p.minerState.remove(key);
+        continue;
+      }
       p.restoredMiners.add(key);
       restored++;
     }
@@ -218,7 +229,12 @@ export class LogPipeline {
       baselines++;
     }
     opts.logger.info(
-      { files: Object.keys(checkpoint).length, miners: restored, signalBaselines: baselines },
+      {
+        files: Object.keys(checkpoint).length - unreadable.length,
+        unreadableCheckpoints: unreadable.length,
+        miners: restored,
+        signalBaselines: baselines,
+      },
       'log pipeline restored its state',
     );
     return p;

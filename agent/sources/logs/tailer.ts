@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../../common/log.ts';
 import { DirectoryWatcher, fsWatchBackend, type WatchBackend } from './change-watch.ts';
+import { checkpointProblem } from './checkpoint-entry.ts';
 import { newCounters, type TailCounters } from './counters.ts';
 import { type DiscoveredFile, LogDiscovery } from './discovery.ts';
 import { fingerprintLength, fingerprintString, readLeadingBytes } from './fingerprint.ts';
@@ -193,11 +194,30 @@ export class LogTailer {
     };
   }
 
-  /** Before the first poll: resume from these offsets (the last checkpoint committed with its batch). */
-  restore(checkpoint: Checkpoint): void {
+  /**
+   * Before the first poll: resume from these offsets (the last checkpoint committed with its batch). Entries
+   * that cannot be resumed from are dropped with a warning (their files are read from the start) and their
+   * keys returned, so the caller can remove them from its store.
+   */
+  restore(checkpoint: Record<string, unknown>): string[] {
     if (this.discoveries > 0) throw new Error('LogTailer.restore() must be called before the first poll()');
-    this.restored = new Map(Object.entries(checkpoint));
-    this.hadCheckpoint = this.restored.size > 0;
+    const dropped: string[] = [];
+    this.restored = new Map();
+    for (const [key, entry] of Object.entries(checkpoint)) {
+      const problem = checkpointProblem(key, entry);
+      if (problem === undefined) {
+        this.restored.set(key, entry as CheckpointEntry);
+        continue;
+      }
+      dropped.push(key);
+      this.logger?.warn(
+        { checkpoint: key.slice(0, 80), problem },
+        'log checkpoint unreadable: its file is read from its start (lines may repeat, none is lost)',
+      );
+    }
+    // Even if every entry was dropped, this is a restart: `startAt: end` must not skip what was written meanwhile.
+    this.hadCheckpoint = Object.keys(checkpoint).length > 0;
+    return dropped;
   }
 
   /**
