@@ -165,7 +165,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         metrics.rejected.inc();
         dictionary.refused(e.seq);
       } else if (e.type === 'disconnected') metrics.reconnects.inc();
-      else if (e.type === 'connected' && e.aggregatorLastSeq < outbox.ackedSeq) {
+      else if (e.type === 'connected' && e.renumbered > 0) {
+        // Carriers of definitions were numbered before the move; define everything again rather than trust them.
+        dictionary.restart();
+      } else if (e.type === 'connected' && e.aggregatorLastSeq < outbox.ackedSeq) {
         // The aggregator holds less than it acked: it lost its state, dictionary included. Start over.
         logger.warn(
           { aggregatorLastSeq: e.aggregatorLastSeq, ackedSeq: outbox.ackedSeq },

@@ -58,6 +58,9 @@ class Queue {
   get length() {
     return this.items.length - this.head;
   }
+  entries(): Entry[] {
+    return this.items.slice(this.head);
+  }
 }
 
 export class Outbox {
@@ -66,6 +69,7 @@ export class Outbox {
   private readonly meta: Database<unknown, string>;
   private readonly maxBytes: number;
   private readonly tiers: Record<BatchValue, Queue> = { low: new Queue(), high: new Queue() };
+  private tail: Promise<unknown> = Promise.resolve();
   private nextSeqValue: number;
   private ackedSeqValue: number;
   private bytesValue = 0;
@@ -116,7 +120,21 @@ export class Outbox {
    * Stores a new batch. `encode` receives the lifetime drop totals to put in the summary; drops this append
    * causes are in the totals the next batch carries.
    */
-  async append(encode: (drops: DropStats) => Uint8Array, opts: AppendOptions = {}): Promise<number> {
+  append(encode: (drops: DropStats) => Uint8Array, opts: AppendOptions = {}): Promise<number> {
+    return this.serially(() => this.appendNow(encode, opts));
+  }
+
+  /**
+   * Appends, acks and renumbering run one after the other: an append takes its sequence (and `encode` reads
+   * `nextSeq`) before its transaction, so a renumbering in between would strand it below the acked mark.
+   */
+  private serially<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(encode: (drops: DropStats) => Uint8Array, opts: AppendOptions): Promise<number> {
     const seq = this.nextSeqValue;
     const summary = encode(this.dropTotals);
     const value = Buffer.allocUnsafe(HEADER + summary.length);
@@ -182,7 +200,53 @@ export class Outbox {
   }
 
   /** The aggregator holds everything up to `seq`: delete it for good. */
-  async ack(seq: number): Promise<void> {
+  ack(seq: number): Promise<void> {
+    return this.serially(() => this.ackNow(seq));
+  }
+
+  /**
+   * The aggregator holds sequences up to `last`, beyond any this outbox ever numbered: this agent's state was
+   * lost (a wiped state directory, a corrupt store moved aside) while the aggregator kept the node's history.
+   * The pending batches are news to it, not acked: they move, in order, to the sequences right after `last`
+   * (one transaction) and numbering goes on from there. Returns how many moved.
+   */
+  renumberAfter(last: number): Promise<number> {
+    return this.serially(async () => {
+      if (last < this.nextSeqValue) return 0;
+      let moved = 0;
+      await this.root.transaction(() => {
+        // Every pending key is below `nextSeq` ≤ `last`, every new one above it: no collision, and the range
+        // read ends before the keys written.
+        const keys = [...this.batches.getKeys({ end: last + 1 })];
+        for (const from of keys) {
+          const value = this.batches.get(from);
+          if (value === undefined) continue;
+          this.batches.put(last + 1 + moved, value);
+          this.batches.remove(from);
+          moved++;
+        }
+        this.meta.put('ackedSeq', last);
+        this.meta.put('nextSeq', last + 1 + moved);
+      });
+      const renumber = (q: Queue, order: Map<number, number>) => {
+        const out = new Queue();
+        for (let e = q.shift(); e !== undefined; e = q.shift())
+          out.push({ seq: order.get(e.seq) ?? e.seq, size: e.size });
+        return out;
+      };
+      const pending = [...this.tiers.low.entries(), ...this.tiers.high.entries()]
+        .map((e) => e.seq)
+        .sort((a, b) => a - b);
+      const order = new Map(pending.map((seq, i) => [seq, last + 1 + i]));
+      this.tiers.low = renumber(this.tiers.low, order);
+      this.tiers.high = renumber(this.tiers.high, order);
+      this.ackedSeqValue = last;
+      this.nextSeqValue = last + 1 + moved;
+      return moved;
+    });
+  }
+
+  private async ackNow(seq: number): Promise<void> {
     if (seq <= this.ackedSeqValue) return;
     const gone: Entry[] = [];
     for (const tier of [this.tiers.low, this.tiers.high]) {

@@ -37,7 +37,8 @@ export interface ConnectionOptions {
 }
 
 export type ConnectionEvent =
-  | { type: 'connected'; aggregatorLastSeq: number }
+  /** `renumbered`: the aggregator held sequences this agent never wrote; its pending batches moved after them. */
+  | { type: 'connected'; aggregatorLastSeq: number; renumbered: number }
   | { type: 'disconnected'; reason: string }
   | { type: 'acked'; seq: number; latencyMs: number }
   | { type: 'rejected'; seq: number; reason: string };
@@ -166,8 +167,19 @@ export class GatewayConnection {
     switch (msg.msg.case) {
       case 'welcome': {
         const last = Number(msg.msg.value.lastAckedSeq);
-        // The aggregator already holds everything up to `last` (its acks may have been lost with us).
-        if (last > this.opts.outbox.ackedSeq) await this.opts.outbox.ack(last);
+        let renumbered = 0;
+        if (last >= this.opts.outbox.nextSeq) {
+          // The aggregator holds sequences this outbox never wrote: our state was lost, the node's history was
+          // not. Taking `last` for an ack would delete every batch written since, unsent.
+          renumbered = await this.opts.outbox.renumberAfter(last);
+          this.opts.logger.warn(
+            { aggregatorLastSeq: last, renumbered },
+            'the aggregator holds sequences this agent never wrote (its state was lost); pending batches follow them',
+          );
+        } else if (last > this.opts.outbox.ackedSeq) {
+          // The aggregator already holds everything up to `last` (its acks may have been lost with us).
+          await this.opts.outbox.ack(last);
+        }
         this.lastSent = last;
         this.welcomed = true;
         this.attempt = 0;
@@ -175,7 +187,7 @@ export class GatewayConnection {
           { aggregatorLastSeq: last, pending: this.opts.outbox.count },
           'connected to aggregator',
         );
-        this.opts.onEvent?.({ type: 'connected', aggregatorLastSeq: last });
+        this.opts.onEvent?.({ type: 'connected', aggregatorLastSeq: last, renumbered });
         this.pump();
         return;
       }

@@ -34,6 +34,29 @@ describe('outbox', () => {
     expect(await again.append(() => payload(10))).toBe(6);
   });
 
+  it('moves pending batches after sequences the aggregator holds, in order, across a reopen', async () => {
+    const { dir, store, outbox } = open(1 << 20);
+    await outbox.append(() => payload(1));
+    await outbox.append(() => payload(2), { value: 'high' });
+    await outbox.append(() => payload(3));
+    await outbox.ack(1);
+    // Below what this outbox numbered: nothing to move.
+    expect(await outbox.renumberAfter(2)).toBe(0);
+    expect(await outbox.renumberAfter(40)).toBe(2);
+    expect(outbox.ackedSeq).toBe(40);
+    await store.root.close();
+    const again = open(1 << 20, dir).outbox;
+    expect(again.read(0, 10).map((b) => [b.seq, b.summary.length])).toEqual([
+      [41, 2],
+      [42, 3],
+    ]);
+    expect(again.ackedSeq).toBe(40);
+    expect(await again.append(() => payload(4))).toBe(43);
+    await again.ack(42);
+    expect(again.read(0, 10).map((b) => b.seq)).toEqual([43]);
+    expect(again.count).toBe(1);
+  });
+
   it('drops the oldest batches at its cap, counts them and reports them in the next batch', async () => {
     const { outbox } = open(10_000);
     const reports: DropStats[] = [];

@@ -130,6 +130,46 @@ describe('summary dictionary delivery', () => {
     expectLatest(agg, 'dict-lost', 3);
   });
 
+  it('an agent whose own state was lost sends what it wrote meanwhile after the node’s history, not into it', async () => {
+    const port = await freePort();
+    const stateDir = tempDir('agg-dict');
+    let agg = await inProcessAggregator({ grpcPort: port, stateDir });
+    const first = await inProcessAgent(agentConfig('dict-wiped', port, { shutdownGraceSeconds: 1 }));
+    for (let w = 1; w <= 3; w++) await windowAcked(first, w);
+    await first.stop(); // its last window goes out as it stops
+    const held = agg.registry.get('dict-wiped')!.record.lastSeq;
+    expect(held).toBeGreaterThanOrEqual(3);
+    await agg.stop();
+
+    // The node comes back with an empty state directory while the aggregator is down: two windows wait,
+    // numbered 1 and 2, sequences the aggregator already holds for this node.
+    const agent = await inProcessAgent(agentConfig('dict-wiped', port, { shutdownGraceSeconds: 1 }));
+    running.push(agent);
+    for (let w = 4; w <= 5; w++) {
+      fill(agent, w);
+      await agent.closeWindow();
+    }
+    expect(agent.outbox.count).toBe(2);
+    expect(agent.outbox.nextSeq).toBe(3);
+
+    agg = await inProcessAggregator({ grpcPort: port, stateDir });
+    running.unshift(agg);
+    const seen = countUnresolved(agg);
+    await eventually(
+      () => agent.outbox.count === 0 && seen.summaries.length === 2,
+      45_000,
+      'both windows stored',
+    );
+    expect(agg.registry.get('dict-wiped')!.record.lastSeq).toBe(held + 2);
+    expect(seen.unresolved).toBe(0);
+    expectLatest(agg, 'dict-wiped', 5);
+    // Numbering goes on after them, and a later window still resolves.
+    await windowAcked(agent, 6);
+    expect(agg.registry.get('dict-wiped')!.record.lastSeq).toBe(held + 3);
+    expect(seen.unresolved).toBe(0);
+    expectLatest(agg, 'dict-wiped', 6);
+  });
+
   it('a restarted agent starts a new epoch, and batches of the old one replay and resolve', async () => {
     const port = await freePort();
     const stateDir = tempDir('agg-dict');
