@@ -54,7 +54,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vigil_agent_' });
   const store = openLmdb(join(config.stateDir, 'agent.mdb'), logger);
-  const outbox = new Outbox(store.root, { maxBytes: config.outboxMaxBytes });
+  const outbox = new Outbox(store.root, { maxBytes: config.outboxMaxBytes, logger });
   // Log mining and metric detection share one worker thread (detection-thread.ts): one V8 isolate less.
   const forecastStepMs = config.metricForecastStepSeconds * 1000;
   const detectionThread =

@@ -5,6 +5,7 @@
 // the oldest of any kind. Every batch carries the lifetime drop totals (like a Prometheus counter), so
 // the report of a drop is in the next batch and cannot itself be lost: never silent, never unbounded.
 import type { Database, RootDatabase } from 'lmdb';
+import type { Logger } from '../../common/log.ts';
 
 /** Lifetime totals of batches dropped unsent. */
 export interface DropStats {
@@ -63,6 +64,18 @@ class Queue {
   }
 }
 
+function isSequence(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isDropStats(v: unknown): v is DropStats {
+  if (typeof v !== 'object' || v === null) return false;
+  const d = v as Record<string, unknown>;
+  return ['droppedBatches', 'droppedBytes', 'firstDroppedSeq', 'lastDroppedSeq'].every((k) =>
+    isSequence(d[k]),
+  );
+}
+
 export class Outbox {
   private readonly root: RootDatabase;
   private readonly batches: Database<Buffer, number>;
@@ -77,27 +90,42 @@ export class Outbox {
   /** Since this process started, for metrics. */
   readonly totals = { appended: 0, acked: 0 };
 
-  constructor(root: RootDatabase, opts: { maxBytes: number }) {
+  constructor(root: RootDatabase, opts: { maxBytes: number; logger?: Logger }) {
     if (!(opts.maxBytes > HEADER))
       throw new Error(`outbox maxBytes must be a positive size, got ${opts.maxBytes}`);
     this.root = root;
     this.maxBytes = opts.maxBytes;
     this.batches = root.openDB<Buffer, number>({ name: 'outbox', encoding: 'binary' });
     this.meta = root.openDB<unknown, string>({ name: 'outbox-meta', encoding: 'msgpack' });
-    this.nextSeqValue = (this.meta.get('nextSeq') as number | undefined) ?? 1;
-    this.ackedSeqValue = (this.meta.get('ackedSeq') as number | undefined) ?? 0;
-    this.dropTotals = (this.meta.get('drops') as DropStats | undefined) ?? {
-      droppedBatches: 0,
-      droppedBytes: 0,
-      firstDroppedSeq: 0,
-      lastDroppedSeq: 0,
-    };
     // Rebuild the in-memory index (sequence, size, tier) from what is on disk.
+    let lastKey = 0;
     for (const { key, value } of this.batches.getRange({})) {
       const size = value.length;
       this.tiers[value[0] === 1 ? 'high' : 'low'].push({ seq: key, size });
       this.bytesValue += size;
+      lastKey = key;
     }
+    // The counters are checked against the batches: a counter that is not a sequence (damage that still
+    // decodes, another version's record) is rebuilt from them with a warning, and numbering always goes on
+    // past the last stored batch, which a lower counter would overwrite.
+    const repair = (what: string, stored: unknown, used: unknown) =>
+      opts.logger?.warn(
+        { what, stored, used },
+        'outbox bookkeeping unreadable; rebuilt from the stored batches',
+      );
+    const next = this.meta.get('nextSeq');
+    this.nextSeqValue =
+      isSequence(next) && next > lastKey ? next : Math.max(lastKey + 1, isSequence(next) ? next : 1);
+    if (next !== undefined && next !== this.nextSeqValue) repair('nextSeq', next, this.nextSeqValue);
+    const acked = this.meta.get('ackedSeq');
+    const firstPending = this.tiers.low.peek()?.seq ?? this.tiers.high.peek()?.seq;
+    this.ackedSeqValue = isSequence(acked) ? acked : Math.max(0, (firstPending ?? this.nextSeqValue) - 1);
+    if (acked !== undefined && acked !== this.ackedSeqValue) repair('ackedSeq', acked, this.ackedSeqValue);
+    const drops = this.meta.get('drops');
+    this.dropTotals = isDropStats(drops)
+      ? drops
+      : { droppedBatches: 0, droppedBytes: 0, firstDroppedSeq: 0, lastDroppedSeq: 0 };
+    if (drops !== undefined && drops !== this.dropTotals) repair('drops', drops, this.dropTotals);
   }
 
   get nextSeq(): number {

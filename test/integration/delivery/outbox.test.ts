@@ -57,6 +57,25 @@ describe('outbox', () => {
     expect(again.count).toBe(1);
   });
 
+  it('rebuilds bookkeeping it cannot read from the stored batches, and never numbers over one', async () => {
+    const { dir, store, outbox } = open(1 << 20);
+    for (let i = 1; i <= 3; i++) await outbox.append(() => payload(i));
+    const meta = store.root.openDB<unknown, string>({ name: 'outbox-meta', encoding: 'msgpack' });
+    await meta.put('nextSeq', 2); // behind the stored batches: the next append would overwrite batch 2
+    await meta.put('ackedSeq', 'x');
+    await meta.put('drops', 7);
+    await store.root.close();
+    const again = open(1 << 20, dir).outbox;
+    expect([again.nextSeq, again.ackedSeq, again.drops.droppedBatches]).toEqual([4, 0, 0]);
+    expect(await again.append(() => payload(4))).toBe(4);
+    expect(again.read(0, 10).map((b) => [b.seq, b.summary.length])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ]);
+  });
+
   it('drops the oldest batches at its cap, counts them and reports them in the next batch', async () => {
     const { outbox } = open(10_000);
     const reports: DropStats[] = [];
