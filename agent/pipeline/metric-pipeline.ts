@@ -1,7 +1,8 @@
 // Node and container samples → streaming detectors and exhaustion forecasts in the worker pool → signals.
 // Every sample of a watched series is scored as it comes (batched per sampling tick across the thread
-// boundary), counter rates (CPU) over 5 s spans (`rate-span.ts`); series that have a capacity (memory limit, disk size, pid max) also get a time-to-exhaustion
-// forecast, so a leak is announced before it kills anything. What the detectors and forecasters have learned
+// boundary), counter rates (CPU) over 5 s spans (`rate-span.ts`); series that have a capacity (memory
+// limit, disk size, pid max) also get a time-to-exhaustion forecast, so a leak is announced before it kills
+// anything. What the detectors and forecasters have learned
 // is kept in LMDB (`metric-models`): restored before the first sample, saved periodically and at close.
 
 import type { RootDatabase } from 'lmdb';

@@ -36,9 +36,10 @@ describe('outbox', () => {
 
   it('moves pending batches after sequences the aggregator holds, in order, across a reopen', async () => {
     const { dir, store, outbox } = open(1 << 20);
-    await outbox.append(() => payload(1));
-    await outbox.append(() => payload(2), { value: 'high' });
-    await outbox.append(() => payload(3));
+    const distinct = (n: number) => new Uint8Array(n).map((_, i) => n * 10 + i);
+    await outbox.append(() => distinct(1));
+    await outbox.append(() => distinct(2), { value: 'high' });
+    await outbox.append(() => distinct(3));
     await outbox.ack(1);
     // Below what this outbox numbered: nothing to move.
     expect(await outbox.renumberAfter(2)).toBe(0);
@@ -46,9 +47,9 @@ describe('outbox', () => {
     expect(outbox.ackedSeq).toBe(40);
     await store.root.close();
     const again = open(1 << 20, dir).outbox;
-    expect(again.read(0, 10).map((b) => [b.seq, b.summary.length])).toEqual([
-      [41, 2],
-      [42, 3],
+    expect(again.read(0, 10).map((b) => [b.seq, [...b.summary]])).toEqual([
+      [41, [20, 21]],
+      [42, [30, 31, 32]],
     ]);
     expect(again.ackedSeq).toBe(40);
     expect(await again.append(() => payload(4))).toBe(43);
