@@ -296,6 +296,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       logger.warn({ err: error }, 'sampling failed');
     }
   }, config.metricsIntervalSeconds * 1000);
+  // Command results are remembered a day for idempotency; older ones go.
+  const pruneCommands = () =>
+    commands
+      .prune()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not prune command results'));
+  void pruneCommands();
+  const commandPruneTimer = setInterval(pruneCommands, 3_600_000);
+  commandPruneTimer.unref();
   const windowTimer = setInterval(() => {
     closeWindow().catch((error: unknown) =>
       logger.error({ err: error }, 'could not store the window summary'),
@@ -328,6 +336,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       stopping ??= (async () => {
         clearInterval(fastTimer);
         clearInterval(windowTimer);
+        clearInterval(commandPruneTimer);
         collector?.close();
         await detection?.close();
         await kube?.stop();

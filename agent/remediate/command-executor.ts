@@ -28,6 +28,18 @@ interface StoredResult extends Outcome {
 /** Results remembered for idempotency; older ones are pruned (a retry never comes this late). */
 const REMEMBER_MS = 24 * 3600_000;
 
+function isStoredResult(v: unknown): v is StoredResult {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<Record<keyof StoredResult, unknown>>;
+  return (
+    typeof r.status === 'number' &&
+    r.status in CommandStatus &&
+    typeof r.message === 'string' &&
+    typeof r.finishedMs === 'number' &&
+    Number.isFinite(r.finishedMs)
+  );
+}
+
 export interface CommandExecutorOptions {
   root: RootDatabase;
   node: string;
@@ -56,8 +68,23 @@ export class CommandExecutor {
   }
 
   handle(command: Command): Promise<CommandResult> {
-    const done = this.results.get(command.id);
-    if (done) return Promise.resolve(this.result(command.id, done));
+    const done: unknown = this.results.get(command.id);
+    if (isStoredResult(done)) return Promise.resolve(this.result(command.id, done));
+    if (done !== undefined) {
+      // A record under this id that is not a result (damage that still decodes): the command may have run, so
+      // it is not run again; the aggregator's ladder moves on to a person.
+      this.opts.logger.warn(
+        { command: command.id },
+        'stored result of a command unreadable; not running it again',
+      );
+      return Promise.resolve(
+        this.result(command.id, {
+          status: CommandStatus.FAILED,
+          message: 'this command id has a stored result that cannot be read; it is not run again',
+          finishedMs: this.now(),
+        }),
+      );
+    }
     // The same id while it is still running: the same promise, never a second run.
     const inFlight = this.running.get(command.id);
     if (inFlight) return inFlight;
@@ -80,10 +107,12 @@ export class CommandExecutor {
     return run;
   }
 
-  /** Drops remembered results older than a day. */
+  /** Drops remembered results older than a day, and records that are not results. */
   async prune(): Promise<number> {
     const cutoff = this.now() - REMEMBER_MS;
-    const old = [...this.results.getRange({})].filter((e) => e.value.finishedMs < cutoff).map((e) => e.key);
+    const old = [...this.results.getRange({})]
+      .filter((e) => !isStoredResult(e.value) || e.value.finishedMs < cutoff)
+      .map((e) => e.key);
     await this.opts.root.transaction(() => {
       for (const k of old) this.results.remove(k);
     });

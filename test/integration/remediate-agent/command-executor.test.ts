@@ -64,6 +64,42 @@ describe('agent command executor', () => {
     expect(existsSync(join(gone, '0.log.20260102-000000'))).toBe(true);
   });
 
+  it('never runs a command again whose stored result it cannot read, and prunes such records with old ones', async () => {
+    const host = tempDir('host');
+    const gone = join(host, 'var/log/pods/shop_old-1_dead-uid/app');
+    mkdirSync(gone, { recursive: true });
+    writeFileSync(join(gone, '0.log.20260101-000000'), 'x');
+    const store = openLmdb(join(tempDir('agent'), 'agent.mdb'), quietLogger);
+    cleanup.push(() => store.root.close());
+    const results = store.root.openDB<unknown, string>({ name: 'commands', encoding: 'msgpack' });
+    const now = Date.now();
+    await results.put('damaged', 42);
+    await results.put('old', {
+      status: CommandStatus.SUCCEEDED,
+      message: 'done',
+      finishedMs: now - 2 * 86_400_000,
+    });
+    await results.put('recent', {
+      status: CommandStatus.SUCCEEDED,
+      message: 'done',
+      finishedMs: now - 60_000,
+    });
+    const ex = new CommandExecutor({
+      root: store.root,
+      node: 'n1',
+      hostRoot: host,
+      logger: quietLogger,
+      livePodUids: () => new Set(),
+      allowProcessKill: false,
+    });
+    const r = await ex.handle(command('damaged', 'logs.free_disk'));
+    expect(r.status).toBe(CommandStatus.FAILED);
+    expect(r.message).toMatch(/stored result that cannot be read; it is not run again/);
+    expect(existsSync(join(gone, '0.log.20260101-000000'))).toBe(true);
+    expect(await ex.prune()).toBe(2);
+    expect([...results.getKeys({})]).toEqual(['recent']);
+  });
+
   it('does not start a command past its deadline, and refuses process kills unless opted in', async () => {
     const store = openLmdb(join(tempDir('agent'), 'agent.mdb'), quietLogger);
     cleanup.push(() => store.root.close());
