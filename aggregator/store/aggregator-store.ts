@@ -22,6 +22,36 @@ export interface NodeRecord {
   signals: number;
 }
 
+/**
+ * A stored record as a NodeRecord: what sequence judging needs (name, last sequence, counts) must be there;
+ * fields a record of an older version may lack take their defaults.
+ */
+function asNodeRecord(v: unknown, key: string): NodeRecord | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const count = (k: string) =>
+    typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : undefined;
+  const lastSeq = count('lastSeq');
+  const batches = count('batches');
+  const rejectedBatches = count('rejectedBatches');
+  if (r['node'] !== key || lastSeq === undefined || batches === undefined || rejectedBatches === undefined)
+    return undefined;
+  const info =
+    typeof r['info'] === 'object' && r['info'] !== null ? (r['info'] as Record<string, string>) : {};
+  return {
+    node: key,
+    lastSeq,
+    batches,
+    rejectedBatches,
+    droppedBatches: count('droppedBatches') ?? 0,
+    agentVersion: typeof r['agentVersion'] === 'string' ? r['agentVersion'] : '',
+    info,
+    firstSeenMs: count('firstSeenMs') ?? 0,
+    lastSeenMs: count('lastSeenMs') ?? 0,
+    signals: count('signals') ?? 0,
+  };
+}
+
 export class AggregatorStore {
   readonly root: RootDatabase;
   private readonly nodes: Database<NodeRecord, string>;
@@ -29,7 +59,10 @@ export class AggregatorStore {
   private readonly retain: number;
   readonly recoveredFrom: string | undefined;
 
+  private readonly logger: Logger;
+
   constructor(stateDir: string, logger: Logger, opts: { retainSummaries: number }) {
+    this.logger = logger;
     const opened = openLmdb(join(stateDir, 'aggregator.mdb'), logger);
     this.root = opened.root;
     this.recoveredFrom = opened.recoveredFrom;
@@ -38,8 +71,23 @@ export class AggregatorStore {
     this.retain = opts.retainSummaries;
   }
 
+  /**
+   * The stored node records. One that does not have a record's shape (damage that still decodes, another
+   * version's record) is skipped with an error line naming its key: that node starts afresh, its next batch
+   * accepted as a first one.
+   */
   loadNodes(): NodeRecord[] {
-    return [...this.nodes.getRange({})].map((e) => e.value);
+    const out: NodeRecord[] = [];
+    for (const { key, value } of this.nodes.getRange({})) {
+      const record = asNodeRecord(value, key);
+      if (record) out.push(record);
+      else
+        this.logger.error(
+          { db: 'nodes', key },
+          'stored node record has an unexpected shape; skipped (the node starts afresh)',
+        );
+    }
+    return out;
   }
 
   /**

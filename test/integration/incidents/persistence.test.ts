@@ -238,6 +238,7 @@ rules:
     const raw = root.openDB<Buffer, string>({ name: 'incidents', encoding: 'binary' });
     await raw.put('inc-torn', Buffer.from([0x85, 0xa2, 0x69]));
     await root.openDB<unknown, string>({ name: 'remediation', encoding: 'msgpack' }).put('inc-odd', 42);
+    await root.openDB<unknown, string>({ name: 'nodes', encoding: 'msgpack' }).put('node-odd', { node: 7 });
     await root.close();
 
     const sixth = await startAggregatorProcess(stateDir);
@@ -245,6 +246,8 @@ rules:
     expect(torn).toMatchObject({ db: 'incidents', msg: expect.stringMatching(/does not decode; skipped/) });
     const odd = logLine(sixth, (l) => l['key'] === 'inc-odd');
     expect(odd).toMatchObject({ db: 'remediation', msg: expect.stringMatching(/unexpected shape; skipped/) });
+    const node = logLine(sixth, (l) => l['key'] === 'node-odd');
+    expect(node).toMatchObject({ db: 'nodes', msg: expect.stringMatching(/unexpected shape; skipped/) });
     expect((await listAll(sixth.api)).map((i) => i.id)).toEqual([incidentId]);
     expect(await sixth.stop('SIGTERM')).toBe(0);
   });
