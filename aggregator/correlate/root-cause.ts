@@ -307,6 +307,36 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
       c.absorb = Math.max(c.absorb, Math.min(1, c.pods.size / Math.max(all, c.pods.size)));
     }
   }
+  // Replicas of one workload that fail only on one node while the same workload runs fine elsewhere: what
+  // differs is the node (a node-wide leak, a bad disk), not the code every replica shares. The nodes come
+  // from the signals (a failed pod may be gone, replaced by a remedy); a replica counts as fine elsewhere
+  // when it is ready and was running before the onset (a fresh replacement has not had the time to fail).
+  for (const w of [...cands.values()]) {
+    if (w.level !== 'workload' || w.change || w.pods.size < 2) continue;
+    const nodes = new Set(w.groups.map((g) => g.subject.node ?? ''));
+    const [node] = nodes;
+    if (nodes.size !== 1 || !node) continue;
+    const elsewhere = topology
+      .podsOfWorkload(w.object)
+      .filter(
+        (p) =>
+          p.node !== node &&
+          p.ready &&
+          !w.pods.has(`Pod/${p.namespace}/${p.name}`) &&
+          (p.createdMs === undefined || p.createdMs < onset),
+      );
+    if (elsewhere.length === 0) continue;
+    const object = `Node//${node}`;
+    const existing = cands.get(object);
+    const n = existing ?? ensure(object, 'node', { ...w.hint, symptom: false }, w.firstMs);
+    if (!existing) n.groups.push(...w.groups);
+    n.dependency = Math.max(n.dependency, w.dependency);
+    n.extraReasons.push(
+      `${w.pods.size} replicas of ${w.object} fail on this node only; ${elsewhere.length} on other nodes run fine`,
+    );
+    w.extraReasons.push(`its replicas fail on ${node} only`);
+    w.absorb = 0;
+  }
   // A Service is down because its workload fails: when one workload's replicas are all the Service's pods,
   // the workload is the cause and the Service's outage its consequence.
   for (const w of cands.values()) {
@@ -317,6 +347,10 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
       svc.absorb = 0;
       w.absorb = Math.max(w.absorb, 1);
       w.extraReasons.push(`every pod behind ${svc.object} belongs to it and fails`);
+      // Its pods crash, nothing serves the Service and its callers fail naming it: the workload is a
+      // dependency that is down (the name the Service's own candidate carries), not one more crash loop.
+      if (w.fault === undefined && w.hint.fault === 'crash_loop' && w.dependency > 0)
+        w.fault = 'dependency_down';
     }
   }
   // A single pod that is OOM-killed again and again, or after a memory trend, leaks.
@@ -331,7 +365,14 @@ export function rankRootCauses(incident: Incident, ctx: RankContext): RootCauseC
       Number.POSITIVE_INFINITY,
     );
     const oomFirst = Math.min(...c.groups.filter((g) => g.kind === 'pod.oom_killed').map((g) => g.firstMs));
-    if ((ooms > 1 && spread >= 20_000) || oomFirst - trendFirst >= 5 * 60_000) c.fault = 'memory_leak';
+    // OOM-killed, then in CrashLoopBackOff: the kubelet backs off because the container keeps dying, whatever
+    // the time its memory takes to grow back (a spread in seconds depends on the leak's rate).
+    const backOff = c.groups.some((g) => g.kind === 'pod.crash_loop' && g.lastMs >= oomFirst);
+    if ((ooms > 1 && spread >= 20_000) || oomFirst - trendFirst >= 5 * 60_000 || backOff) {
+      c.fault = 'memory_leak';
+      if (backOff)
+        c.extraReasons.push('OOM-killed, then in CrashLoopBackOff: it runs out of memory again and again');
+    }
   }
 
   // 4. Changes not tied to a candidate yet but touching the incident's workloads or nodes.

@@ -327,6 +327,92 @@ describe('correlation', () => {
     expect(top([nodeMemory(0), oom(20)])).toMatchObject({ kind: 'memory_leak', object: 'Node//node-5' });
   });
 
+  it('blames the node when a workload fails only there, and the workload when it fails on several nodes', () => {
+    const topo = new StaticTopology();
+    for (const n of ['node-1', 'node-2']) topo.addNode(n);
+    // Two cart replicas on node-2, one on node-1; web (no memory limit) beside them.
+    const cart = topo.addWorkload({
+      namespace: 'shop',
+      app: 'cart',
+      replicas: 3,
+      nodes: ['node-2', 'node-2', 'node-1'],
+    });
+    topo.addWorkload({ namespace: 'shop', app: 'web', replicas: 2, nodes: ['node-1', 'node-2'] });
+    const oom = (pod: string, at: number) =>
+      signal('pod.oom_killed', podSubject('shop', pod, topo.pod('shop', pod)!.node, 'Deployment/cart'), at, {
+        severity: 'error',
+      });
+    const top = (signals: Signal[]) => {
+      const live = correlate(topo, signals)
+        .list()
+        .filter((i) => !i.resolvedBy?.startsWith('merged'));
+      expect(live).toHaveLength(1);
+      return rankRootCauses(live[0]!, { topology: topo, changes: [] })[0];
+    };
+    const onNode2 = top([oom(cart[0]!, 0), oom(cart[1]!, 14)]);
+    expect(onNode2).toMatchObject({ kind: 'memory_leak', object: 'Node//node-2' });
+    expect(onNode2?.reasons).toContain(
+      '2 replicas of Deployment/shop/cart fail on this node only; 1 on other nodes run fine',
+    );
+    expect(top([oom(cart[0]!, 0), oom(cart[2]!, 14)])).toMatchObject({
+      kind: 'memory_leak',
+      object: 'Deployment/shop/cart',
+    });
+  });
+
+  it('names a crash-looping workload whose callers fail a dependency down, and a pod OOM-killed into back-off a leak', () => {
+    const topo = new StaticTopology();
+    const nodes = ['node-1', 'node-2', 'node-3'];
+    const inventory = topo.addWorkload({
+      namespace: 'shop',
+      app: 'inventory',
+      replicas: 3,
+      nodes,
+      port: 8090,
+    });
+    const orders = topo.addWorkload({ namespace: 'shop', app: 'orders', replicas: 3, nodes, port: 8091 });
+    const at = (pod: string) => topo.pod('shop', pod)!.node;
+    const down = [
+      ...inventory.map((p) =>
+        signal('pod.crash_loop', podSubject('shop', p, at(p), 'Deployment/inventory'), 5, {
+          severity: 'error',
+        }),
+      ),
+      ...orders.map((p) =>
+        signal('log.error_rate_jump', podSubject('shop', p, at(p), 'Deployment/orders'), 8, {
+          severity: 'error',
+          lines: ['GET /stock/12 failed: dial tcp inventory:8090: connect: connection refused'],
+        }),
+      ),
+    ];
+    const top = (signals: Signal[], t: StaticTopology) => {
+      const live = correlate(t, signals)
+        .list()
+        .filter((i) => !i.resolvedBy?.startsWith('merged'));
+      expect(live).toHaveLength(1);
+      return rankRootCauses(live[0]!, { topology: t, changes: [] })[0];
+    };
+    expect(top(down, topo)).toMatchObject({ kind: 'dependency_down', object: 'Deployment/shop/inventory' });
+
+    const single = new StaticTopology();
+    single.addWorkload({
+      namespace: 'shop',
+      app: 'cache',
+      kind: 'StatefulSet',
+      replicas: 1,
+      nodes: ['node-1'],
+    });
+    const cache = podSubject('shop', 'cache-0', 'node-1', 'StatefulSet/cache');
+    const oom = (s: number) => signal('pod.oom_killed', cache, s, { severity: 'error' });
+    // One kill, reported twice: an OOM kill. Killed, then backed off: it runs out of memory again and again.
+    expect(top([oom(0), oom(2)], single)).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/cache-0' });
+    const backOff = signal('pod.crash_loop', cache, 15, { severity: 'error' });
+    expect(top([oom(0), oom(2), backOff], single)).toMatchObject({
+      kind: 'memory_leak',
+      object: 'Pod/shop/cache-0',
+    });
+  });
+
   it('follows an eviction cascade: nodes that took in the evicted pods join, others do not', () => {
     const topo = new StaticTopology();
     const longAgo = T0 - 86_400_000;
