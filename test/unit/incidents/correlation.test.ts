@@ -81,6 +81,15 @@ function correlate(topo: StaticTopology, signals: Signal[]) {
   return c;
 }
 
+/** The top root cause of the one incident `signals` make on `topo`. */
+function top(topo: StaticTopology, signals: Signal[]) {
+  const live = correlate(topo, signals)
+    .list()
+    .filter((i) => !i.resolvedBy?.startsWith('merged'));
+  expect(live).toHaveLength(1);
+  return rankRootCauses(live[0]!, { topology: topo, changes: [] })[0];
+}
+
 /** payments' revision 2 rolled out at T0 + 25 s and crash-looping on two nodes. */
 function paymentsRollout(): { topo: StaticTopology; signals: Signal[] } {
   const topo = new StaticTopology();
@@ -306,13 +315,6 @@ describe('correlation', () => {
         evidence: { attributes: { metric: 'node.memory.used_bytes' } },
       });
     const oom = (at: number) => signal('pod.oom_killed', db, at, { severity: 'critical' });
-    const top = (signals: Signal[]) => {
-      const live = correlate(topo, signals)
-        .list()
-        .filter((i) => !i.resolvedBy?.startsWith('merged'));
-      expect(live).toHaveLength(1);
-      return rankRootCauses(live[0]!, { topology: topo, changes: [] })[0];
-    };
     // The demo: db-0's memory spikes, its node's memory grows with it, db-0 is OOM-killed.
     const dbFirst = [
       signal('metric.spike', { ...db, kind: 'container', container: 'db' }, 0, {
@@ -322,9 +324,12 @@ describe('correlation', () => {
       nodeMemory(5),
       oom(10),
     ];
-    expect(top(dbFirst)).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/db-0' });
+    expect(top(topo, dbFirst)).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/db-0' });
     // Something outside the pods fills the node's memory and db-0 is the victim, later.
-    expect(top([nodeMemory(0), oom(20)])).toMatchObject({ kind: 'memory_leak', object: 'Node//node-5' });
+    expect(top(topo, [nodeMemory(0), oom(20)])).toMatchObject({
+      kind: 'memory_leak',
+      object: 'Node//node-5',
+    });
   });
 
   it('blames the node when a workload fails only there, and the workload when it fails on several nodes', () => {
@@ -342,19 +347,12 @@ describe('correlation', () => {
       signal('pod.oom_killed', podSubject('shop', pod, topo.pod('shop', pod)!.node, 'Deployment/cart'), at, {
         severity: 'error',
       });
-    const top = (signals: Signal[]) => {
-      const live = correlate(topo, signals)
-        .list()
-        .filter((i) => !i.resolvedBy?.startsWith('merged'));
-      expect(live).toHaveLength(1);
-      return rankRootCauses(live[0]!, { topology: topo, changes: [] })[0];
-    };
-    const onNode2 = top([oom(cart[0]!, 0), oom(cart[1]!, 14)]);
+    const onNode2 = top(topo, [oom(cart[0]!, 0), oom(cart[1]!, 14)]);
     expect(onNode2).toMatchObject({ kind: 'memory_leak', object: 'Node//node-2' });
     expect(onNode2?.reasons).toContain(
       '2 replicas of Deployment/shop/cart fail on this node only; 1 on other nodes run fine',
     );
-    expect(top([oom(cart[0]!, 0), oom(cart[2]!, 14)])).toMatchObject({
+    expect(top(topo, [oom(cart[0]!, 0), oom(cart[2]!, 14)])).toMatchObject({
       kind: 'memory_leak',
       object: 'Deployment/shop/cart',
     });
@@ -385,14 +383,7 @@ describe('correlation', () => {
         }),
       ),
     ];
-    const top = (signals: Signal[], t: StaticTopology) => {
-      const live = correlate(t, signals)
-        .list()
-        .filter((i) => !i.resolvedBy?.startsWith('merged'));
-      expect(live).toHaveLength(1);
-      return rankRootCauses(live[0]!, { topology: t, changes: [] })[0];
-    };
-    expect(top(down, topo)).toMatchObject({ kind: 'dependency_down', object: 'Deployment/shop/inventory' });
+    expect(top(topo, down)).toMatchObject({ kind: 'dependency_down', object: 'Deployment/shop/inventory' });
 
     const single = new StaticTopology();
     single.addWorkload({
@@ -405,9 +396,9 @@ describe('correlation', () => {
     const cache = podSubject('shop', 'cache-0', 'node-1', 'StatefulSet/cache');
     const oom = (s: number) => signal('pod.oom_killed', cache, s, { severity: 'error' });
     // One kill, reported twice: an OOM kill. Killed, then backed off: it runs out of memory again and again.
-    expect(top([oom(0), oom(2)], single)).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/cache-0' });
+    expect(top(single, [oom(0), oom(2)])).toMatchObject({ kind: 'oom_kill', object: 'Pod/shop/cache-0' });
     const backOff = signal('pod.crash_loop', cache, 15, { severity: 'error' });
-    expect(top([oom(0), oom(2), backOff], single)).toMatchObject({
+    expect(top(single, [oom(0), oom(2), backOff])).toMatchObject({
       kind: 'memory_leak',
       object: 'Pod/shop/cache-0',
     });
