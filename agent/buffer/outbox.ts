@@ -59,9 +59,6 @@ class Queue {
   get length() {
     return this.items.length - this.head;
   }
-  entries(): Entry[] {
-    return this.items.slice(this.head);
-  }
 }
 
 function isSequence(v: unknown): v is number {
@@ -114,8 +111,7 @@ export class Outbox {
         'outbox bookkeeping unreadable; rebuilt from the stored batches',
       );
     const next = this.meta.get('nextSeq');
-    this.nextSeqValue =
-      isSequence(next) && next > lastKey ? next : Math.max(lastKey + 1, isSequence(next) ? next : 1);
+    this.nextSeqValue = isSequence(next) && next > lastKey ? next : lastKey + 1;
     if (next !== undefined && next !== this.nextSeqValue) repair('nextSeq', next, this.nextSeqValue);
     const acked = this.meta.get('ackedSeq');
     const firstPending = this.tiers.low.peek()?.seq ?? this.tiers.high.peek()?.seq;
@@ -242,6 +238,8 @@ export class Outbox {
     return this.serially(async () => {
       if (last < this.nextSeqValue) return 0;
       let moved = 0;
+      // The in-memory index is rebuilt from the moved batches, as the constructor builds it from the stored ones.
+      const tiers: Record<BatchValue, Queue> = { low: new Queue(), high: new Queue() };
       await this.root.transaction(() => {
         // Every pending key is below `nextSeq` ≤ `last`, every new one above it: no collision, and the range
         // read ends before the keys written.
@@ -249,25 +247,17 @@ export class Outbox {
         for (const from of keys) {
           const value = this.batches.get(from);
           if (value === undefined) continue;
-          this.batches.put(last + 1 + moved, value);
+          const seq = last + 1 + moved;
+          this.batches.put(seq, value);
           this.batches.remove(from);
+          tiers[value[0] === 1 ? 'high' : 'low'].push({ seq, size: value.length });
           moved++;
         }
         this.meta.put('ackedSeq', last);
         this.meta.put('nextSeq', last + 1 + moved);
       });
-      const renumber = (q: Queue, order: Map<number, number>) => {
-        const out = new Queue();
-        for (let e = q.shift(); e !== undefined; e = q.shift())
-          out.push({ seq: order.get(e.seq) ?? e.seq, size: e.size });
-        return out;
-      };
-      const pending = [...this.tiers.low.entries(), ...this.tiers.high.entries()]
-        .map((e) => e.seq)
-        .sort((a, b) => a - b);
-      const order = new Map(pending.map((seq, i) => [seq, last + 1 + i]));
-      this.tiers.low = renumber(this.tiers.low, order);
-      this.tiers.high = renumber(this.tiers.high, order);
+      this.tiers.low = tiers.low;
+      this.tiers.high = tiers.high;
       this.ackedSeqValue = last;
       this.nextSeqValue = last + 1 + moved;
       return moved;
